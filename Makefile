@@ -1,0 +1,58 @@
+# newsintel: `make run` (demo app on localhost:8501) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DB := data/newsintel.duckdb
+DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/series/*)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run demo test check lint bench eval browser clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# pip resolves torch==2.13.0 to the local CPU wheel on CPU machines (never CUDA wheels).
+$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO_DB): $(STAMP) $(DEMO_INPUTS)
+	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	NEWSINTEL_DB=$(DEMO_DB) $(PY) -m newsintel demo
+
+demo: $(DEMO_DB)
+
+run: $(DEMO_DB)
+	$(VENV)/bin/streamlit run app.py --server.address localhost --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
+
+# Headless Chromium for the browser tests (Debian package; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+check: lint test
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+eval: $(STAMP)
+	$(PY) -m benchmarks.eval_themes
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal
