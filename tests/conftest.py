@@ -1,0 +1,92 @@
+"""Shared fixtures: settings on a temporary database, the real model, a demo database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from newsintel.config import Settings, load_settings  # noqa: E402
+
+pytest_plugins = ["feedserver"]
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings on a fresh database in tmp_path, repository data files, no env or toml."""
+    values: dict[str, object] = {
+        "db": str(tmp_path / "newsintel.duckdb"),
+        "feeds_file": str(ROOT / "data" / "feeds.toml"),
+        "themes_file": str(ROOT / "data" / "themes.toml"),
+        "sample_dir": str(ROOT / "data" / "sample"),
+    }
+    values.update(overrides)
+    return load_settings(env={}, config_file=None, **values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words vectors: fast stand-in for unit tests around the model.
+
+    Texts that share words get similar vectors, so theme scoring still behaves sensibly.
+    Never the only test of a feature: the real model is tested beside it.
+    """
+
+    model_name = "fake-bow-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_seen = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_seen += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                digest = hashlib.sha256(word.strip(".,:;!?'\"").encode()).digest()
+                out[row, digest[0] % self.dimension] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    from newsintel.embed import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    assert embedder.dimension == 384
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Settings:  # type: ignore[no-untyped-def]
+    """A demo database built once from bundled data with the real model (read-only use)."""
+    from newsintel.jobs import demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    settings = make_settings(folder)
+    demo(settings, embedder=real_embedder)
+    return settings
