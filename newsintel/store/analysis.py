@@ -1,0 +1,70 @@
+"""Analysis results, stored with their run id, parameters and data window."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from newsintel.store.connect import Connection, transaction
+
+_COLUMNS = (
+    "run_id",
+    "x",
+    "y",
+    "freq",
+    "test",
+    "direction",
+    "lag",
+    "statistic",
+    "p_value",
+    "p_adj",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "n_obs",
+    "window_start",
+    "window_end",
+    "params",
+    "warnings",
+)
+
+
+def save_results(con: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert result rows (dicts keyed by analysis_results columns); replaces same keys."""
+    if not rows:
+        return 0
+    records = []
+    for row in rows:
+        record = {c: row.get(c) for c in _COLUMNS}
+        record["direction"] = record["direction"] or ""
+        record["warnings"] = list(record["warnings"] or [])
+        params = record["params"]
+        record["params"] = json.dumps(params, default=str) if params is not None else None
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=_COLUMNS)
+    with transaction(con):
+        con.register("incoming_results", frame)
+        con.execute(
+            f"INSERT OR REPLACE INTO analysis_results ({', '.join(_COLUMNS)}) "
+            f"SELECT {', '.join(_COLUMNS)} FROM incoming_results"
+        )
+        con.unregister("incoming_results")
+    return len(records)
+
+
+def latest_results(con: Connection, x: str | None = None, y: str | None = None) -> pd.DataFrame:
+    """Rows of the most recent run (optionally for one x/y pair)."""
+    return con.execute(
+        """
+        SELECT * FROM v_analysis_results
+        WHERE run_id = (SELECT run_id FROM analysis_results
+                        WHERE (? IS NULL OR x = ?) AND (? IS NULL OR y = ?)
+                        ORDER BY created_at DESC LIMIT 1)
+          AND (? IS NULL OR x = ?) AND (? IS NULL OR y = ?)
+        ORDER BY test, direction, lag
+        """,
+        [x, x, y, y, x, x, y, y],
+    ).df()
