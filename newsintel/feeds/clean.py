@@ -1,0 +1,83 @@
+"""HTML -> plain text for titles and article bodies.
+
+Built on the stdlib ``html.parser`` so that cleaning never needs a network, a browser
+engine or a third-party parser. The output keeps paragraph breaks as newlines (the
+embedder and the digest both read better with them) and folds every other whitespace
+run into one space.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+# Elements whose content is never readable text.
+_SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "svg", "math"})
+
+# Elements that start a new line of text (HTML Living Standard "block-level" content).
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl",
+        "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+        "table", "tbody", "thead", "tfoot", "tr", "ul",
+    }
+)  # fmt: skip
+
+# Table cells sit on one line but must not run into each other.
+_SEPARATED = frozenset({"td", "th", "img"})
+
+
+def fold_whitespace(text: str) -> str:
+    """Collapse every run of whitespace (including non-breaking spaces) into one space."""
+    return " ".join(text.split())
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        # convert_charrefs decodes &amp;, &#8217; and friends inside text for us.
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self._skip_depth += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag in _SEPARATED:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/> and <hr/> are self-closing; <script/> must not open a skipped region.
+        if tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag in _SEPARATED:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag in _SEPARATED:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML fragment (or of plain text, which passes through).
+
+    Tags are stripped, script/style content is dropped, entities are decoded, block
+    elements become line breaks and whitespace inside each line is folded. Empty lines
+    are removed, so paragraphs are separated by exactly one newline.
+    """
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = (fold_whitespace(line) for line in "".join(parser.parts).split("\n"))
+    return "\n".join(line for line in lines if line)

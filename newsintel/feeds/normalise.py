@@ -1,0 +1,103 @@
+"""Parsed entries -> ``Article`` records ready to store.
+
+Here a feed's quirks become clean values: newsletter issues are split into stories,
+HTML becomes text, missing or impossible dates become the fetch time (flagged as
+estimated), and every article gets its stable id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from newsintel.feeds.clean import fold_whitespace, html_to_text
+from newsintel.feeds.identity import article_id, content_hash
+from newsintel.feeds.newsletter import split_newsletter
+from newsintel.feeds.parse import ParsedEntry, ParsedFeed
+from newsintel.feeds.sources import FeedSource
+from newsintel.models import Article
+
+# Clocks and time zones disagree a little; beyond this, a "future" date is a feed bug.
+FUTURE_TOLERANCE = timedelta(days=1)
+TITLE_FALLBACK_WORDS = 12
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _title_from_text(text: str) -> str:
+    words = text.split()
+    title = " ".join(words[:TITLE_FALLBACK_WORDS])
+    return title + "\u2026" if len(words) > TITLE_FALLBACK_WORDS else title
+
+
+def _published(entry: ParsedEntry, fetched_at: datetime) -> tuple[datetime, bool]:
+    if entry.published_at is None:
+        return fetched_at, True
+    published = _naive_utc(entry.published_at)
+    if published > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at, True
+    return published, False
+
+
+def _article(
+    source: FeedSource, entry: ParsedEntry, fetched_at: datetime, parent_id: str | None
+) -> Article | None:
+    text = html_to_text(entry.html)
+    title = fold_whitespace(html_to_text(entry.title)) or _title_from_text(text)
+    if not title and not text:
+        return None
+    published_at, estimated = _published(entry, fetched_at)
+    identity = article_id(source.source_id, entry.guid, entry.url, title, text)
+    return Article(
+        article_id=identity,
+        source_id=source.source_id,
+        story_id=identity,
+        parent_id=parent_id,
+        guid=entry.guid,
+        url=entry.url,
+        title=title,
+        text=text,
+        published_at=published_at,
+        published_estimated=estimated,
+        fetched_at=fetched_at,
+        content_hash=content_hash(title, text),
+    )
+
+
+def _articles(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> Iterator[Article]:
+    for entry in feed.entries:
+        issue = _article(source, entry, fetched_at, None)
+        if issue is None:
+            continue
+        stories = split_newsletter(entry)
+        # A bundle is kept for reference but flagged, so theme counts see its stories once
+        # each and never the bundle itself.
+        yield replace(issue, is_issue=True) if stories else issue
+        for story in stories:
+            article = _article(source, story, fetched_at, issue.article_id)
+            if article is not None:
+                yield article
+
+
+def normalise_feed(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> list[Article]:
+    """Articles of one parsed feed, in feed order, each id at most once.
+
+    A newsletter issue is kept (``is_issue=True``) and followed by its stories
+    (``parent_id`` = the issue's id). A missing date, or one more than a day past
+    ``fetched_at``, becomes ``fetched_at`` with ``published_estimated=True``. Entries
+    repeating an earlier id (duplicate GUIDs are common) are dropped; so are entries with
+    neither title nor text.
+    """
+    fetched = _naive_utc(fetched_at)
+    seen: set[str] = set()
+    articles: list[Article] = []
+    for article in _articles(source, feed, fetched):
+        if article.article_id not in seen:
+            seen.add(article.article_id)
+            articles.append(article)
+    return articles

@@ -1,0 +1,162 @@
+"""Feed bytes -> plain entries (feedparser only).
+
+feedparser gets the body as a byte stream plus the response headers, never a URL or
+a path: given a ``str`` or ``bytes`` that looks like one, ``feedparser.parse`` would
+fetch or open it itself. The final fetch URL is passed as Content-Location so that
+relative links resolve against where the feed really came from (RFC 3986 section
+5.1.3: the retrieval URI is the base).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from newsintel.errors import ParseError
+from newsintel.feeds.sources import is_http_url
+
+# After an optional BOM, comments and whitespace: the start of an HTML document.
+_HTML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
+)
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One feed entry as published: raw title and HTML, parsed UTC date (naive)."""
+
+    guid: str | None
+    url: str | None
+    title: str
+    html: str
+    published_at: datetime | None
+    published_raw: str | None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed feed. ``bozo_reason`` says why feedparser found it malformed, if it did;
+    ``version`` is feedparser's format name (rss20, atom10, rss090...), "" if unknown."""
+
+    title: str
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    bozo_reason: str | None
+    version: str = ""
+
+
+def _struct_to_datetime(value: Any) -> datetime | None:
+    # feedparser normalises every date it understands to a UTC time.struct_time.
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime(*value[:6])
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _resolve_link(link: Any, base_url: str) -> str | None:
+    if not isinstance(link, str) or not link.strip():
+        return None
+    text = link.strip()
+    if is_http_url(base_url):
+        text = urljoin(base_url, text)
+    # javascript:, mailto: and friends are not article links.
+    scheme = urlsplit(text).scheme.lower()
+    if scheme and scheme not in ("http", "https"):
+        return None
+    return text
+
+
+def _entry_html(entry: Mapping[str, Any]) -> str:
+    # RSS puts the teaser in <description> and the article in <content:encoded>; Atom
+    # may give several <content> versions. The longest is the most complete text.
+    candidates = [
+        part.get("value", "") for part in entry.get("content", []) if isinstance(part, Mapping)
+    ]
+    candidates.append(entry.get("summary", ""))
+    texts = [text for text in candidates if isinstance(text, str)]
+    return max(texts, key=len, default="")
+
+
+def _entry(entry: Mapping[str, Any], base_url: str) -> ParsedEntry:
+    guid = entry.get("id")
+    published_at = None
+    published_raw = None
+    for key in ("published", "updated", "created"):
+        if published_raw is None and entry.get(key):
+            published_raw = str(entry[key])
+        published_at = published_at or _struct_to_datetime(entry.get(f"{key}_parsed"))
+    title = entry.get("title", "")
+    return ParsedEntry(
+        guid=guid.strip() or None if isinstance(guid, str) else None,
+        url=_resolve_link(entry.get("link"), base_url),
+        title=title if isinstance(title, str) else "",
+        html=_entry_html(entry),
+        published_at=published_at,
+        published_raw=published_raw,
+    )
+
+
+def _describe_bozo(result: Mapping[str, Any]) -> str | None:
+    if not result.get("bozo"):
+        return None
+    exc = result.get("bozo_exception")
+    if exc is None:
+        return "malformed feed"
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> ParsedFeed:
+    """Parse feed bytes into entries; raises ParseError when it is not a feed at all.
+
+    Malformed feeds keep whatever entries feedparser recovers, with ``bozo_reason``
+    set. An empty body, an HTML page or a document with neither feed structure nor
+    entries raises ParseError with a message saying which.
+    """
+    if not body or not body.strip():
+        raise ParseError("the feed is empty (no content in the response)")
+    response_headers = {key.lower(): value for key, value in headers.items()}
+    response_headers.pop("content-location", None)
+    # Local files (and some servers) come with no Content-Type; feedparser would flag
+    # that alone as bozo. application/xml lets it sniff the encoding from the document
+    # (RFC 7303 section 3.2), where text/xml would default to us-ascii.
+    response_headers.setdefault("content-type", "application/xml")
+    if is_http_url(base_url):
+        response_headers["content-location"] = base_url
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=response_headers,
+            resolve_relative_uris=True,
+            sanitize_html=True,
+        )
+    except Exception as exc:
+        raise ParseError(f"the feed could not be parsed: {type(exc).__name__}: {exc}") from exc
+    version = result.get("version") or ""
+    raw_entries = result.get("entries") or []
+    bozo_reason = _describe_bozo(result)
+    if not version and not raw_entries:
+        content_type = response_headers.get("content-type", "").lower()
+        if _HTML_START.match(body[:4096]) or content_type.startswith("text/html"):
+            raise ParseError("the server returned an HTML page, not a feed")
+        detail = f" ({bozo_reason})" if bozo_reason else ""
+        raise ParseError(f"no RSS or Atom feed structure found{detail}")
+    feed_info = result.get("feed") or {}
+    title = feed_info.get("title", "")
+    return ParsedFeed(
+        title=title.strip() if isinstance(title, str) else "",
+        link=_resolve_link(feed_info.get("link"), base_url),
+        entries=tuple(_entry(entry, base_url) for entry in raw_entries),
+        bozo_reason=bozo_reason,
+        version=version,
+    )
