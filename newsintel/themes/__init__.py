@@ -1,0 +1,1 @@
+"""Themes: tracked themes users define, scored against article embeddings."""
