@@ -1,0 +1,250 @@
+"""Build a digest's content from the store: the first of build -> render -> send.
+
+How unusual a theme's period is gets measured against the theme's own history: the
+z-score of this period's story count against the previous ``HISTORY`` periods. A
+theme is "rising" or "falling" only when that z-score is at least 1 in size and the
+count moved the same way against the previous period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from newsintel.digest.content import (
+    ChartSeries,
+    DigestContent,
+    Direction,
+    Finding,
+    PriceMove,
+    StoryLink,
+    ThemeMove,
+    default_title,
+)
+from newsintel.store import digest as queries
+from newsintel.store.connect import Connection
+
+Period = Literal["daily", "weekly"]
+HISTORY = 12
+MOVERS = 3
+CHART_WEEKS = 52
+SAMPLE_NOTICE = "Articles are sample data written for the newsintel demo, not real news."
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """The days a digest covers and the period before it."""
+
+    period: Period
+    start: date
+    end: date
+
+    @property
+    def unit(self) -> str:
+        return "day" if self.period == "daily" else "week"
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(days=1 if self.period == "daily" else 7)
+
+
+def period_window(period: Period, on_date: date) -> PeriodWindow:
+    """The day, or the Monday-to-Sunday week, that contains ``on_date``."""
+    if period == "daily":
+        return PeriodWindow(period, on_date, on_date)
+    start = on_date - timedelta(days=on_date.weekday())
+    return PeriodWindow(period, start, start + timedelta(days=6))
+
+
+def _zscore(history: np.ndarray, value: float) -> float | None:
+    if len(history) < 4:
+        return None
+    spread = float(np.std(history, ddof=1))
+    if spread == 0.0:
+        return None
+    return (value - float(np.mean(history))) / spread
+
+
+def _direction(count: int, previous: int, z: float | None) -> Direction:
+    if z is not None and z >= 1.0 and count > previous:
+        return "rising"
+    if z is not None and z <= -1.0 and count < previous:
+        return "falling"
+    return "steady"
+
+
+def theme_moves(
+    con: Connection, window: PeriodWindow, stories_per_theme: int = 3
+) -> list[ThemeMove]:
+    """Every theme's count this period against the last one and its own history."""
+    history_start = window.start - window.length * HISTORY
+    counts = queries.theme_period_counts(con, window.unit, history_start, window.end)
+    moves: list[ThemeMove] = []
+    for theme, group in counts.groupby("theme", sort=True):
+        by_period = {
+            pd.Timestamp(row["period"]).date(): (int(row["articles"]), int(row["total_articles"]))
+            for row in group.to_dict("records")
+        }
+        count, total = by_period.get(window.start, (0, 0))
+        earlier = sorted(day for day in by_period if day < window.start)
+        previous, previous_total = by_period[earlier[-1]] if earlier else (0, 0)
+        history = np.array([by_period[day][0] for day in earlier], dtype=float)
+        z = _zscore(history, count)
+        stories = tuple(
+            StoryLink(title, url, source, published)
+            for title, url, source, published in queries.top_stories(
+                con, str(theme), window.start, window.end, stories_per_theme
+            )
+        )
+        moves.append(
+            ThemeMove(
+                theme=str(theme),
+                label=str(group["label"].iloc[0]),
+                count=count,
+                previous_count=previous,
+                share=count / total if total else 0.0,
+                previous_share=previous / previous_total if previous_total else 0.0,
+                change_pct=(count - previous) / previous * 100.0 if previous else None,
+                zscore=z,
+                direction=_direction(count, previous, z),
+                top_stories=stories,
+            )
+        )
+    moves.sort(key=lambda m: (-m.count, m.theme))
+    return moves
+
+
+def price_moves(con: Connection, window: PeriodWindow) -> list[PriceMove]:
+    """Latest value of every price series at the period's end and its last change."""
+    frame = queries.price_points_until(con, window.end)
+    moves: list[PriceMove] = []
+    for series, group in frame.groupby("series", sort=True):
+        latest = group[group["rank"] == 1].iloc[0]
+        earlier = group[group["rank"] == 2]
+        previous = float(earlier["value"].iloc[0]) if len(earlier) else None
+        last = float(latest["value"])
+        last_date = pd.Timestamp(latest["date"]).date()
+        if (window.end - last_date).days > 31:
+            continue  # a series that stopped long ago says nothing about this period
+        moves.append(
+            PriceMove(
+                series=str(series),
+                unit=str(latest["unit"]),
+                currency=str(latest["currency"]),
+                last=last,
+                previous=previous,
+                change_pct=(last - previous) / previous * 100.0 if previous else None,
+                last_date=last_date,
+            )
+        )
+    return moves
+
+
+def _finding(row: Any) -> Finding:
+    x, y, lag = str(row["x"]), str(row["y"]), int(row["lag"])
+    unit = {"D": "day", "W": "week", "M": "month"}.get(str(row["freq"]), "period")
+    plural = "" if abs(lag) == 1 else "s"
+    if row["test"] == "granger":
+        source, target = (x, y) if row["direction"] == "x->y" else (y, x)
+        summary = (
+            f"Past values of {source} improved the prediction of {target} at lag "
+            f"{lag} {unit}{plural} (Granger test, p_adj={row['p_adj']:.3f})."
+        )
+    else:
+        leader, follower = (x, y) if lag >= 0 else (y, x)
+        summary = (
+            f"{leader} moved with {follower} {abs(lag)} {unit}{plural} later "
+            f"(cross-correlation r={row['effect']:+.2f}, p_adj={row['p_adj']:.3f})."
+        )
+    caveat = (
+        f"n={int(row['n_obs'])} periods; an association in time, not evidence of cause; "
+        "p-values adjusted (Benjamini-Hochberg) across every test in the run."
+    )
+    warnings = list(row["warnings"]) if row["warnings"] is not None else []
+    if warnings:
+        caveat += " " + " ".join(warnings)
+    return Finding(x, y, str(row["test"]), lag, float(row["p_adj"]), summary, caveat)
+
+
+def findings(con: Connection, limit: int = 5) -> list[Finding]:
+    """Lead/lag results of the latest run that survive adjustment, strongest first."""
+    frame = queries.significant_results(con)
+    return [_finding(row) for _, row in frame.head(limit).iterrows()]
+
+
+def chart(con: Connection, window: PeriodWindow, theme: str, series: str) -> ChartSeries | None:
+    """Weekly stories of ``theme`` against the weekly mean of ``series`` over a year."""
+    label = queries.theme_label(con, theme)
+    if label is None:
+        return None
+    start = window.end - timedelta(weeks=CHART_WEEKS)
+    counts = queries.weekly_theme_counts(con, theme, start, window.end)
+    if counts.empty:
+        return None
+    prices = queries.weekly_series_values(con, series, start, window.end)
+    unit = queries.series_unit(con, series) or ""
+    return ChartSeries(
+        title=f"{label}: weekly stories vs {series.replace('_', ' ')}",
+        x_label="Week",
+        y_label_left="Stories per week",
+        y_label_right=f"{series.replace('_', ' ')} ({unit})" if unit else series,
+        dates_left=tuple(pd.to_datetime(counts["week"]).dt.date),
+        values_left=tuple(float(v) for v in counts["articles"]),
+        dates_right=tuple(pd.to_datetime(prices["week"]).dt.date),
+        values_right=tuple(float(v) for v in prices["value"]),
+        left_name=f"{label} stories",
+        right_name=series.replace("_", " "),
+        theme=theme,
+    )
+
+
+def _chart_theme(moves: list[ThemeMove], found: list[Finding]) -> str | None:
+    for finding in found:
+        for side in (finding.x, finding.y):
+            if side.startswith("theme:"):
+                return side.removeprefix("theme:")
+    names = [m.theme for m in moves]
+    if "lithium_batteries" in names:
+        return "lithium_batteries"
+    return names[0] if names else None
+
+
+def build_digest(
+    con: Connection,
+    period: Period,
+    on_date: date | None,
+    *,
+    price_series: str,
+    now: datetime,
+) -> DigestContent:
+    """Everything one digest says, for the period containing ``on_date`` (default: latest)."""
+    day = on_date or queries.latest_article_day(con) or now.date()
+    window = period_window(period, day)
+    articles, stories, sources = queries.period_totals(con, window.start, window.end)
+    moves = theme_moves(con, window)
+    rising = sorted((m for m in moves if m.direction == "rising"), key=lambda m: -(m.zscore or 0))
+    falling = sorted((m for m in moves if m.direction == "falling"), key=lambda m: m.zscore or 0)
+    found = findings(con)
+    chart_theme = _chart_theme(moves, found)
+    notices = (SAMPLE_NOTICE,) if queries.sample_only(con) else ()
+    return DigestContent(
+        period=period,
+        period_start=window.start,
+        period_end=window.end,
+        generated_at=now,
+        title=default_title(period, window.start),
+        articles=articles,
+        stories=stories,
+        sources=sources,
+        rising=tuple(rising[:MOVERS]),
+        falling=tuple(falling[:MOVERS]),
+        themes=tuple(moves),
+        price_moves=tuple(price_moves(con, window)),
+        findings=tuple(found),
+        chart=chart(con, window, chart_theme, price_series) if chart_theme else None,
+        notices=notices,
+    )

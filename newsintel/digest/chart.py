@@ -1,0 +1,114 @@
+"""Draw the digest chart (theme story counts as bars, a price as a line) as PNG bytes.
+
+matplotlib is imported inside the function: it is slow to import and only the digest
+and the app need it. We draw on a ``Figure`` with the Agg canvas directly instead of
+going through pyplot, so no global backend or figure registry is touched; that keeps
+the function safe to call from the Streamlit app's threads and from tests.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+from newsintel.digest.content import ChartSeries
+from newsintel.errors import DigestError
+
+WIDTH_PX = 800
+HEIGHT_PX = 400
+_DPI = 100
+_BAR_COLOUR = "#4c78a8"
+_LINE_COLOUR = "#e45756"
+
+
+def render_chart_png(chart: ChartSeries) -> bytes:
+    """Render ``chart`` to an 800x400 PNG and return its bytes.
+
+    Raises DigestError when the series are inconsistent or empty, or matplotlib is
+    missing.
+    """
+    _check(chart)
+    try:
+        import matplotlib.dates as mdates
+        import numpy as np
+        from matplotlib.artist import Artist
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import StrMethodFormatter
+    except ImportError:
+        raise DigestError("matplotlib is needed to draw the digest chart") from None
+
+    figure = Figure(figsize=(WIDTH_PX / _DPI, HEIGHT_PX / _DPI), dpi=_DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    handles: list[Artist | tuple[Artist, ...]] = []
+    labels: list[str] = []
+
+    if chart.dates_left:
+        bars = axes.bar(
+            np.array(chart.dates_left, dtype="datetime64[D]"),
+            list(chart.values_left),
+            # A float width next to datetime64 positions is read as days.
+            width=_bar_width_days(chart),
+            color=_BAR_COLOUR,
+            alpha=0.85,
+        )
+        handles.append(bars)
+        labels.append(chart.left_name)
+    axes.set_ylabel(chart.y_label_left)
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    axes.set_xlabel(chart.x_label)
+    axes.set_title(chart.title)
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+
+    if chart.dates_right:
+        right = axes.twinx()
+        (line,) = right.plot(
+            np.array(chart.dates_right, dtype="datetime64[D]"),
+            list(chart.values_right),
+            color=_LINE_COLOUR,
+            linewidth=2,
+            marker="o",
+            markersize=3,
+        )
+        right.set_ylabel(chart.y_label_right)
+        right.yaxis.set_major_formatter(StrMethodFormatter("{x:,.6g}"))
+        handles.append(line)
+        labels.append(chart.right_name)
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+    )
+    axes.legend(handles, labels, loc="upper left", framealpha=0.85)
+    # A fixed layout (not bbox_inches="tight") keeps the image exactly 800x400 px.
+    figure.tight_layout()
+
+    buffer = io.BytesIO()
+    # No "Software" text chunk: the same data gives the same bytes across versions.
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _check(chart: ChartSeries) -> None:
+    if len(chart.dates_left) != len(chart.values_left):
+        raise DigestError(
+            f"chart '{chart.title}': {len(chart.dates_left)} dates but "
+            f"{len(chart.values_left)} values for {chart.left_name}"
+        )
+    if len(chart.dates_right) != len(chart.values_right):
+        raise DigestError(
+            f"chart '{chart.title}': {len(chart.dates_right)} dates but "
+            f"{len(chart.values_right)} values for {chart.right_name}"
+        )
+    if not chart.dates_left and not chart.dates_right:
+        raise DigestError(f"chart '{chart.title}' has no data to draw")
+
+
+def _bar_width_days(chart: ChartSeries) -> float:
+    """Bars fill 80% of the smallest gap between dates (a week for weekly counts)."""
+    dates = sorted(set(chart.dates_left))
+    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(dates)]
+    return 0.8 * (min(gaps) if gaps else 7)
