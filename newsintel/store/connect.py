@@ -21,9 +21,21 @@ Connection = duckdb.DuckDBPyConnection
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
 
-def _is_lock_error(exc: BaseException) -> bool:
+def is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in _LOCK_MARKERS)
+
+
+def file_path(db: str) -> Path | None:
+    """The file behind a connection string; None for ':memory:' and MotherDuck."""
+    return None if db == ":memory:" or db.startswith("md:") else Path(db)
+
+
+def require_existing(db: str) -> None:
+    """Raise StoreError naming the fix when a file database does not exist yet."""
+    path = file_path(db)
+    if path is not None and not path.exists():
+        raise StoreError(f"database {db} does not exist: run `newsintel init` or `newsintel demo`")
 
 
 def connect(
@@ -47,7 +59,7 @@ def connect(
         try:
             return duckdb.connect(db, read_only=read_only)
         except duckdb.Error as exc:
-            if _is_lock_error(exc):
+            if is_lock_error(exc):
                 if time.monotonic() >= deadline:
                     raise DatabaseLockedError(
                         f"database {db} is locked by another process (waited {lock_wait_s:.0f} s)"

@@ -85,18 +85,20 @@ def load_embeddings(
     con: Connection, model: str, article_ids: Sequence[str] | None = None
 ) -> tuple[list[str], np.ndarray]:
     """(ids, float32 matrix) of stored vectors for ``model``, optionally only some ids."""
+    # con.sql(...).to_arrow_table() streams columns straight to Arrow; execute() would
+    # materialise Python rows first and copy them again.
     if article_ids is None:
-        result = con.execute(
+        relation = con.sql(
             "SELECT article_id, vector FROM embeddings WHERE model = ? ORDER BY article_id",
-            [model],
+            params=[model],
         )
     else:
-        result = con.execute(
+        relation = con.sql(
             "SELECT article_id, vector FROM embeddings WHERE model = ? "
             "AND article_id IN (SELECT unnest(?)) ORDER BY article_id",
-            [model, list(article_ids)],
+            params=[model, list(article_ids)],
         )
-    return _to_matrix(result.to_arrow_table())
+    return _to_matrix(relation.to_arrow_table())
 
 
 def iter_embeddings(

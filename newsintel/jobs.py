@@ -1,0 +1,734 @@
+"""The only place where steps are composed. The CLI, the scheduler and the app call these.
+
+Each job opens the database for short writes only (DuckDB allows one writer process or
+many readers), so that the app's read-only connections get in between steps. Each job
+returns a frozen report dataclass; printing it is the caller's business.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+from newsintel.config import Settings
+from newsintel.errors import AnalysisError, FeedError, NewsintelError, SeriesError
+from newsintel.models import Article, SeriesMeta, SourceUpdate
+from newsintel.store import migrate, open_db
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from newsintel.analysis.leadlag import LeadLagResult
+    from newsintel.embed import Embedder
+    from newsintel.feeds.fetch import FetchResult
+    from newsintel.feeds.sources import FeedSource
+
+
+class Progress(Protocol):
+    """What long steps report to: a progress bar on a terminal, nothing elsewhere."""
+
+    def start(self, description: str, total: int) -> None:
+        """A step of ``total`` units begins."""
+
+    def advance(self, units: int = 1) -> None:
+        """``units`` more are done."""
+
+    def finish(self) -> None:
+        """The step is over."""
+
+
+class NoProgress:
+    """Progress that shows nothing (tests, scheduler, JSON output)."""
+
+    def start(self, description: str, total: int) -> None:
+        return None
+
+    def advance(self, units: int = 1) -> None:
+        return None
+
+    def finish(self) -> None:
+        return None
+
+
+def utcnow() -> datetime:
+    """Now, as a naive UTC datetime (the store's convention)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --- init -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitReport:
+    db: str
+    version: int
+    applied: tuple[int, ...]
+
+
+def init_db(settings: Settings) -> InitReport:
+    """Create the database or bring its schema up to date."""
+    from newsintel.store.schema import current_version
+
+    with open_db(settings.db) as con:
+        applied = migrate(con)
+        version = current_version(con)
+    return InitReport(settings.db, version, tuple(m.version for m in applied))
+
+
+# --- ingest -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """What happened to one feed in an ingest run."""
+
+    source_id: str
+    name: str
+    url: str
+    status: str  # ok | not_modified | failed | skipped
+    new_articles: int = 0
+    entries: int = 0
+    http_status: int | None = None
+    error: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    feeds: tuple[FeedReport, ...]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.feeds if f.status == status)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(f.new_articles for f in self.feeds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feeds_total": len(self.feeds),
+            "feeds_ok": self.count("ok"),
+            "feeds_not_modified": self.count("not_modified"),
+            "feeds_failed": self.count("failed"),
+            "feeds_skipped": self.count("skipped"),
+            "new_articles": self.new_articles,
+            "seconds": round(self.seconds, 3),
+            "feeds": [f.__dict__ for f in self.feeds],
+        }
+
+
+def _articles_from(
+    source: FeedSource, result: FetchResult, fetched_at: datetime
+) -> tuple[list[Article], str | None]:
+    """Parse and normalise one fetched body; (articles, bozo warning)."""
+    from newsintel.feeds.normalise import normalise_feed
+    from newsintel.feeds.parse import parse_feed
+
+    assert result.body is not None
+    feed = parse_feed(result.body, result.headers, result.final_url or source.url)
+    return normalise_feed(source, feed, fetched_at), feed.bozo_reason
+
+
+def ingest(
+    settings: Settings,
+    feeds_file: Path | None = None,
+    *,
+    sources: Sequence[FeedSource] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = utcnow,
+    rng: random.Random | None = None,
+) -> IngestReport:
+    """Fetch every feed, store new articles; one feed's failure never stops the others.
+
+    Feeds whose ``next_check_at`` lies in the future (backoff, min interval) are skipped
+    unless ``force``. Each feed's articles and fetch state are written in one
+    transaction, so an interrupted run can simply be run again.
+    """
+    from newsintel.feeds.backoff import next_check_at
+    from newsintel.feeds.fetch import FetchState, fetch_all_sync
+    from newsintel.feeds.sources import load_sources
+
+    progress = progress or NoProgress()
+    rng = rng or random.Random()
+    started = time.monotonic()
+    if sources is None:
+        sources = load_sources(feeds_file or Path(settings.feeds_file))
+    with open_db(settings.db) as con:
+        from newsintel.store.feeds import source_states, upsert_source
+
+        migrate(con)
+        for s in sources:
+            upsert_source(con, s.source_id, s.name, s.url, s.tags, s.min_interval_minutes)
+        states = source_states(con)
+
+    start_time = now()
+    due: list[tuple[FeedSource, FetchState]] = []
+    reports: dict[str, FeedReport] = {}
+    for s in sources:
+        state = states[s.source_id]
+        if not force and state.next_check_at is not None and state.next_check_at > start_time:
+            reports[s.source_id] = FeedReport(
+                s.source_id, s.name, s.url, "skipped", warning=f"next check {state.next_check_at}"
+            )
+            continue
+        # A permanent redirect recorded earlier moved the feed: fetch where it now lives.
+        source = s if state.url == s.url else replace(s, url=state.url)
+        due.append((source, FetchState(state.etag, state.last_modified)))
+
+    progress.start("fetching feeds", len(due))
+    results = fetch_all_sync(due, settings, on_result=lambda _r: progress.advance())
+    progress.finish()
+
+    progress.start("storing articles", len(results))
+    with open_db(settings.db) as con:
+        from newsintel.store.feeds import save_feed_result
+
+        for (source, _state), result in zip(due, results, strict=True):
+            fetched_at = now()
+            articles: list[Article] = []
+            status, error, warning = result.status, result.error, None
+            if status == "ok":
+                try:
+                    articles, warning = _articles_from(source, result, fetched_at)
+                except FeedError as exc:
+                    status, error = "failed", str(exc)
+            failures = states[source.source_id].consecutive_failures
+            update = SourceUpdate(
+                source_id=source.source_id,
+                status=status,
+                fetched_at=fetched_at,
+                http_status=result.http_status,
+                error=error,
+                etag=result.headers.get("etag"),
+                last_modified=result.headers.get("last-modified"),
+                new_url=result.permanent_redirect_url,
+                next_check_at=next_check_at(
+                    fetched_at,
+                    status=status,
+                    consecutive_failures=failures + 1 if status == "failed" else 0,
+                    retry_after_s=result.retry_after_s,
+                    min_interval_minutes=source.min_interval_minutes,
+                    rng=rng,
+                ),
+            )
+            added = save_feed_result(con, update, articles)
+            reports[source.source_id] = FeedReport(
+                source.source_id,
+                source.name,
+                source.url,
+                status,
+                new_articles=added,
+                entries=len(articles),
+                http_status=result.http_status,
+                error=error,
+                warning=warning,
+            )
+            progress.advance()
+    progress.finish()
+    ordered = tuple(reports[s.source_id] for s in sources)
+    return IngestReport(ordered, time.monotonic() - started)
+
+
+# --- embed ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    model: str
+    device: str
+    embedded: int
+    already_embedded: int
+    seconds: float
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def make_embedder(settings: Settings, model: str | None = None) -> Embedder:
+    """The configured sentence-transformers embedder (loaded lazily on first use)."""
+    from newsintel.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        model=model or settings.model, device=settings.device, batch_size=settings.embed_batch_size
+    )
+
+
+def embed(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    chunk_size: int = 2048,
+    progress: Progress | None = None,
+) -> EmbedReport:
+    """Embed articles that have no vector for the model; streams in chunks.
+
+    Only one chunk of texts and vectors is in memory at a time, and each chunk is
+    written in its own short transaction, so an interrupted run loses at most a chunk.
+    """
+    from newsintel.embed import article_text
+    from newsintel.store.embeddings import embedding_count, ids_missing_embedding, texts_for
+
+    progress = progress or NoProgress()
+    embedder = embedder or make_embedder(settings, model)
+    name = embedder.model_name
+    started = time.monotonic()
+    with open_db(settings.db) as con:
+        migrate(con)
+        missing = ids_missing_embedding(con, name)
+        already = embedding_count(con, name)
+    device = getattr(embedder, "resolved_device", "n/a") if missing else "n/a"
+    progress.start(f"embedding with {name}", len(missing))
+    for begin in range(0, len(missing), chunk_size):
+        chunk = missing[begin : begin + chunk_size]
+        with open_db(settings.db) as con:
+            rows = texts_for(con, chunk)
+        vectors = embedder.encode([article_text(title, text) for _id, title, text in rows])
+        with open_db(settings.db) as con:
+            from newsintel.store.embeddings import save_embeddings
+
+            save_embeddings(con, name, [r[0] for r in rows], vectors)
+        progress.advance(len(rows))
+    progress.finish()
+    return EmbedReport(name, str(device), len(missing), already, time.monotonic() - started)
+
+
+# --- themes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignReport:
+    method: str
+    articles: int
+    members: dict[str, int] = field(default_factory=dict)
+
+
+def assign_themes(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    themes_file: Path | None = None,
+    batch_size: int = 50_000,
+    progress: Progress | None = None,
+) -> AssignReport:
+    """Score every embedded article against every tracked theme and store the scores."""
+    import numpy as np
+
+    from newsintel.store.embeddings import iter_embeddings, texts_for
+    from newsintel.store.themes import save_theme_scores, save_themes
+    from newsintel.themes.definitions import load_themes
+    from newsintel.themes.scoring import build_scorer
+
+    progress = progress or NoProgress()
+    themes = load_themes(themes_file or Path(settings.themes_file))
+    embedder = embedder or make_embedder(settings)
+    scorer = build_scorer(themes, embedder)
+    method = f"embedding:{embedder.model_name}"
+    members = {t.theme_id: 0 for t in themes}
+    total = 0
+    with open_db(settings.db) as con:
+        migrate(con)
+        save_themes(con, themes)
+        from newsintel.store.embeddings import embedding_count
+
+        progress.start("assigning themes", embedding_count(con, embedder.model_name))
+        for ids, matrix in iter_embeddings(con, embedder.model_name, batch_size):
+            texts = [f"{title} {text}" for _id, title, text in texts_for(con, ids)]
+            scores = scorer.scores(matrix)
+            member = scorer.members(scores, texts)
+            save_theme_scores(con, method, ids, scorer.theme_ids, scores, member)
+            for index, theme_id in enumerate(scorer.theme_ids):
+                members[theme_id] += int(np.count_nonzero(member[:, index]))
+            total += len(ids)
+            progress.advance(len(ids))
+    progress.finish()
+    return AssignReport(method, total, members)
+
+
+# --- series -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesImportReport:
+    series_id: str
+    kind: str
+    points: int
+    first_date: str
+    last_date: str
+    warnings: tuple[str, ...]
+
+
+def import_series(
+    settings: Settings,
+    path: Path,
+    *,
+    name: str,
+    date_col: str | None = None,
+    value_col: str | None = None,
+    unit: str = "",
+    currency: str = "",
+    kind: str = "price",
+    origin: str = "",
+    series_filter: str | None = None,
+) -> SeriesImportReport:
+    """Read a dated CSV series, validate it and store it under ``name`` (replacing)."""
+    from newsintel.series.csv_import import read_series_csv
+    from newsintel.store.series import save_series
+
+    if kind not in ("price", "attention"):
+        raise SeriesError(f"kind must be 'price' or 'attention', got {kind!r}")
+    imported = read_series_csv(
+        path,
+        date_col=date_col,
+        value_col=value_col,
+        kind=cast("Literal['price', 'attention']", kind),
+        series_filter=series_filter,
+    )
+    meta = SeriesMeta(name, kind, unit, currency, origin or f"imported from {path.name}")
+    with open_db(settings.db) as con:
+        migrate(con)
+        count = save_series(con, meta, imported.points)
+    index = imported.points.index
+    return SeriesImportReport(
+        name, kind, count, str(index.min().date()), str(index.max().date()), imported.warnings
+    )
+
+
+# --- analysis ---------------------------------------------------------------------------
+
+
+def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
+    """The analysable series behind ``theme:<name>`` or ``series:<name>`` at ``freq``.
+
+    Themes become their share of all stories per period; prices become log returns
+    of the period's last price; attention series become log counts per period.
+    """
+    from newsintel.series.align import log_counts, price_returns, theme_share
+    from newsintel.store.series import series_meta, series_points
+    from newsintel.store.themes import theme_daily_counts, theme_ids
+
+    kind, _, name = spec.partition(":")
+    if kind not in ("theme", "series") or not name:
+        raise AnalysisError(f"'{spec}' is not theme:<name> or series:<name>")
+    with open_db(settings.db, read_only=True) as con:
+        if kind == "theme":
+            known = theme_ids(con)
+            if name not in known:
+                raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
+            daily = theme_daily_counts(con, name).set_index("day")
+            return theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
+        meta = series_meta(con, name)
+        if meta is None:
+            from newsintel.store.series import series_summaries
+
+            known = [s.series_id for s in series_summaries(con)]
+            raise AnalysisError(f"unknown series '{name}'; known: {', '.join(known) or 'none'}")
+        points = series_points(con, name)
+    if meta.kind == "price":
+        return price_returns(points, freq)  # type: ignore[arg-type]
+    return log_counts(points, freq)  # type: ignore[arg-type]
+
+
+def analyze(
+    settings: Settings,
+    x: str,
+    y: str,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    run_id: str | None = None,
+    store: bool = True,
+) -> LeadLagResult:
+    """Lead/lag of two variables (positive lag: x leads y); results stored with a run id."""
+    from newsintel.analysis.leadlag import lead_lag
+
+    if freq not in ("D", "W", "M"):
+        raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
+    if max_lag < 1:
+        raise AnalysisError("max-lag must be at least 1")
+    result = lead_lag(
+        load_variable(settings, x, freq),
+        load_variable(settings, y, freq),
+        max_lag=max_lag,
+        x_name=x,
+        y_name=y,
+        freq=freq,
+    )
+    if store:
+        from newsintel.store.analysis import save_results
+
+        with open_db(settings.db) as con:
+            save_results(con, result.to_rows(run_id or new_run_id()))
+    return result
+
+
+def new_run_id() -> str:
+    """A sortable, unique id for one analysis run."""
+    return utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+@dataclass(frozen=True)
+class AnalyzeAllReport:
+    run_id: str
+    pairs: int
+    failed: tuple[tuple[str, str, str], ...]
+    results: tuple[LeadLagResult, ...]
+
+
+def analyze_all(
+    settings: Settings, *, freq: str = "W", max_lag: int = 8, progress: Progress | None = None
+) -> AnalyzeAllReport:
+    """Every tracked theme against every price series, stored under one run id."""
+    from newsintel.store.series import series_summaries
+    from newsintel.store.themes import theme_ids
+
+    progress = progress or NoProgress()
+    with open_db(settings.db, read_only=True) as con:
+        themes = theme_ids(con)
+        prices = [s.series_id for s in series_summaries(con, "price")]
+    run_id = new_run_id()
+    results: list[LeadLagResult] = []
+    failed: list[tuple[str, str, str]] = []
+    progress.start("analysing theme x price pairs", len(themes) * len(prices))
+    for theme in themes:
+        for price in prices:
+            try:
+                results.append(
+                    analyze(
+                        settings,
+                        f"theme:{theme}",
+                        f"series:{price}",
+                        freq=freq,
+                        max_lag=max_lag,
+                        run_id=run_id,
+                    )
+                )
+            except NewsintelError as exc:
+                # Series that barely overlap the articles are expected; record, go on.
+                failed.append((theme, price, str(exc)))
+            progress.advance()
+    progress.finish()
+    return AnalyzeAllReport(run_id, len(results), tuple(failed), tuple(results))
+
+
+# --- demo and run -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    ingest: IngestReport
+    embed: EmbedReport
+    assign: AssignReport
+    series: tuple[SeriesImportReport, ...]
+    analysis: AnalyzeAllReport
+
+
+def sample_sources(sample_dir: Path) -> list[FeedSource]:
+    """Bundled sample feed files as sources (local paths, read offline)."""
+    from newsintel.feeds.sources import FeedSource, slugify
+
+    files = sorted(sample_dir.glob("*.xml"))
+    if not files:
+        raise FeedError(f"no sample feeds (*.xml) in {sample_dir}")
+    return [
+        FeedSource(slugify("sample " + f.stem), "Sample: " + f.stem, str(f.resolve()), ("sample",))
+        for f in files
+    ]
+
+
+def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesImportReport]:
+    """Import every series listed in ``series_dir/series.toml``."""
+    import tomllib
+
+    listing = series_dir / "series.toml"
+    try:
+        entries = tomllib.loads(listing.read_text("utf-8"))["series"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
+        raise SeriesError(f"cannot read {listing}: {exc}") from None
+    return [
+        import_series(
+            settings,
+            series_dir / e["file"],
+            name=e["name"],
+            unit=e.get("unit", ""),
+            currency=e.get("currency", ""),
+            kind=e.get("kind", "price"),
+            origin=e.get("origin", ""),
+        )
+        for e in entries
+    ]
+
+
+def demo(
+    settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
+) -> DemoReport:
+    """Build the demo database from bundled data only: sample feeds, series, analyses."""
+    init_db(settings)
+    sample_dir = Path(settings.sample_dir)
+    ingest_report = ingest(
+        settings, sources=sample_sources(sample_dir), force=True, progress=progress
+    )
+    embedder = embedder or make_embedder(settings)
+    embed_report = embed(settings, embedder=embedder, progress=progress)
+    assign_report = assign_themes(settings, embedder=embedder, progress=progress)
+    series_reports = import_bundled_series(settings, sample_dir.parent / "series")
+    analysis = analyze_all(settings, freq="W", max_lag=8, progress=progress)
+    return DemoReport(ingest_report, embed_report, assign_report, tuple(series_reports), analysis)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    ingest: IngestReport
+    embed: EmbedReport
+    assign: AssignReport
+    analysis: AnalyzeAllReport
+
+
+def run(
+    settings: Settings,
+    *,
+    feeds_file: Path | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """The whole pipeline: ingest, embed, assign themes, analyse; in order."""
+    ingest_report = ingest(settings, feeds_file, progress=progress)
+    embedder = embedder or make_embedder(settings)
+    embed_report = embed(settings, embedder=embedder, progress=progress)
+    assign_report = assign_themes(settings, embedder=embedder, progress=progress)
+    analysis = analyze_all(settings, progress=progress)
+    return RunReport(ingest_report, embed_report, assign_report, analysis)
+
+
+# --- digest -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestDelivery:
+    recipient: str
+    status: str  # written | sent | already_sent | failed
+    detail: str
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    period: str
+    period_start: str
+    deliveries: tuple[DigestDelivery, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(d.status != "failed" for d in self.deliveries)
+
+    def lines(self) -> list[str]:
+        head = f"{self.period} digest for the period starting {self.period_start}"
+        return [head] + [f"  {d.status:<12} {d.recipient}: {d.detail}" for d in self.deliveries]
+
+
+def _parse_day(text: str | None) -> Any:
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise NewsintelError(f"--date must be YYYY-MM-DD, got {text!r}") from None
+
+
+def run_digest(
+    settings: Settings,
+    *,
+    period: str = "weekly",
+    on_date: str | None = None,
+    out_dir: Path | None = None,
+    send: bool = False,
+    mailer: Any = None,
+    now: Callable[[], datetime] = utcnow,
+) -> DigestReport:
+    """Build the period's digest, then write it to ``out_dir`` or send it by SMTP.
+
+    Sending is recorded per (period, recipient) in digest_log: a re-run never sends a
+    delivered digest twice, and a failed delivery is retried by the next run.
+    """
+    from newsintel.digest.build import Period, build_digest
+    from newsintel.digest.render import render_digest, write_dry_run
+    from newsintel.errors import DigestError, MailError
+    from newsintel.feeds.sources import slugify
+    from newsintel.store.digest import already_sent, record_delivery
+
+    if period not in ("daily", "weekly"):
+        raise DigestError(f"period must be daily or weekly, got {period!r}")
+    if not send and out_dir is None:
+        raise DigestError("give --out DIR for a dry run, or --send")
+    day = _parse_day(on_date)
+    with open_db(settings.db) as con:
+        migrate(con)
+        content = build_digest(
+            con,
+            cast("Period", period),
+            day,
+            price_series=settings.price_series,
+            now=now(),
+        )
+    recipients = list(settings.digest_to)
+    deliveries: list[DigestDelivery] = []
+    if not send:
+        assert out_dir is not None
+        for recipient in recipients or ["preview@localhost"]:
+            message = render_digest(
+                content,
+                sender=settings.digest_from,
+                recipient=recipient,
+                unsubscribe=settings.digest_unsubscribe,
+            )
+            stem = f"digest-{period}-{content.period_start}-{slugify(recipient)}"
+            eml, html = write_dry_run(message, out_dir, stem)
+            deliveries.append(DigestDelivery(recipient, "written", f"{eml} and {html.name}"))
+        return DigestReport(period, str(content.period_start), tuple(deliveries))
+
+    if not recipients:
+        raise DigestError("no recipients: set NEWSINTEL_DIGEST_TO (comma separated)")
+    if mailer is None:
+        from newsintel.digest.send import SmtpMailer
+
+        mailer = SmtpMailer.from_settings(settings)
+    for recipient in recipients:
+        with open_db(settings.db) as con:
+            if already_sent(con, period, content.period_start, recipient):
+                deliveries.append(DigestDelivery(recipient, "already_sent", "sent before"))
+                continue
+        message = render_digest(
+            content,
+            sender=settings.digest_from,
+            recipient=recipient,
+            unsubscribe=settings.digest_unsubscribe,
+        )
+        error: str | None
+        try:
+            mailer.send(message, [recipient])
+        except MailError as exc:
+            status, error, detail = "failed", str(exc), str(exc)
+        else:
+            status, error, detail = "sent", None, str(message["Message-ID"])
+        with open_db(settings.db) as con:
+            record_delivery(
+                con,
+                period,
+                content.period_start,
+                recipient,
+                status=status,
+                message_id=str(message["Message-ID"]),
+                error=error,
+            )
+        deliveries.append(DigestDelivery(recipient, status, detail))
+    return DigestReport(period, str(content.period_start), tuple(deliveries))

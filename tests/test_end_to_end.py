@@ -1,0 +1,132 @@
+"""The whole thin path through the real CLI, in subprocesses, on a temporary database.
+
+Feeds are served by a loopback HTTP server; the real bundled model embeds; every
+step is a `newsintel` command as users and cron call it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def newsintel(*args: str, db: Path) -> str:
+    env = {**os.environ, "NEWSINTEL_DB": str(db), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "newsintel", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_feeds_to_digest_through_the_cli(tmp_path: Path) -> None:
+    www = tmp_path / "www"
+    shutil.copytree(ROOT / "data" / "sample", www)
+    db = tmp_path / "e2e.duckdb"
+    with FeedServer(root=www) as server:
+        feeds = tmp_path / "feeds.toml"
+        feeds.write_text(
+            "\n".join(
+                f'[[feeds]]\nname = "{f.stem}"\nurl = "{server.url("/" + f.name)}"\n'
+                'tags = ["e2e"]\n'
+                for f in sorted(www.glob("*.xml"))
+            )
+        )
+        assert "schema version 1" in newsintel("init", db=db)
+        first = json.loads(newsintel("ingest", "--feeds", str(feeds), "--json", db=db))
+        assert first["feeds_ok"] == 6 and first["feeds_failed"] == 0
+        assert first["new_articles"] > 300
+        second = json.loads(newsintel("ingest", "--feeds", str(feeds), "--json", "--force", db=db))
+        assert second["new_articles"] == 0
+        assert second["feeds_not_modified"] == 6
+
+    stories = int(
+        newsintel(
+            "sql", "select count(*) from articles where not is_issue", "--format", "csv", db=db
+        ).splitlines()[1]
+    )
+    assert f"embedded {stories} articles" in newsintel("embed", db=db)
+    assert "embedded 0 articles" in newsintel("embed", db=db)
+
+    newsintel("themes", "assign", db=db)
+    themes = {t["theme_id"]: t for t in json.loads(newsintel("themes", "list", "--json", db=db))}
+    assert themes["lithium_batteries"]["stories"] > 30
+    assert themes["world_models"]["stories"] > 15
+
+    out = newsintel(
+        "series",
+        "import",
+        str(ROOT / "data" / "series" / "lithium_carbonate_weekly.csv"),
+        "--name",
+        "lithium_carbonate",
+        "--unit",
+        "CNY/t",
+        "--kind",
+        "price",
+        db=db,
+    )
+    assert "lithium_carbonate (price)" in out
+
+    result = json.loads(
+        newsintel(
+            "analyze",
+            "theme:lithium_batteries",
+            "series:lithium_carbonate",
+            "--freq",
+            "W",
+            "--max-lag",
+            "6",
+            "--json",
+            db=db,
+        )
+    )
+    assert {"x", "y", "freq", "n_obs", "ccf", "granger", "best_lag", "warnings"} <= set(result)
+    assert (result["x"], result["y"], result["freq"]) == (
+        "theme:lithium_batteries",
+        "series:lithium_carbonate",
+        "W",
+    )
+    assert result["n_obs"] > 100
+    assert [p["lag"] for p in result["ccf"]] == list(range(-6, 7))
+    assert all(len(p["ci"]) == 2 and -1 <= p["r"] <= 1 for p in result["ccf"])
+    assert {g["direction"] for g in result["granger"]} == {"x->y", "y->x"}
+
+    out_dir = tmp_path / "digest"
+    newsintel("digest", "--dry-run", "--out", str(out_dir), db=db)
+    emls = list(out_dir.glob("*.eml"))
+    assert len(emls) == 1
+    message = BytesParser(policy=policy.default).parsebytes(emls[0].read_bytes())
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    assert "Lithium" in text
+
+    weekly = newsintel("sql", "select count(*) from v_theme_weekly", "--format", "csv", db=db)
+    assert int(weekly.splitlines()[1]) > 0
+
+
+def test_demo_database_answers_the_readme_query(demo_db) -> None:  # type: ignore[no-untyped-def]
+    out = newsintel(
+        "sql", "select count(*) from v_theme_weekly", "--format", "csv", db=Path(demo_db.db)
+    )
+    assert out.splitlines()[0] == "count_star()"
+    assert int(out.splitlines()[1]) > 0
+    series = newsintel("series", "list", db=Path(demo_db.db))
+    assert "lithium_carbonate" in series and "gdelt_lithium_news" in series
