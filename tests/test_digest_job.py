@@ -9,12 +9,12 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from smtpserver import closed_port, smtp_server
 
 from newsintel.config import Settings
 from newsintel.errors import DigestError
 from newsintel.jobs import run_digest
 from newsintel.store import open_db
-from smtpserver import closed_port, smtp_server
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,6 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-
 from feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent

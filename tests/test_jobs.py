@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from feedserver import FeedServer
+
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.jobs import (

@@ -32,7 +32,8 @@ def test_default_themes_cover_the_product() -> None:
         ('[[themes]]\nname = "ok"\ndescription = "d"\nthreshold = 2\n', "between 0 and 1"),
         ('[[themes]]\nname = "ok"\ndescription = "d"\nexamples = "one"\n', "list of non-empty"),
         (
-            '[[themes]]\nname = "a"\ndescription = "d"\n[[themes]]\nname = "a"\ndescription = "e"\n',
+            '[[themes]]\nname = "a"\ndescription = "d"\n'
+            '[[themes]]\nname = "a"\ndescription = "e"\n',
             "defined twice",
         ),
         ("title = 1\n", "has no \\[\\[themes\\]\\] tables"),
@@ -56,7 +57,7 @@ def test_real_model_puts_articles_in_the_right_themes(real_embedder) -> None:  #
     scorer = build_scorer(themes, real_embedder)
     texts = {
         "lithium_batteries": "Lithium hydroxide prices slide as Australian spodumene output rises",
-        "world_models": "New JEPA model learns intuitive physics by predicting video in latent space",
+        "world_models": "New JEPA model learns intuitive physics by predicting video in latents",
         "ai_health": "Hospital tests an AI chatbot that answers patients' questions on lab results",
     }
     vectors = real_embedder.encode(list(texts.values()))
