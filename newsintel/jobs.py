@@ -533,16 +533,10 @@ class DemoReport:
 
 
 def sample_sources(sample_dir: Path) -> list[FeedSource]:
-    """Bundled sample feed files as sources (local paths, read offline)."""
-    from newsintel.feeds.sources import FeedSource, slugify
+    """The bundled sample feeds (``sample_dir/feeds.toml``, local files read offline)."""
+    from newsintel.feeds.sources import load_sources
 
-    files = sorted(sample_dir.glob("*.xml"))
-    if not files:
-        raise FeedError(f"no sample feeds (*.xml) in {sample_dir}")
-    return [
-        FeedSource(slugify("sample " + f.stem), "Sample: " + f.stem, str(f.resolve()), ("sample",))
-        for f in files
-    ]
+    return load_sources(sample_dir / "feeds.toml")
 
 
 def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesImportReport]:
