@@ -80,9 +80,12 @@ def test_exclusion_vetoes_membership(fake_embedder) -> None:  # type: ignore[no-
     assert scorer.members(scores, texts)[:, 0].tolist() == [True, False]
 
 
-def test_keyword_hits_are_case_insensitive() -> None:
+def test_keyword_hits_are_case_insensitive_whole_words() -> None:
     theme = ThemeDefinition("wm", "World models", "d", keywords=("JEPA", "Genie"))
     assert keyword_hits(theme, "Meta's v-jepa and genie 3") == ["JEPA", "Genie"]
+    ev = ThemeDefinition("ev", "EV", "d", keywords=("EV", "EV sales"))
+    assert keyword_hits(ev, "Every level of the seven stories") == []
+    assert keyword_hits(ev, "EV sales rose; the EV market grew") == ["EV", "EV sales"]
 
 
 def test_scores_take_the_best_prototype_of_each_theme(fake_embedder) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ member when its score reaches the theme's threshold and no exclusion phrase occu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,8 +52,8 @@ class ThemeScorer:
         for index, theme in enumerate(self.themes):
             if not theme.exclusions:
                 continue
-            lowered = [phrase.lower() for phrase in theme.exclusions]
-            excluded = np.array([any(p in text.lower() for p in lowered) for text in texts])
+            patterns = [phrase_pattern(phrase) for phrase in theme.exclusions]
+            excluded = np.array([any(p.search(text) for p in patterns) for text in texts])
             member[:, index] &= ~excluded
         return member
 
@@ -69,7 +70,11 @@ def build_scorer(themes: Sequence[ThemeDefinition], embedder: Embedder) -> Theme
     return ThemeScorer(tuple(themes), vectors, np.array(owner))
 
 
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive match for a phrase ("EV" must not match "every")."""
+    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
+
+
 def keyword_hits(theme: ThemeDefinition, text: str) -> list[str]:
-    """The theme's keywords that occur in ``text`` (case-insensitive)."""
-    lowered = text.lower()
-    return [k for k in theme.keywords if k.lower() in lowered]
+    """The theme's keywords that occur in ``text`` as whole words (case-insensitive)."""
+    return [k for k in theme.keywords if phrase_pattern(k).search(text)]
