@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,6 +74,69 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         _emit_json(report.to_dict())
     else:
         _print_ingest(report)
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import feeds_health
+
+    rows = feeds_health(settings, Path(args.feeds) if args.feeds else None)
+    if args.json:
+        _emit_json([r.__dict__ for r in rows])
+        return 0
+    from newsintel.tables import format_table
+
+    table = [
+        (
+            r.name,
+            r.status + (" (STALE)" if r.stale else ""),
+            r.last_success_at,
+            r.consecutive_failures,
+            r.next_check_at,
+            r.articles,
+            r.error or "",
+        )
+        for r in rows
+    ]
+    columns = ("feed", "status", "last success", "failures", "next check", "articles", "error")
+    print(format_table(columns, table))
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.feeds.sources import source_from_url
+    from newsintel.jobs import add_feeds
+
+    tags = [t.strip() for t in (args.tags or "").split(",") if t.strip()]
+    source = source_from_url(args.url, args.name, tags)
+    feeds_file = Path(args.feeds or settings.feeds_file)
+    added = add_feeds(settings, [source], feeds_file)
+    if not added:
+        raise NewsintelError(f"'{source.name}' ({source.url}) is already in {feeds_file}")
+    print(f"added {source.name} ({source.url}) to {feeds_file}")
+    return 0
+
+
+def cmd_feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.feeds.sources import read_opml
+    from newsintel.jobs import add_feeds
+
+    found = read_opml(Path(args.file))
+    feeds_file = Path(args.feeds or settings.feeds_file)
+    added = add_feeds(settings, found, feeds_file)
+    print(
+        f"imported {len(added)} of {len(found)} feeds into {feeds_file} "
+        f"({len(found) - len(added)} already there)"
+    )
+    return 0
+
+
+def cmd_feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.feeds.sources import load_sources, write_opml
+
+    sources = load_sources(Path(args.feeds or settings.feeds_file))
+    write_opml(sources, Path(args.file))
+    print(f"wrote {len(sources)} feeds to {args.file}")
     return 0
 
 
@@ -327,6 +391,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON report with per-feed status")
     p.add_argument("--force", action="store_true", help="fetch feeds even if not yet due")
 
+    feeds = _command(
+        sub, "feeds", _missing, "the configured feeds and their health", "newsintel feeds list"
+    )
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    p = _command(
+        feeds_sub,
+        "list",
+        cmd_feeds_list,
+        "list feeds with their fetch health (status, failures, next check)",
+        "newsintel feeds list --json",
+    )
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = _command(
+        feeds_sub,
+        "add",
+        cmd_feeds_add,
+        "add a feed to the feeds file",
+        "newsintel feeds add https://electrek.co/feed/ --name Electrek --tags ev,energy",
+    )
+    p.add_argument("url", metavar="URL", help="feed URL (or a local file path)")
+    p.add_argument("--name", help="feed name (default: made from the URL)")
+    p.add_argument("--tags", help="comma-separated tags")
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p = _command(
+        feeds_sub,
+        "import-opml",
+        cmd_feeds_import_opml,
+        "add every feed of an OPML file to the feeds file",
+        "newsintel feeds import-opml subscriptions.opml",
+    )
+    p.add_argument("file", metavar="FILE", help="OPML file")
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p = _command(
+        feeds_sub,
+        "export-opml",
+        cmd_feeds_export_opml,
+        "write the configured feeds as OPML",
+        "newsintel feeds export-opml feeds.opml",
+    )
+    p.add_argument("file", metavar="FILE", help="OPML file to write")
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+
     p = _command(
         sub,
         "embed",
@@ -337,9 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="sentence-transformers model name or path")
     p.add_argument("--json", action="store_true", help="print a JSON report")
 
-    themes = _command(
-        sub, "themes", lambda a, s: _missing(a), "tracked themes", "newsintel themes list"
-    )
+    themes = _command(sub, "themes", _missing, "tracked themes", "newsintel themes list")
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)
     p = _command(
         themes_sub,
@@ -361,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     series = _command(
         sub,
         "series",
-        lambda a, s: _missing(a),
+        _missing,
         "price and attention series",
         "newsintel series list",
     )
@@ -453,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _missing(args: argparse.Namespace) -> int:  # pragma: no cover - argparse requires one
+def _missing(args: argparse.Namespace, settings: Settings) -> int:  # pragma: no cover
     raise NewsintelError("choose an action; see --help")
 
 
@@ -473,6 +578,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: re-run the same command to finish", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -144,3 +144,53 @@ def test_init_and_sql_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "one" in capsys.readouterr().out
     assert main(["--db", db, "sql", "drop table articles"]) == 1
     assert "only read-only SELECT" in capsys.readouterr().err
+
+
+def test_feeds_commands_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(
+        '# my feeds\n[[feeds]]\nname = "Electrek"\nurl = "https://electrek.co/feed/"\n'
+    )
+    db = str(tmp_path / "db.duckdb")
+    args = ["--db", db, "feeds"]
+    assert (
+        main([*args, "add", "https://example.org/rss", "--tags", "a,b", "--feeds", str(feeds)]) == 0
+    )
+    assert "# my feeds" in feeds.read_text()
+    assert main([*args, "add", "https://example.org/rss", "--feeds", str(feeds)]) == 1
+    assert "already in" in capsys.readouterr().err
+    assert main([*args, "add", "not a url", "--feeds", str(feeds)]) == 1
+    assert "neither an http(s) URL nor an existing file" in capsys.readouterr().err
+    opml = tmp_path / "feeds.opml"
+    assert main([*args, "export-opml", str(opml), "--feeds", str(feeds)]) == 0
+    other = tmp_path / "other.toml"
+    assert main([*args, "import-opml", str(opml), "--feeds", str(other)]) == 0
+    assert "imported 2 of 2" in capsys.readouterr().out
+    assert main([*args, "import-opml", str(opml), "--feeds", str(other)]) == 0
+    assert "imported 0 of 2" in capsys.readouterr().out
+    assert main([*args, "list", "--json", "--feeds", str(other)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [f["name"] for f in listed] == ["Electrek", "example.org/rss"]
+    assert listed[1]["tags"] == ["a", "b"]
+    assert {f["status"] for f in listed} == {"never fetched"}
+
+
+def test_feeds_list_shows_failures_and_staleness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime, timedelta
+
+    from newsintel.config import load_settings
+    from newsintel.jobs import feeds_health, ingest
+
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('[[feeds]]\nname = "Broken"\nurl = "http://feeds.newsintel.invalid/rss"\n')
+    settings = load_settings(env={}, db=str(tmp_path / "db.duckdb"))
+    ingest(settings, feeds, force=True)
+    later = datetime.utcnow() + timedelta(days=5)
+    [row] = feeds_health(settings, feeds, now=lambda: later)
+    assert row.status == "failed" and row.consecutive_failures == 1
+    assert "unknown host" in (row.error or "")
+    assert row.stale
+    assert main(["--db", settings.db, "feeds", "list", "--feeds", str(feeds)]) == 0
+    assert "failed (STALE)" in capsys.readouterr().out

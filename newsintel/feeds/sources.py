@@ -18,7 +18,7 @@ import re
 import tomllib
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,3 +234,59 @@ def write_opml(sources: Iterable[FeedSource], path: Path, title: str = "newsinte
         ET.ElementTree(root).write(Path(path), encoding="utf-8", xml_declaration=True)
     except OSError as exc:
         raise ConfigError(f"cannot write OPML file {path}: {exc.strerror}") from None
+
+
+def append_sources(path: Path, new: Sequence[FeedSource]) -> list[FeedSource]:
+    """Append feeds to a feeds TOML file, keeping its text (comments) as it is.
+
+    Feeds whose URL or name (by slug) is already in the file are skipped. Returns the
+    feeds actually added. The file is created when missing.
+    """
+    import tomli_w
+
+    path = Path(path)
+    existing = load_sources(path) if path.exists() else []
+    urls = {s.url for s in existing}
+    ids = {s.source_id for s in existing}
+    added: list[FeedSource] = []
+    for source in new:
+        if source.url in urls or source.source_id in ids:
+            continue
+        urls.add(source.url)
+        ids.add(source.source_id)
+        added.append(source)
+    if not added:
+        return []
+    tables = []
+    for source in added:
+        table: dict[str, Any] = {"name": source.name, "url": source.url}
+        if source.tags:
+            table["tags"] = list(source.tags)
+        if source.min_interval_minutes:
+            table["min_interval_minutes"] = source.min_interval_minutes
+        tables.append(table)
+    text = tomli_w.dumps({"feeds": tables})
+    try:
+        previous = path.read_text("utf-8") if path.exists() else ""
+        separator = "" if not previous or previous.endswith("\n\n") else "\n"
+        path.write_text(previous + separator + text, "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write feeds file {path}: {exc.strerror}") from None
+    return added
+
+
+def source_from_url(url: str, name: str | None = None, tags: Sequence[str] = ()) -> FeedSource:
+    """A feed for ``url``; without a name, one is made from the host and path."""
+    if not is_http_url(url) and not Path(url).exists():
+        raise ConfigError(f"'{url}' is neither an http(s) URL nor an existing file")
+    if name is None:
+        parts = urlsplit(url) if is_http_url(url) else None
+        name = (
+            (parts.netloc.removeprefix("www.") + parts.path.rstrip("/"))
+            if parts
+            else Path(url).stem
+        )
+    source_id = slugify(name)
+    if not source_id:
+        raise ConfigError(f"cannot make a feed name from '{url}': give --name")
+    return FeedSource(source_id, name, url, tuple(tags))

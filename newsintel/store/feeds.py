@@ -141,3 +141,10 @@ def _record_fetch(con: Connection, update: SourceUpdate) -> None:
 def article_count(con: Connection) -> int:
     """Number of stored articles."""
     return _count(con, "articles")
+
+
+def source_health(con: Connection) -> dict[str, dict[str, object]]:
+    """Rows of v_source_health by source id (column name -> value)."""
+    cursor = con.execute("SELECT * FROM v_source_health")
+    names = [d[0] for d in cursor.description or ()]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
