@@ -1,0 +1,57 @@
+"""newsintel web app: the router. Run with ``streamlit run app.py`` (or ``make run``).
+
+Page config, settings, the optional password gate, the sidebar and st.navigation; the
+pages themselves live in app_pages/ and read data through newsintel.ui.data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from newsintel.config import load_settings
+from newsintel.errors import NewsintelError
+from newsintel.ui import context, data, guard
+from newsintel.ui.auth import require_password
+
+st.set_page_config(
+    page_title="newsintel",
+    page_icon=":material/insights:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+try:
+    settings = load_settings()
+except NewsintelError as exc:
+    guard.show_error(exc)
+    st.stop()
+
+require_password(settings.app_password)
+context.use_settings(settings)
+
+pages = [
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("app_pages/themes.py", title="Themes", icon=":material/category:"),
+    st.Page("app_pages/prices.py", title="Prices & themes", icon=":material/show_chart:"),
+    st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
+    st.Page("app_pages/sources.py", title="Sources", icon=":material/rss_feed:"),
+    st.Page("app_pages/sql.py", title="SQL", icon=":material/terminal:"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.caption(f"Database: {Path(settings.db).name}", help=settings.db)
+    if st.button("Refresh data", icon=":material/refresh:", help="Results are cached 60 s."):
+        data.clear()
+
+if guard.database_missing(settings):
+    guard.show_missing_database(settings)
+    st.stop()
+
+with guard.friendly_errors():
+    span = data.window(settings.db)
+    if span.last is not None:
+        st.sidebar.caption(f"Stories from {span.first:%d %b %Y} to {span.last:%d %b %Y}")
+    page.run()

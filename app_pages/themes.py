@@ -1,0 +1,62 @@
+"""Themes: volume and share over time, top stories, what drove the peak, source mix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from newsintel.ui import charts, common, context, data
+
+settings = context.current_settings()
+db = settings.db
+span = common.data_window_or_stop(settings)
+assert span.first is not None and span.last is not None
+
+st.title("Themes")
+st.caption(
+    "Stories are counted once per story (syndicated copies collapse). A story belongs to "
+    "a theme when its similarity to the theme's description clears the theme's threshold."
+)
+left, right = st.columns([2, 3])
+with left:
+    theme, label = common.theme_picker(settings)
+with right:
+    weeks = common.range_weeks()
+start = span.start_for(weeks)
+
+weekly = data.theme_weekly(db, start, span.last)
+volume_col, share_col = st.columns(2)
+with volume_col, st.container(border=True):
+    st.altair_chart(charts.theme_volume(weekly, label), width="stretch")
+with share_col, st.container(border=True):
+    st.altair_chart(charts.theme_share(weekly[weekly["theme"] == theme], label), width="stretch")
+
+stories_col, mix_col = st.columns([3, 2])
+with stories_col:
+    st.subheader(f"Top stories: {label}", anchor=False)
+    st.caption(f"Most similar to the theme, {start:%d %b %Y} to {span.last:%d %b %Y}.")
+    top = data.top_stories(db, theme, start, span.last, 10)
+    if top.empty:
+        st.caption("No stories of this theme in the window.")
+    else:
+        common.stories_table(top, with_score=True)
+with mix_col:
+    st.subheader("Source mix", anchor=False)
+    mix = data.source_mix(db, theme, start, span.last)
+    if mix.empty:
+        st.caption("No stories of this theme in the window.")
+    else:
+        st.altair_chart(charts.source_mix(mix, label), width="stretch")
+
+st.subheader("What drove the peak", anchor=False)
+peak = data.peak_week(db, theme, start, span.last)
+if peak is None:
+    st.caption("No stories of this theme in the window.")
+else:
+    week_end = peak.week + timedelta(days=6)
+    st.caption(
+        f"The busiest week for {label} in this window was {peak.week:%d %b} to "
+        f"{week_end:%d %b %Y}, with {len(peak.stories)} stories:"
+    )
+    common.stories_table(peak.stories, with_score=True)

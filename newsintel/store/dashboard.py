@@ -1,0 +1,341 @@
+"""Read-only queries behind the web app, and the short read-only session that runs them.
+
+The app never holds a connection: every batch of queries opens one read-only connection
+through :func:`read_batch`, which retries for a bounded time while a pipeline job holds
+the write lock (DuckDB allows one writer process or many readers) and maps every
+duckdb error to one of ours, so the UI can show a message instead of a traceback.
+
+Every query function takes an open connection and plain values and returns a pandas
+DataFrame (or plain values); none of them writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TypeVar
+
+import duckdb
+import pandas as pd
+
+from newsintel.errors import DatabaseLockedError, StoreError
+from newsintel.store.connect import Connection, connect
+
+T = TypeVar("T")
+
+# Only these schemes become clickable links: a feed could carry javascript: or data:.
+_SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
+
+# The newest run that holds a pair: a later run for other pairs must not hide it.
+_LATEST_RUN_OF_PAIR = (
+    "(SELECT run_id FROM analysis_results WHERE x = ? AND y = ? "
+    "ORDER BY created_at DESC, run_id DESC LIMIT 1)"
+)
+
+# Stories in a date window whose title or text contains a keyword ('' matches all);
+# '!' escapes ILIKE wildcards so that user text matches literally.
+_ARTICLE_FILTER = """
+    NOT a.is_issue AND a.published_at::DATE BETWEEN ? AND ?
+    AND (? = '' OR a.title ILIKE '%' || ? || '%' ESCAPE '!'
+         OR a.text ILIKE '%' || ? || '%' ESCAPE '!')
+"""
+
+
+def read_batch(
+    db: str,
+    work: Callable[[Connection], T],
+    *,
+    attempts: int = 3,
+    lock_wait_s: float = 2.0,
+    pause_s: float = 0.5,
+) -> T:
+    """Run ``work`` on a fresh read-only connection and close it again.
+
+    A lock held by a writer is waited on for ``lock_wait_s`` per attempt, for at most
+    ``attempts`` attempts; then DatabaseLockedError is raised. duckdb errors raised by
+    ``work`` (e.g. a table missing from an uninitialised database) become StoreError.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            con = connect(db, read_only=True, lock_wait_s=lock_wait_s)
+        except DatabaseLockedError:
+            if attempt == attempts:
+                raise
+            time.sleep(pause_s)
+            continue
+        try:
+            return work(con)
+        except duckdb.Error as exc:
+            raise StoreError(f"could not read database {db}: {exc}") from None
+        finally:
+            con.close()
+    raise DatabaseLockedError(f"database {db} is locked")  # pragma: no cover - loop returns
+
+
+# --- the data window ------------------------------------------------------------------
+
+
+def data_window(con: Connection) -> tuple[date | None, date | None]:
+    """(first, last) publication day of the stories, or (None, None) with no articles."""
+    row = con.execute(
+        "SELECT min(published_at)::DATE, max(published_at)::DATE FROM articles WHERE NOT is_issue"
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def weekly_totals(con: Connection, start: date, end: date) -> pd.DataFrame:
+    """Articles and distinct stories per ISO week in [start, end].
+
+    Columns: week, articles, stories. Newsletter issues are left out, as in every count.
+    """
+    return con.execute(
+        """
+        SELECT date_trunc('week', published_at)::DATE AS week, count(*) AS articles,
+               count(DISTINCT story_id) AS stories
+        FROM articles WHERE NOT is_issue AND published_at::DATE BETWEEN ? AND ?
+        GROUP BY 1 ORDER BY 1
+        """,
+        [start, end],
+    ).df()
+
+
+# --- themes ---------------------------------------------------------------------------
+
+
+def theme_list(con: Connection) -> pd.DataFrame:
+    """Every theme with its label (columns theme, label), ordered by label."""
+    return con.execute("SELECT theme_id AS theme, label FROM themes ORDER BY label, theme_id").df()
+
+
+def theme_weekly(
+    con: Connection, start: date, end: date, themes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Weekly stories and share of every theme (or only ``themes``) in [start, end].
+
+    Columns: week, theme, label, articles, total_articles, share (0..1). Weeks without
+    any story at all are absent, as in v_theme_weekly.
+    """
+    wanted = list(themes) if themes is not None else None
+    return con.execute(
+        """
+        SELECT w.week, w.theme, t.label, w.articles, w.total_articles, w.share
+        FROM v_theme_weekly w JOIN themes t ON t.theme_id = w.theme
+        WHERE w.week BETWEEN date_trunc('week', ?::DATE) AND ?
+          AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], w.theme))
+        ORDER BY w.week, t.label
+        """,
+        [start, end, wanted, wanted],
+    ).df()
+
+
+def theme_top_stories(
+    con: Connection, theme: str, start: date, end: date, limit: int = 10
+) -> pd.DataFrame:
+    """The best-scoring stories of a theme in [start, end], one row per story.
+
+    Columns: title, source, published_at, url (None unless http/https), score.
+    """
+    return con.execute(
+        f"""
+        SELECT title, source, published_at, url, score
+        FROM (
+            SELECT a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, m.score,
+                   row_number() OVER (PARTITION BY a.story_id
+                                      ORDER BY m.score DESC, a.published_at) AS rank_in_story
+            FROM article_themes m JOIN articles a USING (article_id)
+            LEFT JOIN sources s ON s.source_id = a.source_id
+            WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue
+              AND a.published_at::DATE BETWEEN ? AND ?
+        )
+        WHERE rank_in_story = 1
+        ORDER BY score DESC, published_at DESC
+        LIMIT ?
+        """,
+        [theme, start, end, limit],
+    ).df()
+
+
+def theme_peak_week(con: Connection, theme: str, start: date, end: date) -> date | None:
+    """The week in [start, end] with the most stories of a theme (the latest on ties)."""
+    row = con.execute(
+        """
+        SELECT week FROM v_theme_weekly
+        WHERE theme = ? AND articles > 0 AND week BETWEEN date_trunc('week', ?::DATE) AND ?
+        ORDER BY articles DESC, week DESC LIMIT 1
+        """,
+        [theme, start, end],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def theme_source_mix(con: Connection, theme: str, start: date, end: date) -> pd.DataFrame:
+    """Stories of a theme per source in [start, end] (columns source, stories), most first."""
+    return con.execute(
+        """
+        SELECT coalesce(s.name, a.source_id) AS source, count(DISTINCT a.story_id) AS stories
+        FROM article_themes m JOIN articles a USING (article_id)
+        LEFT JOIN sources s ON s.source_id = a.source_id
+        WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue
+          AND a.published_at::DATE BETWEEN ? AND ?
+        GROUP BY 1 ORDER BY stories DESC, source
+        """,
+        [theme, start, end],
+    ).df()
+
+
+# --- series and analysis --------------------------------------------------------------
+
+
+def series_list(con: Connection) -> pd.DataFrame:
+    """Every series with its metadata and coverage.
+
+    Columns: series, kind, unit, currency, points, first_date, last_date; price series
+    first, then by name.
+    """
+    return con.execute(
+        """
+        SELECT s.series_id AS series, s.kind, s.unit, s.currency, count(p.date) AS points,
+               min(p.date) AS first_date, max(p.date) AS last_date
+        FROM series s LEFT JOIN series_points p USING (series_id)
+        GROUP BY ALL ORDER BY s.kind DESC, s.series_id
+        """
+    ).df()
+
+
+def series_weekly(con: Connection, series: str, start: date, end: date) -> pd.DataFrame:
+    """Weekly mean and last value of one series in [start, end].
+
+    Columns: week, value_mean, value_last, unit, currency.
+    """
+    return con.execute(
+        """
+        SELECT week, value_mean, value_last, unit, currency FROM v_series_weekly
+        WHERE series = ? AND week BETWEEN date_trunc('week', ?::DATE) AND ?
+        ORDER BY week
+        """,
+        [series, start, end],
+    ).df()
+
+
+def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
+    """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
+
+    Columns: run_id, created_at, lag, r, ci_low, ci_high, p_value, p_adj, n_obs, band
+    (half-width of the 95% white-noise band the run used; may be null), prewhiten,
+    x_diff and y_diff (times each side was differenced before the test; may be null),
+    window_start, window_end, warnings. A positive lag means x leads y.
+    """
+    return con.execute(
+        f"""
+        WITH rows AS (
+            -- params may hold the JSON object itself or a JSON string that encodes it.
+            SELECT *, CASE WHEN json_type(params) = 'VARCHAR' THEN json(params ->> '$')
+                           ELSE params END AS p
+            FROM analysis_results
+            WHERE x = ? AND y = ? AND test = 'ccf' AND run_id = {_LATEST_RUN_OF_PAIR}
+        )
+        SELECT run_id, created_at, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
+               TRY_CAST(json_extract(p, '$.ccf_band') AS DOUBLE) AS band,
+               TRY_CAST(json_extract(p, '$.prewhiten') AS BOOLEAN) AS prewhiten,
+               TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER) AS x_diff,
+               TRY_CAST(json_extract(p, '$.transforms.y.differences') AS INTEGER) AS y_diff,
+               window_start, window_end, warnings
+        FROM rows ORDER BY lag
+        """,
+        [x, y, x, y],
+    ).df()
+
+
+def granger_results(con: Connection, x: str, y: str) -> pd.DataFrame:
+    """Granger tests from the newest analysis run holding the pair (x, y).
+
+    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj, n_obs, warnings.
+    """
+    return con.execute(
+        f"""
+        SELECT direction, lag, statistic, p_value, p_adj, n_obs, warnings
+        FROM v_analysis_results
+        WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
+        ORDER BY direction, lag
+        """,
+        [x, y, x, y],
+    ).df()
+
+
+# --- sources and articles -------------------------------------------------------------
+
+
+def source_health(con: Connection) -> pd.DataFrame:
+    """Feed health from v_source_health, one row per source, failing sources first."""
+    return con.execute(
+        """
+        SELECT name, url, tags, last_status, last_error, last_http_status, last_fetch_at,
+               last_success_at, consecutive_failures, next_check_at, fetch_count,
+               not_modified_rate, articles
+        FROM v_source_health
+        ORDER BY consecutive_failures DESC, coalesce(last_status, '') = 'ok', name
+        """
+    ).df()
+
+
+def keyword_search(
+    con: Connection, keyword: str, start: date, end: date, limit: int = 50
+) -> pd.DataFrame:
+    """Stories in [start, end] whose title or text contains ``keyword``, newest first.
+
+    Case-insensitive; ``%`` and ``_`` match literally; an empty keyword matches every
+    story. Columns: published_at, title, source, url, snippet.
+    """
+    needle = _like_literal(keyword)
+    return con.execute(
+        f"""
+        SELECT a.published_at, a.title, s.name AS source, {_SAFE_URL} AS url,
+               left(a.text, 240) AS snippet
+        FROM articles a LEFT JOIN sources s ON s.source_id = a.source_id
+        WHERE {_ARTICLE_FILTER}
+        ORDER BY a.published_at DESC LIMIT ?
+        """,
+        [start, end, needle, needle, needle, limit],
+    ).df()
+
+
+def semantic_search(
+    con: Connection,
+    model: str,
+    vector: Sequence[float],
+    start: date,
+    end: date,
+    *,
+    keyword: str = "",
+    limit: int = 20,
+) -> pd.DataFrame:
+    """Stories ranked by cosine similarity of their stored ``model`` vector to ``vector``.
+
+    The keyword and date filters of :func:`keyword_search` narrow the candidates first.
+    Columns: similarity, published_at, title, source, url, snippet.
+    """
+    needle = _like_literal(keyword)
+    return con.execute(
+        f"""
+        SELECT list_cosine_similarity(e.vector, ?::FLOAT[]) AS similarity,
+               a.published_at, a.title, s.name AS source, {_SAFE_URL} AS url,
+               left(a.text, 240) AS snippet
+        FROM embeddings e JOIN articles a ON a.article_id = e.article_id
+        LEFT JOIN sources s ON s.source_id = a.source_id
+        WHERE e.model = ? AND {_ARTICLE_FILTER}
+        ORDER BY similarity DESC, a.published_at DESC LIMIT ?
+        """,
+        [[float(v) for v in vector], model, start, end, needle, needle, needle, limit],
+    ).df()
+
+
+def embedded_count(con: Connection, model: str) -> int:
+    """How many stories have a stored vector of ``model`` (0: semantic search is off)."""
+    row = con.execute("SELECT count(*) FROM embeddings WHERE model = ?", [model]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _like_literal(text: str) -> str:
+    """Escape ILIKE wildcards with '!' so that user text matches literally."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -1,0 +1,8 @@
+"""The web app's building blocks: the only package code that imports streamlit.
+
+``data`` is the cached read-only data layer over ``newsintel.store.dashboard``;
+``charts`` builds Altair charts; ``text`` turns feed text and digest content into safe
+Markdown; ``params`` keeps filters in the URL; ``auth`` is the optional password gate;
+``guard`` maps our errors to friendly messages; ``context`` hands Settings to pages.
+Pages in ``app_pages/`` compose these and hold no SQL and no model calls.
+"""

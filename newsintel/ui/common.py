@@ -1,0 +1,99 @@
+"""Small pieces several pages share: range choices, labels, the empty-database notice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
+
+from newsintel.config import Settings
+from newsintel.ui import data, params
+from newsintel.ui.data import DataWindow
+
+RANGES = {"13": "3 months", "26": "6 months", "52": "1 year", "104": "2 years", "all": "All"}
+DEFAULT_THEME = "lithium_batteries"
+
+
+def data_window_or_stop(settings: Settings) -> DataWindow:
+    """The span of stored stories; stops the page with a notice when there are none."""
+    span = data.window(settings.db)
+    if span.first is None or span.last is None:
+        st.info(
+            "The database has no articles yet. Run `newsintel demo` for sample data, or "
+            "`newsintel ingest` to fetch the configured feeds.",
+            icon=":material/inbox:",
+        )
+        st.stop()
+    return span
+
+
+def range_weeks(key: str = "range", default: str = "104") -> int | None:
+    """A time-range control bound to the URL; the number of weeks, None for all."""
+    chosen = params.choice(
+        "Time range",
+        list(RANGES),
+        key=key,
+        default=default,
+        format_func=RANGES.__getitem__,
+        horizontal=True,
+    )
+    return None if chosen == "all" else int(chosen)
+
+
+def theme_labels(settings: Settings) -> dict[str, str]:
+    """Theme id -> label, ordered by label."""
+    frame = data.themes(settings.db)
+    return dict(zip(frame["theme"], frame["label"], strict=True))
+
+
+def theme_picker(settings: Settings, key: str = "theme") -> tuple[str, str]:
+    """A theme selectbox bound to the URL: (theme id, label). Stops if there are none."""
+    labels = theme_labels(settings)
+    if not labels:
+        st.info("No themes are defined yet: run `newsintel themes`.", icon=":material/info:")
+        st.stop()
+    default = DEFAULT_THEME if DEFAULT_THEME in labels else next(iter(labels))
+    theme = params.choice(
+        "Theme", list(labels), key=key, default=default, format_func=labels.__getitem__
+    )
+    return theme, labels[theme]
+
+
+def series_label(series_id: str) -> str:
+    """A readable name for a series id: lithium_carbonate -> Lithium carbonate."""
+    return series_id.replace("_", " ").capitalize()
+
+
+def series_picker(settings: Settings, key: str = "series") -> tuple[str, str] | None:
+    """A series selectbox bound to the URL: (series id, unit), or None with no series."""
+    frame = data.series(settings.db)
+    if frame.empty:
+        return None
+    units = dict(zip(frame["series"], frame["unit"], strict=True))
+    kinds = dict(zip(frame["series"], frame["kind"], strict=True))
+    default = settings.price_series if settings.price_series in units else str(frame["series"][0])
+    fmt: Callable[[str], str] = lambda s: (  # noqa: E731 - a one-line label
+        f"{series_label(s)} ({units[s] or kinds[s]})"
+    )
+    chosen = params.choice("Series", list(units), key=key, default=default, format_func=fmt)
+    return chosen, str(units[chosen] or "")
+
+
+def link_column(label: str = "Link") -> ColumnConfig:
+    """A link column that shows 'open' instead of the raw URL."""
+    return st.column_config.LinkColumn(label, display_text="open", width="small")
+
+
+def stories_table(frame: pd.DataFrame, *, with_score: bool = False) -> None:
+    """Stories as a table: title, source, date and link; feed text stays plain text."""
+    columns = ["title", "source", "published_at", "url"] + (["score"] if with_score else [])
+    config: dict[str, ColumnConfig] = {
+        "title": st.column_config.TextColumn("Title", width="large"),
+        "source": st.column_config.TextColumn("Source"),
+        "published_at": st.column_config.DatetimeColumn("Published (UTC)", format="D MMM YYYY"),
+        "url": link_column(),
+        "score": st.column_config.NumberColumn("Similarity to theme", format="%.2f"),
+    }
+    st.dataframe(frame[columns], column_config=config, hide_index=True, width="stretch")

@@ -1,0 +1,223 @@
+"""The app's cached, read-only data layer.
+
+Every function takes the database connection string first, opens one short read-only
+connection for its batch of queries (``store.dashboard.read_batch``: bounded retry
+while a pipeline job writes) and caches the result for a minute, so pages stay fast
+and a running pipeline still gets the lock between page loads. No connection is ever
+kept: DuckDB lets one process write only while no other process has the file open.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from newsintel.digest.build import build_digest
+from newsintel.digest.content import DigestContent
+from newsintel.embed import SentenceTransformerEmbedder
+from newsintel.errors import DatabaseLockedError
+from newsintel.store import dashboard as q
+from newsintel.store import digest as digest_queries
+from newsintel.store.connect import Connection
+from newsintel.store.sql import QueryResult, run_readonly_query
+
+TTL_S = 60
+
+
+@dataclass(frozen=True)
+class DataWindow:
+    """The first and last publication day in the database (None when it is empty)."""
+
+    first: date | None
+    last: date | None
+
+    def start_for(self, weeks: int | None) -> date:
+        """The first day of the last ``weeks`` weeks of data (all of it for None)."""
+        assert self.first is not None and self.last is not None
+        if weeks is None:
+            return self.first
+        return max(self.first, self.last - timedelta(weeks=weeks) + timedelta(days=1))
+
+
+def clear() -> None:
+    """Forget every cached result (the sidebar's refresh button)."""
+    st.cache_data.clear()
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def window(db: str) -> DataWindow:
+    """The span of the stored stories."""
+    first, last = q.read_batch(db, q.data_window)
+    return DataWindow(first, last)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def themes(db: str) -> pd.DataFrame:
+    """Themes and labels (columns theme, label)."""
+    return q.read_batch(db, q.theme_list)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def series(db: str) -> pd.DataFrame:
+    """Series with kind, unit and coverage (see store.dashboard.series_list)."""
+    return q.read_batch(db, q.series_list)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def sample_only(db: str) -> bool:
+    """True when every source is a bundled sample feed."""
+    return q.read_batch(db, digest_queries.sample_only)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def weekly_totals(db: str, start: date, end: date) -> pd.DataFrame:
+    """Articles and stories per week (columns week, articles, stories)."""
+    return q.read_batch(db, lambda con: q.weekly_totals(con, start, end))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def theme_weekly(
+    db: str, start: date, end: date, theme_ids: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Weekly stories and share per theme (see store.dashboard.theme_weekly)."""
+    frame = q.read_batch(db, lambda con: q.theme_weekly(con, start, end, theme_ids))
+    frame["week"] = pd.to_datetime(frame["week"])
+    return frame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFrame:
+    """Weekly mean and last value of a series (columns week, value_mean, value_last...)."""
+    frame = q.read_batch(db, lambda con: q.series_weekly(con, series_id, start, end))
+    frame["week"] = pd.to_datetime(frame["week"])
+    return frame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def digest(db: str, price_series: str) -> DigestContent:
+    """What this week's digest would say, built by the digest's own code."""
+    from newsintel.jobs import utcnow
+
+    return q.read_batch(
+        db,
+        lambda con: build_digest(con, "weekly", None, price_series=price_series, now=utcnow()),
+    )
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def top_stories(db: str, theme: str, start: date, end: date, limit: int = 10) -> pd.DataFrame:
+    """Best-scoring stories of a theme (columns title, source, published_at, url, score)."""
+    return q.read_batch(db, lambda con: q.theme_top_stories(con, theme, start, end, limit))
+
+
+@dataclass(frozen=True)
+class PeakWeek:
+    """The busiest week of a theme in a window and the stories that made it."""
+
+    week: date
+    stories: pd.DataFrame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def peak_week(db: str, theme: str, start: date, end: date) -> PeakWeek | None:
+    """The week with most stories of ``theme`` in [start, end], with its stories."""
+
+    def work(con: Connection) -> PeakWeek | None:
+        week = q.theme_peak_week(con, theme, start, end)
+        if week is None:
+            return None
+        stories = q.theme_top_stories(con, theme, week, week + timedelta(days=6), 50)
+        return PeakWeek(week, stories)
+
+    return q.read_batch(db, work)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def source_mix(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
+    """Stories of a theme per source (columns source, stories)."""
+    return q.read_batch(db, lambda con: q.theme_source_mix(con, theme, start, end))
+
+
+@dataclass(frozen=True)
+class LeadLag:
+    """Stored lead/lag results of one theme/series pair (empty frames: none stored)."""
+
+    ccf: pd.DataFrame
+    granger: pd.DataFrame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def lead_lag(db: str, theme: str, series_id: str) -> LeadLag:
+    """CCF and Granger rows of the newest run for theme:<theme> vs series:<series_id>."""
+    x, y = f"theme:{theme}", f"series:{series_id}"
+    return q.read_batch(
+        db, lambda con: LeadLag(q.ccf_results(con, x, y), q.granger_results(con, x, y))
+    )
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def source_health(db: str) -> pd.DataFrame:
+    """Feed health, one row per source (see store.dashboard.source_health)."""
+    return q.read_batch(db, q.source_health)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 50) -> pd.DataFrame:
+    """Stories containing ``keyword`` in [start, end], newest first."""
+    return q.read_batch(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def embedded_count(db: str, model: str) -> int:
+    """Stories with a stored vector of ``model``."""
+    return q.read_batch(db, lambda con: q.embedded_count(con, model))
+
+
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def _embedder(model: str, device: str) -> SentenceTransformerEmbedder:
+    # A model is safe to share between sessions; a DuckDB connection is not kept at all.
+    return SentenceTransformerEmbedder(model=model, device=device)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=256)
+def _query_vector(model: str, device: str, text: str) -> list[float]:
+    vector = _embedder(model, device).encode([text])[0]
+    return [float(v) for v in vector]
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def semantic_search(
+    db: str,
+    model: str,
+    device: str,
+    query: str,
+    start: date,
+    end: date,
+    keyword: str = "",
+    limit: int = 20,
+) -> pd.DataFrame:
+    """Stories most similar in meaning to ``query`` (embedded with ``model``)."""
+    vector = _query_vector(model, device, query)
+    return q.read_batch(
+        db,
+        lambda con: q.semantic_search(con, model, vector, start, end, keyword=keyword, limit=limit),
+    )
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def run_sql(db: str, query: str, max_rows: int = 10_000) -> QueryResult:
+    """An ad-hoc read-only query in the sandbox of ``store.sql`` (rows possibly truncated)."""
+    attempts = 4
+    for attempt in range(1, attempts + 1):
+        try:
+            return run_readonly_query(db, query, max_rows=max_rows)
+        except DatabaseLockedError:
+            # Bounded retry: a pipeline write usually holds the lock for under a second.
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,102 @@
+"""DataFrames shaped for display: the theme movers, price moves, lead/lag tables.
+
+Pure pandas (no streamlit), so the shaping is easy to test; pages add the formatting.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from newsintel.digest.content import DigestContent
+
+_ARROWS = {"rising": "▲ rising", "falling": "▼ falling", "steady": "steady"}
+
+
+def theme_movers(content: DigestContent, weekly: pd.DataFrame) -> pd.DataFrame:
+    """One row per theme: this week, last week, change, direction and a weekly trend.
+
+    ``weekly`` (columns week, theme, articles) gives the sparkline values, oldest
+    first. Rising themes come first, then falling ones, then the rest by stories.
+    """
+    trends = {
+        str(theme): [int(v) for v in group.sort_values("week")["articles"]]
+        for theme, group in weekly.groupby("theme")
+    }
+    order = {"rising": 0, "falling": 1, "steady": 2}
+    rows = [
+        {
+            "theme": m.label,
+            "stories": m.count,
+            "previous": m.previous_count,
+            "change": m.count - m.previous_count,
+            "share_pct": m.share * 100.0,
+            "direction": _ARROWS[m.direction],
+            "trend": trends.get(m.theme, []),
+            "_order": order[m.direction],
+        }
+        for m in content.themes
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "theme",
+            "stories",
+            "previous",
+            "change",
+            "share_pct",
+            "direction",
+            "trend",
+            "_order",
+        ],
+    )
+    frame = frame.sort_values(["_order", "stories", "theme"], ascending=[True, False, True])
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def price_moves(content: DigestContent) -> pd.DataFrame:
+    """The latest value and last change of every current price series."""
+    return pd.DataFrame(
+        [
+            {
+                "series": m.name.replace("_", " ").capitalize(),
+                "last": m.last,
+                "unit": m.unit,
+                "change_pct": m.change_pct,
+                "date": m.last_date,
+            }
+            for m in content.price_moves
+        ],
+        columns=["series", "last", "unit", "change_pct", "date"],
+    )
+
+
+def granger_table(frame: pd.DataFrame, theme_label: str, series_label: str) -> pd.DataFrame:
+    """Granger rows with the question each one answers in words."""
+    questions = {
+        "x->y": f"Does past {theme_label} volume help predict {series_label}?",
+        "y->x": f"Does past {series_label} help predict {theme_label} volume?",
+    }
+    out = frame.copy()
+    out.insert(0, "question", out["direction"].map(questions).fillna(out["direction"]))
+    out["warnings"] = out["warnings"].map(lambda w: "; ".join(w) if w is not None else "")
+    return out.drop(columns="direction")
+
+
+def week_rows(totals: pd.DataFrame, week: date) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts of ``week`` and of the week before from weekly totals (zeros when absent)."""
+    weeks = pd.to_datetime(totals["week"]).dt.date
+
+    def row(day: date) -> dict[str, int]:
+        hit = totals[weeks == day]
+        return {c: int(hit[c].sum()) for c in ("articles", "stories")}
+
+    return row(week), row(week - timedelta(days=7))
+
+
+def weekly_trend(totals: pd.DataFrame, column: str, last_week: date, weeks: int = 12) -> list[int]:
+    """``column`` of the ``weeks`` weeks up to ``last_week``, zeros for absent weeks."""
+    values = dict(zip(pd.to_datetime(totals["week"]).dt.date, totals[column], strict=True))
+    days = [last_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    return [int(values.get(day, 0)) for day in days]

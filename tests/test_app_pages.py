@@ -1,0 +1,264 @@
+"""Every page of the Streamlit app through streamlit.testing's AppTest.
+
+Pages run against the real demo database (``demo_db``), against a small fixture database
+with hostile headlines, against an empty one and against none at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_store_dashboard import IMG_TITLE, SCRIPT_TITLE, build_fixture_db
+
+from newsintel.store import connect, migrate
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 60
+
+pytestmark = pytest.mark.slow
+
+
+def make_app(monkeypatch: pytest.MonkeyPatch, db: str, password: str = "") -> AppTest:
+    monkeypatch.setenv("NEWSINTEL_DB", db)
+    monkeypatch.setenv("NEWSINTEL_APP_PASSWORD", password)
+    monkeypatch.delenv("NEWSINTEL_CONFIG", raising=False)
+    monkeypatch.delenv("NEWSINTEL_PRICE_SERIES", raising=False)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def open_page(at: AppTest, page: str, **query: str) -> AppTest:
+    """Open ``page`` with ``query`` in the URL, as a fresh session following a link would."""
+    if page == "overview":
+        at.query_params.update(query)
+        return at.run()
+    at.run()  # the first run registers the pages that switch_page looks up
+    at.switch_page(f"app_pages/{page}.py")
+    at.query_params.clear()
+    at.query_params.update(query)
+    return at.run()
+
+
+def chart_specs(at: AppTest) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [spec.get("title", {}).get("text", "") for spec in chart_specs(at)]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch, demo_db) -> AppTest:  # type: ignore[no-untyped-def]
+    return make_app(monkeypatch, demo_db.db)
+
+
+def test_overview(demo: AppTest) -> None:
+    at = open_page(demo, "overview")
+    assert_clean(at)
+    assert at.title[0].value == "What moved this week"
+    assert "sample data" in at.info[0].value
+    labels = [m.label for m in at.metric]
+    assert labels == ["Articles this week", "Stories this week", "Rising themes", "Falling themes"]
+    titles = chart_titles(at)
+    assert titles == ["Lithium & battery materials: weekly stories vs Lithium carbonate"]
+    spec = chart_specs(at)[0]
+    axis_titles = [layer["encoding"]["y"]["title"] for layer in spec["layer"]]
+    assert axis_titles == ["Stories per week", "Lithium carbonate (CNY/t)"]
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "Week"
+    movers, prices = at.dataframe[0].value, at.dataframe[1].value
+    assert len(movers) == 8 and "Lithium carbonate" in set(prices["series"])
+    digest = at.markdown[-1].value
+    assert "newsintel weekly digest" in digest and "Lead/lag findings" in digest
+    assert at.query_params["theme"] == "lithium_batteries"
+
+
+def test_overview_filters_from_the_url(demo: AppTest) -> None:
+    at = open_page(demo, "overview", theme="world_models", range="13")
+    assert_clean(at)
+    assert chart_titles(at) == ["World models: weekly stories vs Lithium carbonate"]
+    assert at.selectbox(key="qp.theme").value == "world_models"
+    assert at.button_group(key="qp.range").value == "13"
+    # An unknown value falls back to the default instead of failing.
+    at.query_params.update({"theme": "no_such_theme"})
+    at.session_state["qp.theme"] = "lithium_batteries"
+    at.run()
+    assert_clean(at)
+    # Changing the widget writes the URL, so the view can be shared.
+    at.selectbox(key="qp.theme").select("ev_demand").run()
+    assert at.query_params["theme"] == "ev_demand"
+    assert chart_titles(at) == ["EV demand: weekly stories vs Lithium carbonate"]
+
+
+def test_themes_page(demo: AppTest) -> None:
+    at = open_page(demo, "themes", theme="ai_health")
+    assert_clean(at)
+    assert at.title[0].value == "Themes"
+    titles = chart_titles(at)
+    assert "Story volume by theme" in titles
+    assert "AI health tools: share of all stories" in titles
+    assert "AI health tools: stories by source" in titles
+    assert [s.value for s in at.subheader][:2] == ["Top stories: AI health tools", "Source mix"]
+    top, peak = at.dataframe[0].value, at.dataframe[1].value
+    assert len(top) > 0 and len(peak) > 0
+    assert {"title", "source", "published_at", "url"} <= set(top.columns)
+    assert any("busiest week" in c.value for c in at.caption)
+
+
+def test_prices_page(demo: AppTest) -> None:
+    at = open_page(demo, "prices", theme="lithium_batteries", series="lithium_carbonate")
+    assert_clean(at)
+    titles = chart_titles(at)
+    assert titles[0] == "Lithium & battery materials: weekly stories vs Lithium carbonate"
+    assert titles[1].startswith("Cross-correlation: Lithium & battery materials")
+    ccf_spec = chart_specs(at)[1]
+    x_titles = {layer["encoding"].get("x", {}).get("title") for layer in ccf_spec["layer"]}
+    assert any(t and "positive: Lithium & battery materials leads" in t for t in x_titles)
+    granger = at.dataframe[0].value
+    assert len(granger) > 0 and {"p_value", "p_adj", "warnings"} <= set(granger.columns)
+    words = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "drives" not in words and "causes" not in words
+    assert "not evidence" in words or "never cause" in words or "nothing about cause" in words
+    # Another series from the URL; a pair without stored results says so plainly.
+    at.query_params.update({"series": "albemarle"})
+    at.session_state["qp.series"] = "albemarle"
+    at.run()
+    assert_clean(at)
+    assert "No stored lead/lag results" in at.info[0].value
+
+
+def test_search_page_keyword_and_dates(monkeypatch: pytest.MonkeyPatch, demo_db) -> None:  # type: ignore[no-untyped-def]
+    at = open_page(make_app(monkeypatch, demo_db.db), "search", mode="keyword", q="lithium")
+    assert_clean(at)
+    hits = at.dataframe[0].value
+    assert len(hits) > 0
+    assert "lithium" in " ".join(hits["title"]).lower()
+    dated = {"mode": "keyword", "q": "lithium", "from": "2026-08-01"}
+    at = open_page(make_app(monkeypatch, demo_db.db), "search", **dated)
+    assert_clean(at)
+    assert at.date_input(key="qp.from").value[0].isoformat() == "2026-08-01"
+    later = at.dataframe[0].value
+    assert 0 < len(later) < len(hits)
+    assert later["published_at"].min().date().isoformat() >= "2026-08-01"
+
+
+def test_search_page_semantic(demo: AppTest) -> None:
+    at = open_page(demo, "search", q="battery metal prices fall")
+    assert_clean(at)
+    hits = at.dataframe[0].value
+    assert 0 < len(hits) <= 20
+    assert hits["similarity"].is_monotonic_decreasing
+    assert "lithium" in " ".join(hits["title"].head(5)).lower()
+
+
+def test_sources_page(demo: AppTest) -> None:
+    at = open_page(demo, "sources")
+    assert_clean(at)
+    assert at.title[0].value == "Sources"
+    health = at.dataframe[0].value
+    assert len(health) == 6 and {"last_status", "next_check_at", "not_modified_rate"} <= set(
+        health.columns
+    )
+
+
+def test_sql_page(demo: AppTest) -> None:
+    query = "SELECT theme, sum(articles) AS stories FROM v_theme_weekly GROUP BY theme"
+    at = open_page(demo, "sql", sql=query)
+    assert_clean(at)
+    result = at.dataframe[0].value
+    assert len(result) == 8 and list(result.columns) == ["theme", "stories"]
+    assert at.get("download_button")
+    # A write is refused with a message, not a traceback.
+    at = open_page(demo, "sql", sql="DELETE FROM articles")
+    assert not at.exception
+    assert "only read-only SELECT" in at.warning[0].value
+
+
+def test_sql_page_runs_an_edited_query(demo: AppTest) -> None:
+    at = open_page(demo, "sql")
+    assert not at.dataframe
+    at.text_area(key="sql.editor").input("SELECT 1 AS one")
+    at.button(key="sql.run").click().run()
+    assert_clean(at)
+    assert at.dataframe[0].value["one"].tolist() == [1]
+    assert at.query_params["sql"] == "SELECT 1 AS one"
+
+
+def test_password_gate(monkeypatch: pytest.MonkeyPatch, demo_db) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(monkeypatch, demo_db.db, password="s3cret").run()
+    assert_clean(at)
+    assert not chart_specs(at) and "What moved this week" not in [t.value for t in at.title]
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert "Wrong password." in [e.value for e in at.error]
+    assert not chart_specs(at)
+    at.text_input[0].input("s3cret")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "What moved this week"
+    assert chart_specs(at)
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_fixture_db(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+
+
+def _no_html(at: AppTest) -> None:
+    assert not at.get("html")
+    for md in at.markdown:
+        assert not md.proto.allow_html or "<" not in md.value
+        # Every '<' of feed text reaches Markdown backslash-escaped, so it stays text.
+        assert not re.search(r"(?<!\\)<", md.value), md.value
+
+
+def test_hostile_titles_are_shown_as_text(monkeypatch: pytest.MonkeyPatch, hostile_db: str) -> None:
+    at = open_page(make_app(monkeypatch, hostile_db), "overview", theme="robots")
+    assert_clean(at)
+    _no_html(at)
+    digest = at.markdown[-1].value
+    # The digest reports robots rising with both headlines, escaped for Markdown.
+    assert r"\<script\>alert\(1\)\<\/script\>" in digest
+    assert r"\<img src\=x onerror\=alert\(1\)\>" in digest
+    assert "](javascript" not in digest and "[click](" not in digest
+
+    at.switch_page("app_pages/themes.py").run()
+    assert_clean(at)
+    _no_html(at)
+    top = at.dataframe[0].value
+    titles = dict(zip(top["title"], top["url"], strict=True))
+    assert SCRIPT_TITLE in titles and IMG_TITLE in titles  # shown as plain text in a table
+    assert titles[SCRIPT_TITLE] is None or titles[SCRIPT_TITLE] != titles[SCRIPT_TITLE]
+
+    at = open_page(make_app(monkeypatch, hostile_db), "sources")
+    assert_clean(at)
+    assert "HTTP 500 <b>boom</b>" in set(at.dataframe[0].value["last_error"])
+
+
+def test_missing_database_shows_how_to_build_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    at = make_app(monkeypatch, str(tmp_path / "nowhere" / "missing.duckdb")).run()
+    assert not at.exception
+    assert "make demo" in at.info[0].value and "newsintel demo" in at.info[0].value
+    at.switch_page("app_pages/sql.py").run()
+    assert not at.exception and "make demo" in at.info[0].value
+
+
+def test_empty_database_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    db = str(tmp_path / "empty.duckdb")
+    con = connect(db)
+    migrate(con)
+    con.close()
+    at = make_app(monkeypatch, db).run()
+    assert not at.exception
+    assert "no articles yet" in at.info[0].value
+    at = open_page(make_app(monkeypatch, db), "sources")
+    assert not at.exception and "No sources yet" in at.info[0].value
