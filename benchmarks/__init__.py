@@ -1,0 +1,1 @@
+"""Speed benchmarks of newsintel: `make bench` (python -m benchmarks); see BENCHMARKS.md."""

@@ -1,0 +1,143 @@
+"""`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
+
+Runs the benchmarks in order (ingest, embed, analysis), prints a table of every figure
+with its target and verdict, and appends a dated section to BENCHMARKS.md. A missed
+target is a FAIL in the table, not an error: the run exists to record figures. With
+``--strict`` the exit status is 1 when any target was missed (for scheduled runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.record import (
+    ROOT,
+    BenchResult,
+    Figure,
+    append_section,
+    check,
+    command_line,
+    machine_info,
+)
+from benchmarks.record import section as render_section
+from benchmarks.record import table as render_table
+
+# Size of each benchmark: the targets' sizes, and smaller ones for --quick.
+FULL_SIZES: dict[str, dict[str, int]] = {
+    "ingest": {"feeds": 1_000, "entries": 50},
+    "embed": {"n": 2_000},
+    "analysis": {"themes": 20, "prices": 5},
+    "topics": {"n": 100_000},
+}
+QUICK_SIZES: dict[str, dict[str, int]] = {
+    "ingest": {"feeds": 100, "entries": 50},
+    "embed": {"n": 200},
+    "analysis": {"themes": 4, "prices": 5},
+    "topics": {"n": 10_000},
+}
+NAMES = tuple(FULL_SIZES)
+
+
+def _runner(name: str) -> Callable[..., BenchResult]:
+    # Imported on demand: --only analysis should not pay for importing torch twice over.
+    if name == "ingest":
+        from benchmarks.bench_ingest import run as ingest
+
+        return ingest
+    if name == "embed":
+        from benchmarks.bench_embed import run as embed
+
+        return embed
+    if name == "topics":
+        return _topics
+    from benchmarks.bench_analysis import run as analysis
+
+    return analysis
+
+
+def _topics(n: int) -> BenchResult:
+    """bench_topics' figures as a BenchResult (targets: < 60 s and < 4 GB at 100k)."""
+    from benchmarks.bench_topics import N, run
+
+    figures = run(n)
+    at_size = n == N
+    return BenchResult(
+        "topics",
+        {"n": n, "dim": figures["dim"], "planted_topics": figures["planted_topics"]},
+        (
+            check(
+                "cluster + label time",
+                figures["seconds"],
+                "s",
+                "< 60 s at 100k",
+                bool(figures["seconds_ok"]),
+                at_target_size=at_size,
+            ),
+            check(
+                "process peak memory",
+                figures["process_peak_rss_mb"],
+                "MB",
+                "< 4,000 MB",
+                bool(figures["memory_ok"]),
+                at_target_size=at_size,
+            ),
+            Figure("topics found", figures["topics_found"], ""),
+            Figure("NMI vs planted", figures["nmi"], ""),
+            Figure("outlier share", figures["outlier_share"], ""),
+        ),
+        (f"traced peak {figures['traced_peak_mb']} MB; ARI {figures['ari']}",),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benchmarks; with --strict, return 1 when a target was missed."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", choices=NAMES, action="append", help="run just this one")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "BENCHMARKS.md",
+        help="Markdown file the section is appended to (default: BENCHMARKS.md)",
+    )
+    args = parser.parse_args(args_list)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    names = [n for n in NAMES if not args.only or n in args.only]
+    command = command_line(args_list)
+    started_at = datetime.now(UTC)
+    machine = machine_info()  # before the runs: the load average is the one they met
+    print(f"{command}\n" + "\n".join(f"  {k}: {v}" for k, v in machine.items()), flush=True)
+
+    results: list[BenchResult] = []
+    started = time.perf_counter()
+    for name in names:
+        print(f"\n== {name} {sizes[name]}", flush=True)
+        t0 = time.perf_counter()
+        result = _runner(name)(**sizes[name])
+        print(f"   done in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(render_table([result]), flush=True)
+        results.append(result)
+    seconds = time.perf_counter() - started
+
+    print("\n" + render_table(results), flush=True)
+    append_section(
+        args.output,
+        render_section(command, machine, results, started=started_at, seconds=seconds),
+    )
+    print(f"\nappended to {args.output}")
+    return 1 if args.strict and any(r.failed for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

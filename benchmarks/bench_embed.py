@@ -1,0 +1,162 @@
+"""Embed benchmark: ``jobs.embed`` against the bare model it wraps, then a no-op re-run.
+
+The texts are the bundled sample feeds' titles and descriptions, varied until there
+are ``n`` of them, stored as articles in a fresh DuckDB file. Both sides are warmed
+first, so that model loading and first-call setup are not timed. The bare side is
+``SentenceTransformer(path).encode(texts, batch_size=64)`` on the same texts in the
+same order, on the same device, in the same process.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks.record import ROOT, BenchResult, Figure, check
+
+TEXTS = 2_000
+BARE_BATCH = 64
+RATIO_TARGET = 0.9
+RERUN_TARGET = 0.02
+SAMPLE_DIR = ROOT / "data" / "sample"
+
+
+def sample_pairs(sample_dir: Path = SAMPLE_DIR) -> list[tuple[str, str]]:
+    """(title, plain-text description) of every entry in the sample feed files."""
+    import feedparser
+
+    from newsintel.feeds.clean import html_to_text
+
+    pairs: list[tuple[str, str]] = []
+    for path in sorted(sample_dir.glob("*.xml")):
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()))
+        for entry in parsed.entries:
+            title = html_to_text(str(entry.get("title", ""))).strip()
+            text = html_to_text(str(entry.get("summary", ""))).strip()
+            if title or text:
+                pairs.append((title, text))
+    if not pairs:
+        raise RuntimeError(f"no sample entries in {sample_dir}")
+    return pairs
+
+
+def corpus(n: int, sample_dir: Path = SAMPLE_DIR) -> list[tuple[str, str]]:
+    """``n`` sample-like (title, text) pairs: the samples first, then variants of them.
+
+    A variant keeps an entry's title and body and appends the opening sentence of
+    another entry, so lengths stay realistic and no two texts are the same.
+    """
+    pairs = sample_pairs(sample_dir)
+    out: list[tuple[str, str]] = []
+    for k in range(n):
+        index, round_ = k % len(pairs), k // len(pairs)
+        title, text = pairs[index]
+        if round_:
+            other = pairs[(index * 7 + round_ * 13) % len(pairs)][1]
+            title = f"{title} ({round_ + 1})"
+            text = f"{text} {other.split('. ')[0].strip()}."
+        out.append((title, text))
+    return out
+
+
+def _store_articles(db: str, pairs: list[tuple[str, str]]) -> None:
+    from newsintel.feeds.identity import content_hash
+    from newsintel.models import Article, SourceUpdate
+    from newsintel.store import migrate, open_db
+    from newsintel.store.feeds import save_feed_result, upsert_source
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    start = now - timedelta(hours=len(pairs))
+    articles = [
+        Article(
+            article_id=f"bench-{k:06d}",
+            source_id="bench-sample",
+            story_id=f"bench-{k:06d}",
+            parent_id=None,
+            guid=None,
+            url=None,
+            title=title,
+            text=text,
+            # Increasing dates: the job embeds oldest first, so its order is ours.
+            published_at=start + timedelta(hours=k),
+            published_estimated=False,
+            fetched_at=now,
+            content_hash=content_hash(title, text),
+        )
+        for k, (title, text) in enumerate(pairs)
+    ]
+    with open_db(db) as con:
+        migrate(con)
+        upsert_source(con, "bench-sample", "Benchmark sample texts", "bench://sample")
+        save_feed_result(con, SourceUpdate("bench-sample", "ok", now), articles)
+
+
+def run(n: int = TEXTS) -> BenchResult:
+    """Time ``jobs.embed`` and a bare encode on ``n`` texts; see the module docstring."""
+    from sentence_transformers import SentenceTransformer
+
+    from newsintel.config import load_settings
+    from newsintel.embed import SentenceTransformerEmbedder, article_text, resolve_model_path
+    from newsintel.jobs import embed
+
+    pairs = corpus(n)
+    texts = [article_text(title, text) for title, text in pairs]
+    with tempfile.TemporaryDirectory(prefix="newsintel-bench-") as tmp:
+        settings = load_settings(env={}, config_file=None, db=str(Path(tmp) / "embed.duckdb"))
+        _store_articles(settings.db, pairs)
+
+        embedder = SentenceTransformerEmbedder(model=settings.model, device=settings.device)
+        device = embedder.resolved_device
+        bare = SentenceTransformer(resolve_model_path(settings.model), device=device)
+        warm = texts[: min(len(texts), BARE_BATCH)]
+        embedder.encode(warm)
+        bare.encode(warm, batch_size=BARE_BATCH)
+
+        started = time.perf_counter()
+        bare.encode(texts, batch_size=BARE_BATCH)
+        bare_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        first = embed(settings, embedder=embedder)
+        first_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        second = embed(settings, embedder=embedder)
+        second_s = time.perf_counter() - started
+
+    import torch
+
+    at_size = n == TEXTS
+    job_rate = first.embedded / first_s if first_s else 0.0
+    bare_rate = n / bare_s if bare_s else 0.0
+    ratio = job_rate / bare_rate if bare_rate else float("nan")
+    rerun = second_s / first_s if first_s else float("nan")
+    figures = (
+        Figure("jobs.embed throughput", job_rate, "docs/s"),
+        Figure("bare SentenceTransformer.encode throughput", bare_rate, "docs/s"),
+        check("jobs.embed / bare encode (docs/s)", ratio, "x", f">= {RATIO_TARGET:g}",
+              ratio >= RATIO_TARGET),
+        Figure("  jobs.embed first run", first_s, "s"),
+        Figure("  bare encode", bare_s, "s"),
+        Figure("texts embedded / expected", first.embedded, f"of {n:,}", "all",
+               first.embedded == n),
+        check("second embed run (unchanged corpus)", second_s * 1000, "ms",
+              f"< {RERUN_TARGET:.0%} of first", rerun < RERUN_TARGET, at_target_size=at_size),
+        Figure("  second run / first run", rerun * 100, "%"),
+        Figure("  texts embedded by the second run", second.embedded, ""),
+    )  # fmt: skip
+    half = " (jobs.embed runs the model in half precision on CUDA; the bare model does not)"
+    notes = (
+        f"model {settings.model} ({resolve_model_path(settings.model)}), device {device}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+        + (half if device == "cuda" else ""),
+        f"texts: {len(sample_pairs())} sample entries (data/sample/*.xml, feedparser), "
+        f"varied to {n}; mean length {sum(map(len, texts)) / max(1, n):.0f} characters",
+        "jobs.embed batch size: the embedder's default for the device "
+        f"({embedder.batch_size or 'auto'} -> 64 on cpu, 256 on gpu); bare: {BARE_BATCH}",
+        "order: both warmed on 64 texts, then bare encode, first embed, second embed",
+    )
+    return BenchResult("embed", {"texts": n, "device": device}, figures, notes)

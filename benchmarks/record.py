@@ -1,0 +1,256 @@
+"""Benchmark results as plain records, the machine they ran on, and BENCHMARKS.md.
+
+Each benchmark returns a ``BenchResult``: named figures, each with its target and a
+verdict. This module turns a run's results into a printed table and a dated Markdown
+section appended to BENCHMARKS.md, together with the exact command and the machine,
+because a timing without its machine and command cannot be compared with anything.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HEADER = """\
+# Benchmarks
+
+Speed targets of newsintel, measured by `make bench`
+(`.venv/bin/python -m benchmarks [--only ingest|embed|analysis] [--quick]`).
+Each run appends a dated section below with the command that produced it, the machine
+(CPU, cores, RAM, torch version and device) and every figure with its target and
+PASS/FAIL. Sections are never rewritten: compare figures only between sections taken
+on the same machine. Timings are wall-clock seconds; one run per section.
+
+What each benchmark measures:
+
+- **ingest**: `newsintel.jobs.ingest` (force) against a loopback HTTP server
+  (`tests/feedserver.py`, run in a child process so that it does not share our GIL)
+  serving 1,000 generated RSS feeds x 50 entries with 50 ms latency per request, into
+  a fresh DuckDB file. All feeds live on 127.0.0.1, so `fetch_per_host` is raised to
+  `fetch_concurrency` (16): with the default per-host limit of 2 the run would measure
+  that limit, not newsintel. Reports wall time (target < 20 s), articles/s, peak RSS,
+  and the ratio of newsintel's parse + normalise + store time to `feedparser.parse`
+  time over the same bodies, fetched once beforehand (target <= 1.5).
+- **embed**: `newsintel.jobs.embed` with the bundled all-MiniLM-L6-v2 on 2,000 texts
+  built from the sample feeds' titles and descriptions, stored as articles in a fresh
+  DuckDB file, against a bare `SentenceTransformer(path).encode(texts, batch_size=64)`
+  of the same texts in the same process, both warmed first (docs/s ratio target
+  >= 0.9); then a second `embed` over the unchanged corpus (target < 2% of the first).
+- **analysis**: `newsintel.analysis.leadlag.lead_lag` with lags 1..12 over every pair
+  of 20 synthetic weekly theme-share series x 5 synthetic price-return series, ten
+  years each (520 weeks), seeded (target < 10 s for all 100 pairs).
+
+`--quick` runs smaller sizes (for a fast look); targets that depend on size are then
+reported as `n/a`. Re-run a single benchmark with `--only NAME`.
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured number. ``ok`` is None when the figure has no target (context only)
+    or when the run's size differs from the size the target was set for."""
+
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+
+    @property
+    def verdict(self) -> str:
+        if not self.target:
+            return ""
+        if self.ok is None:
+            return "n/a"
+        return "PASS" if self.ok else "FAIL"
+
+    def shown(self) -> str:
+        """The value with a sensible number of digits and its unit."""
+        value = self.value
+        if value == int(value):
+            text = f"{int(value):,}"
+        elif abs(value) >= 100:
+            text = f"{value:,.0f}"
+        elif abs(value) >= 1:
+            text = f"{value:.2f}"
+        else:
+            text = f"{value:.3g}"
+        return f"{text} {self.unit}".rstrip()
+
+
+def check(
+    name: str, value: float, unit: str, target: str, passed: bool, *, at_target_size: bool = True
+) -> Figure:
+    """A figure with a target; its verdict is 'n/a' away from the target's size."""
+    return Figure(name, value, unit, target, passed if at_target_size else None)
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """What one benchmark measured: its parameters, figures and notes."""
+
+    name: str
+    params: dict[str, object]
+    figures: tuple[Figure, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> list[Figure]:
+        return [f for f in self.figures if f.ok is False]
+
+
+# --- the machine --------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024**2
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _git_revision() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head} (with uncommitted changes)" if dirty else head
+
+
+def machine_info() -> dict[str, str]:
+    """CPU, cores, RAM, load, Python, torch and the device newsintel would embed on."""
+    import torch
+
+    from newsintel.embed import pick_device
+
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    ram = _ram_gib()
+    device = pick_device("auto")
+    if device == "cuda":
+        device += f" ({torch.cuda.get_device_name(0)})"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {
+        "CPU": _cpu_model(),
+        "cores": f"{usable} usable of {cores}; torch threads {torch.get_num_threads()}",
+        "RAM": f"{ram:.1f} GiB" if ram is not None else "unknown",
+        "load average at start": " ".join(f"{x:.2f}" for x in load),
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "torch": f"{torch.__version__}, device {device}",
+        "git": _git_revision(),
+    }
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as typed: interpreter relative to the repository when inside it."""
+    python = Path(sys.executable)
+    try:
+        shown = str(python.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(python)
+    command = shlex.join([shown, "-m", "benchmarks", *argv])
+    if os.environ.get("MAKELEVEL"):
+        command += "  (via `make bench`)"
+    return command
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def table(results: Sequence[BenchResult]) -> str:
+    """A plain-text table of every figure, for the terminal."""
+    rows = [("benchmark", "figure", "value", "target", "result")]
+    for result in results:
+        for f in result.figures:
+            rows.append((result.name, f.name, f.shown(), f.target, f.verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def section(
+    command: str,
+    machine: dict[str, str],
+    results: Sequence[BenchResult],
+    *,
+    started: datetime,
+    seconds: float,
+) -> str:
+    """The Markdown section for one run."""
+    stamp = started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    names = ", ".join(r.name for r in results)
+    lines = [
+        f"## {stamp}: {names}",
+        "",
+        f"Command: `{command}` (total {seconds:.0f} s)",
+        "",
+        "Machine:",
+        "",
+    ]
+    lines += [f"- {key}: {_cell(value)}" for key, value in machine.items()]
+    lines += ["", "| benchmark | figure | value | target | result |", "|---|---|---|---|---|"]
+    for result in results:
+        for f in result.figures:
+            lines.append(
+                f"| {result.name} | {_cell(f.name)} | {_cell(f.shown())} | "
+                f"{_cell(f.target)} | {f.verdict} |"
+            )
+    for result in results:
+        params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+        lines += ["", f"**{result.name}** ({params})"]
+        lines += [f"- {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def append_section(path: Path, text: str) -> None:
+    """Append ``text`` to ``path``, writing the header first when the file is new."""
+    existing = path.read_text("utf-8") if path.exists() else ""
+    with path.open("a", encoding="utf-8") as out:
+        if not existing:
+            out.write(HEADER)
+        elif not existing.endswith("\n"):
+            out.write("\n")
+        out.write("\n" + text)

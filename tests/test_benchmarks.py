@@ -1,0 +1,77 @@
+"""`python -m benchmarks` at tiny sizes: every benchmark runs and its section is written.
+
+Speed targets live in the benchmarks themselves (BENCHMARKS.md), never in tests: this
+only checks that the machinery runs end to end and records what it measured.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import __main__ as bench_main  # noqa: E402
+from benchmarks.record import HEADER, Figure, check  # noqa: E402
+
+TINY = {
+    "ingest": {"feeds": 5, "entries": 5},
+    "embed": {"n": 50},
+    "analysis": {"themes": 2, "prices": 2},
+}
+
+
+@pytest.mark.slow
+def test_every_benchmark_writes_a_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bench_main, "QUICK_SIZES", TINY)
+    out = tmp_path / "BENCHMARKS.md"
+
+    assert bench_main.main(["--quick", "--output", str(out)]) == 0
+
+    text = out.read_text("utf-8")
+    assert text.startswith(HEADER)
+    assert text.count("\n## ") == 1
+    assert "-m benchmarks --quick --output " in text
+    for key in ("CPU:", "cores:", "RAM:", "torch:"):
+        assert f"\n- {key} " in text
+    for row in (
+        "| ingest | ingest wall time |",
+        "| ingest | articles stored / expected | 25 of 25 | all stored | PASS |",
+        "| ingest | feeds ok | 5 of 5 | all ok | PASS |",
+        "| ingest | (parse + normalise + store) / feedparser.parse |",
+        "| ingest | peak RSS (ru_maxrss, whole process) |",
+        "| embed | jobs.embed / bare encode (docs/s) |",
+        "| embed | texts embedded / expected | 50 of 50 | all | PASS |",
+        "| embed |   texts embedded by the second run | 0 |",
+        "| analysis | lead_lag over all 4 pairs |",
+        "| analysis | pairs failed (AnalysisError) | 0 of 4 |",
+    ):
+        assert row in text, row
+    # Away from the targets' sizes a speed verdict would mean nothing.
+    assert "| < 20 s | n/a |" in text
+    assert "| < 10 s | n/a |" in text
+    printed = capsys.readouterr().out
+    assert "ingest wall time" in printed and "lead_lag over all 4 pairs" in printed
+
+    # A second run appends; the first section stays as it was.
+    monkeypatch.setattr(bench_main, "QUICK_SIZES", {**TINY, "analysis": {"themes": 1, "prices": 1}})
+    assert bench_main.main(["--quick", "--only", "analysis", "--output", str(out)]) == 0
+    again = out.read_text("utf-8")
+    assert again.startswith(text)
+    assert again.count("\n## ") == 2
+    assert "--quick --only analysis --output" in again
+
+
+def test_verdicts() -> None:
+    assert check("t", 3.0, "s", "< 5 s", True).verdict == "PASS"
+    assert check("t", 7.0, "s", "< 5 s", False).verdict == "FAIL"
+    assert check("t", 7.0, "s", "< 5 s", False, at_target_size=False).verdict == "n/a"
+    assert Figure("context", 1.0, "s").verdict == ""
+    assert Figure("count", 50_000, "articles").shown() == "50,000 articles"
+    assert Figure("ratio", 1.234, "x").shown() == "1.23 x"
