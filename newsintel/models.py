@@ -33,6 +33,8 @@ class Article:
     fetched_at: datetime
     content_hash: str
     is_issue: bool = False  # a newsletter issue whose stories are stored separately
+    # Normalised title matched across sources to group syndicated copies; None if too short.
+    title_key: str | None = None
 
 
 @dataclass(frozen=True)

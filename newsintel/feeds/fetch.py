@@ -164,6 +164,14 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException |
     return None
 
 
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - httpx raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True
+
+
 def _describe_transport_error(exc: httpx.TransportError, url: str, timeout: float) -> str:
     """One clear line for a network failure (httpx wraps the OS error twice)."""
     if isinstance(exc, httpx.TimeoutException):
@@ -302,7 +310,9 @@ async def fetch_feed(
     except TimeoutError:
         return _failed(source, started, f"timed out after {timeout:.1f} s")
     except httpx.TransportError as exc:
-        return _failed(source, started, _describe_transport_error(exc, source.url, timeout))
+        # The failing request may be a redirect hop: name the host that really failed.
+        failed_url = str(exc.request.url) if _has_request(exc) else source.url
+        return _failed(source, started, _describe_transport_error(exc, failed_url, timeout))
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return _failed(source, started, f"invalid request: {exc}")
     except Exception as exc:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from newsintel.feeds.clean import fold_whitespace, html_to_text
+from newsintel.feeds.dedupe import title_key
 from newsintel.feeds.identity import article_id, content_hash
 from newsintel.feeds.newsletter import split_newsletter
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
@@ -66,6 +67,7 @@ def _article(
         published_estimated=estimated,
         fetched_at=fetched_at,
         content_hash=content_hash(title, text),
+        title_key=title_key(title),
     )
 
 

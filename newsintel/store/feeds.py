@@ -23,6 +23,15 @@ _ARTICLE_COLUMNS = (
     "fetched_at",
     "content_hash",
     "is_issue",
+    "title_key",
+)
+# A copy of a story from another source counts as the same story if published this close.
+STORY_WINDOW_DAYS = 3
+
+
+_SELECT_INCOMING = tuple(
+    "coalesce(copy_of.story_id, i.story_id) AS story_id" if c == "story_id" else f"i.{c}"
+    for c in _ARTICLE_COLUMNS
 )
 
 
@@ -76,7 +85,10 @@ def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[A
     """Store a feed's new articles and its fetch state in one transaction.
 
     Articles whose id is already stored are left as they are (idempotent re-runs).
-    Returns the number of articles added.
+    A new story whose ``title_key`` equals that of a stored story from another source
+    published within ``STORY_WINDOW_DAYS`` takes that story's ``story_id`` (the earliest
+    such story's, so that the choice never depends on scan order): syndicated copies
+    count once. Returns the number of articles added.
     """
     with transaction(con):
         added = 0
@@ -86,8 +98,19 @@ def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[A
             con.execute(
                 f"""
                 INSERT INTO articles ({", ".join(_ARTICLE_COLUMNS)})
-                SELECT {", ".join("i." + c for c in _ARTICLE_COLUMNS)}
+                SELECT {", ".join(_SELECT_INCOMING)}
                 FROM incoming_articles i
+                LEFT JOIN (
+                    SELECT i.article_id,
+                           arg_min(a.story_id, (a.published_at, a.article_id)) AS story_id
+                    FROM incoming_articles i
+                    JOIN articles a ON a.title_key = i.title_key
+                    WHERE NOT i.is_issue AND NOT a.is_issue AND a.source_id <> i.source_id
+                      AND a.published_at
+                          BETWEEN i.published_at - INTERVAL {STORY_WINDOW_DAYS} DAY
+                          AND i.published_at + INTERVAL {STORY_WINDOW_DAYS} DAY
+                    GROUP BY i.article_id
+                ) copy_of USING (article_id)
                 WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = i.article_id)
                 """
             )

@@ -1,0 +1,159 @@
+"""Which articles are the same story: title keys and near-duplicate grouping (pure).
+
+A story syndicated to several feeds, or rewritten under a new headline, arrives as
+several articles with different ids. Two signals join them: the same normalised title
+from another source within a few days (cheap, decided at ingest), and nearly the same
+embedding within a few days (decided after embedding). Groups are closed under chains
+(A~B and B~C puts A, B and C together) with union-find, and every group is named after
+its earliest member, so the result depends only on the articles, never on their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from newsintel.feeds.identity import normalise_title
+
+# Short titles ("Weekly update", "Podcast: episode 12") repeat across feeds without
+# being the same story; only titles this long are trusted as a story's fingerprint.
+MIN_TITLE_KEY_WORDS = 4
+DEFAULT_THRESHOLD = 0.92
+DEFAULT_WINDOW = timedelta(days=3)
+# Rows compared at once: bounds the similarity block to BLOCK x (rows in the window).
+_BLOCK = 1024
+
+
+def title_key(title: str) -> str | None:
+    """The normalised title used to match syndicated copies; None when too short to trust."""
+    key = normalise_title(title)
+    return key if len(key.split()) >= MIN_TITLE_KEY_WORDS else None
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    """An article as the grouping sees it."""
+
+    article_id: str
+    source_id: str
+    published_at: datetime
+    title_key: str | None
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, index: int) -> int:
+        root = index
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[index] != root:  # path compression keeps chains short
+            self.parent[index], index = root, self.parent[index]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            # The smaller index (the earlier article, as callers sort) stays the root.
+            low, high = sorted((root_a, root_b))
+            self.parent[high] = low
+
+
+def _order(candidates: Sequence[StoryCandidate]) -> list[int]:
+    return sorted(
+        range(len(candidates)),
+        key=lambda i: (candidates[i].published_at, candidates[i].article_id),
+    )
+
+
+def title_pairs(
+    candidates: Sequence[StoryCandidate], window: timedelta = DEFAULT_WINDOW
+) -> list[tuple[int, int]]:
+    """Index pairs with the same title key, from different sources, within ``window``."""
+    by_key: dict[str, list[int]] = {}
+    for index in _order(candidates):
+        key = candidates[index].title_key
+        if key:
+            by_key.setdefault(key, []).append(index)
+    pairs: list[tuple[int, int]] = []
+    for members in by_key.values():
+        for position, a in enumerate(members):
+            for b in members[position + 1 :]:
+                if candidates[b].published_at - candidates[a].published_at > window:
+                    break  # members are in time order: later ones are further still
+                if candidates[a].source_id != candidates[b].source_id:
+                    pairs.append((a, b))
+    return pairs
+
+
+def embedding_pairs(
+    times: npt.NDArray[np.datetime64],
+    vectors: npt.NDArray[np.float32],
+    threshold: float = DEFAULT_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+) -> list[tuple[int, int]]:
+    """Index pairs (i < j in time order) whose unit vectors have cosine >= ``threshold``
+    and whose times lie within ``window`` of each other.
+
+    ``times`` must be sorted ascending. Each block of rows is compared only with the
+    rows inside its time window, so memory stays bounded on large databases.
+    """
+    count = len(times)
+    if count < 2:
+        return []
+    span = np.timedelta64(int(window.total_seconds() * 1e6), "us")
+    stamps = times.astype("datetime64[us]")
+    pairs: list[tuple[int, int]] = []
+    for begin in range(0, count, _BLOCK):
+        end = min(begin + _BLOCK, count)
+        # Pairs are found from their earlier member, so look forward only.
+        stop = int(np.searchsorted(stamps, stamps[end - 1] + span, side="right"))
+        sims = vectors[begin:end] @ vectors[begin:stop].T
+        close = np.abs(stamps[begin:end, None] - stamps[None, begin:stop]) <= span
+        later = np.arange(begin, end)[:, None] < np.arange(begin, stop)[None, :]
+        rows, cols = np.nonzero((sims >= threshold) & close & later)
+        pairs.extend(zip((rows + begin).tolist(), (cols + begin).tolist(), strict=True))
+    return pairs
+
+
+def group_stories(
+    candidates: Sequence[StoryCandidate],
+    pairs: Sequence[tuple[int, int]],
+) -> dict[str, str]:
+    """story_id for every candidate: the id of the earliest article of its group.
+
+    Groups are the connected components of ``pairs`` (indexes into ``candidates``);
+    "earliest" is by (published_at, article_id), so ties break the same way every run.
+    """
+    order = _order(candidates)
+    rank = {index: position for position, index in enumerate(order)}
+    groups = _UnionFind(len(candidates))
+    for a, b in pairs:
+        groups.union(rank[a], rank[b])
+    return {
+        candidates[index].article_id: candidates[order[groups.find(rank[index])]].article_id
+        for index in range(len(candidates))
+    }
+
+
+def near_duplicate_stories(
+    candidates: Sequence[StoryCandidate],
+    vectors: npt.NDArray[np.float32] | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+) -> dict[str, str]:
+    """story_id for every candidate from both signals: title keys and, when given,
+    embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
+    pairs = title_pairs(candidates, window)
+    if vectors is not None and len(candidates) > 1:
+        order = _order(candidates)
+        times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
+        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
+        pairs += [(order[a], order[b]) for a, b in sorted_pairs]
+    return group_stories(candidates, pairs)
