@@ -13,7 +13,14 @@ from newsintel.analysis.granger import GrangerPoint
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
 from newsintel.analysis.leadlag import LeadLagResult, lead_lag
 from newsintel.analysis.multiple import benjamini_hochberg
-from newsintel.analysis.rolling import RollingCorrelation, rolling_correlation
+from newsintel.analysis.pair import PairAnalysis, adjust_run, analyse_pair
+from newsintel.analysis.rolling import (
+    RollingCorrelation,
+    RollingGranger,
+    rolling_correlation,
+    rolling_granger,
+)
+from newsintel.analysis.rows import RowContext
 from newsintel.analysis.stationarity import StationarityReport, check_stationarity, make_stationary
 
 __all__ = [
@@ -23,9 +30,14 @@ __all__ = [
     "GrangerPoint",
     "ImpulseResponse",
     "LeadLagResult",
+    "PairAnalysis",
     "RollingCorrelation",
+    "RollingGranger",
+    "RowContext",
     "Segment",
     "StationarityReport",
+    "adjust_run",
+    "analyse_pair",
     "benjamini_hochberg",
     "check_stationarity",
     "detect_change_points",
@@ -33,5 +45,6 @@ __all__ = [
     "lead_lag",
     "make_stationary",
     "rolling_correlation",
+    "rolling_granger",
     "var_impulse_response",
 ]

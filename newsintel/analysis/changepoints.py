@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.rows import RowContext
 from newsintel.errors import AnalysisError
 
 __all__ = ["ChangePoints", "Segment", "detect_change_points"]
@@ -67,6 +68,50 @@ class ChangePoints:
             "method": self.method,
             "warnings": list(self.warnings),
         }
+
+    def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
+        """``changepoint`` rows for the x series: lag 0 summarises (``statistic`` =
+        number of change points, ``n_obs`` = points searched, every segment in
+        ``params``); lag i = the i-th change, ``effect`` = mean after minus mean before,
+        ``statistic`` = that shift in units of sigma, its date in ``params``.
+
+        Binary segmentation gives no p-value; the penalty plays the part of a threshold.
+        """
+        n = sum(s.n for s in self.segments)
+        rows = [
+            where.row(
+                run_id,
+                "changepoint",
+                0,
+                n_obs=n,
+                statistic=len(self.dates),
+                params=self.to_dict(),
+                warnings=self.warnings,
+            )
+        ]
+        for i, (before, after) in enumerate(itertools.pairwise(self.segments), start=1):
+            shift = after.mean - before.mean
+            rows.append(
+                where.row(
+                    run_id,
+                    "changepoint",
+                    i,
+                    n_obs=before.n + after.n,
+                    statistic=shift / self.sigma if self.sigma else None,
+                    effect=shift,
+                    params={
+                        "date": after.start.isoformat(),
+                        "mean_before": before.mean,
+                        "mean_after": after.mean,
+                        "n_before": before.n,
+                        "n_after": after.n,
+                        "sigma": self.sigma,
+                        "method": self.method,
+                    },
+                    warnings=self.warnings,
+                )
+            )
+        return rows
 
 
 def _best_split(values: np.ndarray, min_size: int) -> tuple[int, float]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.rows import RowContext
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.series.align import align_pair
 
@@ -62,6 +63,39 @@ class EventStudy:
             "seed": self.seed,
             "warnings": list(self.warnings),
         }
+
+    def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
+        """One ``event_car`` row per offset (``lag``, -pre..post; direction ``x->y``:
+        y around x spikes): ``effect`` = mean CAR, ``ci_low``/``ci_high`` = bootstrap
+        95% interval, ``n_obs`` = number of events; event dates and settings in
+        ``params``. No p-value: the interval is the inference.
+        """
+        params = {
+            "events": [d.isoformat() for d in self.events],
+            "pre": -self.offsets[0],
+            "post": self.offsets[-1],
+            "threshold_sd": self.threshold,
+            "baseline_mean": self.baseline_mean,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+        }
+        return [
+            where.row(
+                run_id,
+                "event_car",
+                offset,
+                direction="x->y",
+                n_obs=len(self.events),
+                effect=car,
+                ci_low=low,
+                ci_high=high,
+                params=params,
+                warnings=self.warnings,
+            )
+            for offset, car, low, high in zip(
+                self.offsets, self.car, self.ci_low, self.ci_high, strict=True
+            )
+        ]
 
 
 def _spikes(values: np.ndarray, threshold: float, pre: int, post: int) -> list[int]:

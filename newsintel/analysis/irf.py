@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.rows import RowContext
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.series.align import align_pair
@@ -67,6 +68,39 @@ class ImpulseResponse:
             "differences": self.differences,
             "warnings": list(self.warnings),
         }
+
+    def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
+        """``irf`` rows, one per horizon (``lag`` = 0..periods) and direction: ``x->y``
+        is y's response to a unit shock in x, ``y->x`` the reverse; ``effect`` = the
+        response, ``ci_low``/``ci_high`` = its 95% interval, ``n_obs`` = VAR points.
+        """
+        params = {
+            "order": self.order,
+            "orth": self.orth,
+            "differences": self.differences,
+            "shock": "one unit of the transformed (stationary) series",
+        }
+        rows: list[dict[str, Any]] = []
+        for direction, values, low, high in (
+            ("x->y", self.x_to_y, self.x_to_y_low, self.x_to_y_high),
+            ("y->x", self.y_to_x, self.y_to_x_low, self.y_to_x_high),
+        ):
+            rows.extend(
+                where.row(
+                    run_id,
+                    "irf",
+                    horizon,
+                    direction=direction,
+                    n_obs=self.n_obs,
+                    effect=value,
+                    ci_low=lo,
+                    ci_high=hi,
+                    params=params,
+                    warnings=self.warnings,
+                )
+                for horizon, (value, lo, hi) in enumerate(zip(values, low, high, strict=True))
+            )
+        return rows
 
 
 def _floats(values: np.ndarray) -> tuple[float, ...]:

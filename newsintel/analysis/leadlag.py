@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -81,6 +82,34 @@ class LeadLagResult:
     ccf_band: float
     alpha: float
     findings: tuple[str, ...]
+    # How many p-values the Benjamini-Hochberg adjustment ran over (the whole run's).
+    bh_tests: int = 0
+
+    def p_values(self) -> list[float]:
+        """Unadjusted p-values of every test, CCF lags first, then Granger tests."""
+        return [c.p for c in self.ccf] + [g.p for g in self.granger]
+
+    def with_p_adj(self, adjusted: Sequence[float], bh_tests: int) -> LeadLagResult:
+        """A copy with ``adjusted`` p-values (in ``p_values()`` order) from an
+        adjustment over ``bh_tests`` tests; best lag and findings follow them."""
+        if len(adjusted) != len(self.ccf) + len(self.granger):
+            raise AnalysisError("adjusted p-values do not match the tests of this result")
+        ccf = [
+            replace(c, p_adj=p) for c, p in zip(self.ccf, adjusted[: len(self.ccf)], strict=True)
+        ]
+        granger = [
+            replace(g, p_adj=p)
+            for g, p in zip(self.granger, adjusted[len(self.ccf) :], strict=True)
+        ]
+        best_lag = _best_lag(ccf, self.alpha)
+        return replace(
+            self,
+            ccf=tuple(ccf),
+            granger=tuple(granger),
+            best_lag=best_lag,
+            findings=_findings(ccf, granger, best_lag, self.x, self.y, self.freq, self.alpha),
+            bh_tests=bh_tests,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (dates as ISO strings, NaN as None)."""
@@ -120,6 +149,7 @@ class LeadLagResult:
             "lag_order": {"aic": self.lag_order_aic, "bic": self.lag_order_bic},
             "transforms": self.transforms,
             "alpha": self.alpha,
+            "bh_tests": self.bh_tests,
             "findings": list(self.findings),
             "warnings": list(self.warnings),
         }
@@ -137,6 +167,7 @@ class LeadLagResult:
             "lag_order_aic": self.lag_order_aic,
             "lag_order_bic": self.lag_order_bic,
             "transforms": self.transforms,
+            "bh_tests": self.bh_tests,
         }
 
     def to_rows(self, run_id: str) -> list[dict[str, Any]]:
@@ -195,6 +226,12 @@ class LeadLagResult:
 
 def _num(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
+
+
+def _best_lag(ccf: Sequence[CcfPoint], alpha: float) -> int | None:
+    """The lag with the largest |r| among adjusted-significant CCF lags."""
+    significant = [c for c in ccf if not math.isnan(c.p_adj) and c.p_adj < alpha]
+    return max(significant, key=lambda c: abs(c.r)).lag if significant else None
 
 
 def _checked_pair(
@@ -337,11 +374,11 @@ def lead_lag(
         aic, bic = None, None
         notes.append(str(exc))
 
-    adjusted = benjamini_hochberg([c.p for c in ccf] + [g.p for g in granger])
+    raw = [c.p for c in ccf] + [g.p for g in granger]
+    adjusted = benjamini_hochberg(raw)
     ccf = [replace(c, p_adj=p) for c, p in zip(ccf, adjusted[: len(ccf)], strict=True)]
     granger = [replace(g, p_adj=p) for g, p in zip(granger, adjusted[len(ccf) :], strict=True)]
-    significant = [c for c in ccf if not math.isnan(c.p_adj) and c.p_adj < alpha]
-    best_lag = max(significant, key=lambda c: abs(c.r)).lag if significant else None
+    best_lag = _best_lag(ccf, alpha)
 
     return LeadLagResult(
         x=x_name,
@@ -364,4 +401,5 @@ def lead_lag(
         ccf_band=null_band(n_used),
         alpha=alpha,
         findings=_findings(ccf, granger, best_lag, x_name, y_name, freq, alpha),
+        bh_tests=sum(1 for p in raw if not math.isnan(p)),
     )

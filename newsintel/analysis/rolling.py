@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.rows import RowContext, clean_float
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.series.align import align_pair
 
-__all__ = ["RollingCorrelation", "rolling_correlation"]
+__all__ = ["RollingCorrelation", "RollingGranger", "rolling_correlation", "rolling_granger"]
 
 _Z95 = 1.959963984540054
 _MIN_WINDOW = 5
@@ -48,6 +49,45 @@ class RollingCorrelation:
             "warnings": list(self.warnings),
         }
 
+    def summary(self) -> dict[str, Any]:
+        """Windows, min/median/max r and the share of windows with |r| above the band."""
+        defined = self.points.dropna()
+        values = defined.to_numpy()
+        return {
+            "window": self.window,
+            "n_windows": int(self.points.size),
+            "n_defined": int(values.size),
+            "r_min": clean_float(values.min()) if values.size else None,
+            "r_median": clean_float(np.median(values)) if values.size else None,
+            "r_max": clean_float(values.max()) if values.size else None,
+            "share_significant": (
+                float(np.mean(np.abs(values) > self.band)) if values.size else None
+            ),
+            "band": self.band,
+        }
+
+    def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
+        """One ``rolling_corr`` row: ``lag`` = window, ``effect`` = median r,
+        ``statistic`` = share of windows with |r| above the white-noise band,
+        ``n_obs`` = aligned points; min/max r and every window's r are in ``params``.
+
+        No p-value: the windows overlap, so their r values are not separate tests.
+        """
+        summary = self.summary()
+        params = summary | {"points": self.to_dict()["points"]}
+        return [
+            where.row(
+                run_id,
+                "rolling_corr",
+                self.window,
+                n_obs=self.n_obs,
+                statistic=summary["share_significant"],
+                effect=summary["r_median"],
+                params=params,
+                warnings=self.warnings,
+            )
+        ]
+
 
 def rolling_correlation(x: pd.Series, y: pd.Series, window: int) -> RollingCorrelation:
     """Correlation of ``x`` and ``y`` over each run of ``window`` common dates.
@@ -82,3 +122,138 @@ def rolling_correlation(x: pd.Series, y: pd.Series, window: int) -> RollingCorre
         band=_Z95 / math.sqrt(window),
         warnings=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class RollingGranger:
+    """Granger F-test p-values (``direction``, one ``lag``) over trailing windows.
+
+    ``p_values`` is labelled by each window's last date. Overlapping windows reuse most
+    of their data, so these p-values are a description of stability over time, not a
+    family of independent tests; they are never adjusted or read one by one.
+    """
+
+    p_values: pd.Series
+    window: int
+    lag: int
+    direction: str
+    n_obs: int
+    warnings: tuple[str, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """Windows, min/median p and the share of windows with p < 0.05."""
+        values = self.p_values.dropna().to_numpy()
+        return {
+            "direction": self.direction,
+            "lag": self.lag,
+            "window": self.window,
+            "n_windows": int(self.p_values.size),
+            "p_min": clean_float(values.min()) if values.size else None,
+            "p_median": clean_float(np.median(values)) if values.size else None,
+            "share_below_05": float(np.mean(values < 0.05)) if values.size else None,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary and every window's p-value."""
+        return self.summary() | {
+            "points": [
+                {"date": d.date().isoformat(), "p": clean_float(p)}
+                for d, p in zip(
+                    pd.DatetimeIndex(self.p_values.index), self.p_values.to_numpy(), strict=True
+                )
+            ],
+            "warnings": list(self.warnings),
+        }
+
+    def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
+        """One ``rolling_granger`` row: ``lag`` = the Granger lag, ``statistic`` = share
+        of windows with p < 0.05, ``effect`` = median p; every window's p in ``params``.
+
+        ``p_value`` stays empty on purpose: see the class docstring.
+        """
+        summary = self.summary()
+        return [
+            where.row(
+                run_id,
+                "rolling_granger",
+                self.lag,
+                direction=self.direction,
+                n_obs=self.n_obs,
+                statistic=summary["share_below_05"],
+                effect=summary["p_median"],
+                params=self.to_dict(),
+                warnings=self.warnings,
+            )
+        ]
+
+
+def _lagged(values: np.ndarray, lag: int) -> np.ndarray:
+    """Columns values[t-1], ..., values[t-lag] for t = lag..n-1."""
+    n = values.size
+    return np.column_stack([values[lag - k : n - k] for k in range(1, lag + 1)])
+
+
+def rolling_granger(
+    x: pd.Series, y: pd.Series, *, window: int, lag: int, direction: str = "x->y"
+) -> RollingGranger:
+    """Does x's past help predict y (``x->y``; ``y->x`` swaps them) in each window?
+
+    The same SSR F test as statsmodels ``grangercausalitytests`` (restricted: constant
+    and ``lag`` lags of the target; unrestricted: plus ``lag`` lags of the source), run
+    by least squares on each run of ``window`` common dates. Pass stationary inputs.
+    """
+    from scipy import stats
+
+    if direction not in ("x->y", "y->x"):
+        raise AnalysisError(f"direction must be x->y or y->x, got {direction!r}")
+    if lag < 1:
+        raise AnalysisError(f"Granger lag must be at least 1, got {lag}")
+    rows_per_window = window - lag
+    df_denom = rows_per_window - 2 * lag - 1
+    if df_denom < 1:
+        raise AnalysisError(f"a window of {window} is too short for a Granger test at lag {lag}")
+    try:
+        ax, ay = align_pair(x, y)
+    except SeriesError as exc:
+        raise AnalysisError(str(exc)) from exc
+    if len(ax) < window:
+        raise AnalysisError(f"only {len(ax)} common dates, fewer than the window of {window}")
+    source, target = (ax, ay) if direction == "x->y" else (ay, ax)
+    sv, tv = source.to_numpy(dtype="float64"), target.to_numpy(dtype="float64")
+    # Row i of these matrices predicts target[lag + i] from the lag values before it.
+    own = _lagged(tv, lag)
+    other = _lagged(sv, lag)
+    goal = tv[lag:]
+    ones = np.ones((goal.size, 1))
+    restricted_all = np.hstack([ones, own])
+    full_all = np.hstack([ones, own, other])
+    p_values = []
+    for end in range(window, tv.size + 1):
+        rows = slice(end - window, end - lag)
+        yw = goal[rows]
+        rss_r = _rss(restricted_all[rows], yw)
+        rss_u = _rss(full_all[rows], yw)
+        if rss_u <= 0:
+            p_values.append(np.nan)
+            continue
+        f_stat = ((rss_r - rss_u) / lag) / (rss_u / df_denom)
+        p_values.append(float(stats.f.sf(f_stat, lag, df_denom)))
+    index = pd.DatetimeIndex(ax.index)[window - 1 :]
+    notes = []
+    missing = int(np.isnan(p_values).sum())
+    if missing:
+        notes.append(f"{missing} window(s) fit perfectly and have no p-value")
+    return RollingGranger(
+        p_values=pd.Series(p_values, index=index, dtype="float64"),
+        window=window,
+        lag=lag,
+        direction=direction,
+        n_obs=len(ax),
+        warnings=tuple(notes),
+    )
+
+
+def _rss(design: np.ndarray, target: np.ndarray) -> float:
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    resid = target - design @ coef
+    return float(resid @ resid)

@@ -42,7 +42,10 @@ def save_results(con: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         record["direction"] = record["direction"] or ""
         record["warnings"] = list(record["warnings"] or [])
         params = record["params"]
-        record["params"] = json.dumps(params, default=str) if params is not None else None
+        # Results may hand over params already encoded; store JSON text exactly once.
+        if params is not None and not isinstance(params, str):
+            params = json.dumps(params, default=str)
+        record["params"] = params
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=_COLUMNS)
     with transaction(con):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -80,4 +82,144 @@ def series_points(con: Connection, series_id: str) -> pd.Series:
     ).df()
     return pd.Series(
         frame["value"].to_numpy(dtype=float), index=pd.to_datetime(frame["date"]), name=series_id
+    )
+
+
+@dataclass(frozen=True)
+class SeriesGap:
+    """A stretch with no points: ``days`` between two consecutive points."""
+
+    after: date
+    before: date
+    days: int
+
+
+@dataclass(frozen=True)
+class SeriesWeek:
+    """One week (labelled by its Monday) of a series, as in ``v_series_weekly``."""
+
+    week: date
+    value_mean: float
+    value_last: float
+    n_points: int
+
+
+@dataclass(frozen=True)
+class SeriesDetail:
+    """One series: metadata, coverage, first/last points, gaps and its latest weeks.
+
+    A gap is a step between consecutive points longer than ``gap_days`` (the larger of
+    10 days and three times the median step), so weekends and holidays of a daily price
+    series or the months of a monthly one are not reported.
+    """
+
+    meta: SeriesMeta
+    imported_at: datetime
+    points: int
+    first_date: date
+    first_value: float
+    last_date: date
+    last_value: float
+    median_step_days: float
+    gap_days: float
+    gaps: tuple[SeriesGap, ...]
+    weeks: tuple[SeriesWeek, ...]
+
+    @property
+    def warnings(self) -> list[str]:
+        """One sentence per gap, longest first."""
+        ordered = sorted(self.gaps, key=lambda g: (-g.days, g.after))
+        return [
+            f"no points for {g.days} days between {g.after.isoformat()} and {g.before.isoformat()}"
+            for g in ordered
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (dates as ISO strings)."""
+        return {
+            "series": self.meta.series_id,
+            "kind": self.meta.kind,
+            "unit": self.meta.unit,
+            "currency": self.meta.currency,
+            "origin": self.meta.origin,
+            "imported_at": self.imported_at.isoformat(),
+            "points": self.points,
+            "first": {"date": self.first_date.isoformat(), "value": self.first_value},
+            "last": {"date": self.last_date.isoformat(), "value": self.last_value},
+            "median_step_days": self.median_step_days,
+            "gap_days": self.gap_days,
+            "gaps": [
+                {"after": g.after.isoformat(), "before": g.before.isoformat(), "days": g.days}
+                for g in self.gaps
+            ],
+            "weekly": [
+                {
+                    "week": w.week.isoformat(),
+                    "value_mean": w.value_mean,
+                    "value_last": w.value_last,
+                    "n_points": w.n_points,
+                }
+                for w in self.weeks
+            ],
+            "warnings": self.warnings,
+        }
+
+
+# Steps up to this many days are never gaps (long weekends, holidays).
+_MIN_GAP_DAYS = 10
+
+
+def series_detail(con: Connection, series_id: str, weeks: int = 8) -> SeriesDetail | None:
+    """Metadata, coverage, gaps and the last ``weeks`` weeks of one series, or None."""
+    meta = series_meta(con, series_id)
+    if meta is None:
+        return None
+    head = con.execute(
+        """
+        SELECT s.imported_at, count(p.date),
+               arg_min(p.date, p.date), arg_min(p.value, p.date),
+               arg_max(p.date, p.date), arg_max(p.value, p.date)
+        FROM series s JOIN series_points p USING (series_id)
+        WHERE s.series_id = ? GROUP BY s.imported_at
+        """,
+        [series_id],
+    ).fetchone()
+    if head is None:
+        return None
+    imported_at, points, first_date, first_value, last_date, last_value = head
+    steps = """
+        SELECT lag(date) OVER (ORDER BY date) AS after, date AS before,
+               date_diff('day', lag(date) OVER (ORDER BY date), date) AS days
+        FROM series_points WHERE series_id = ?
+    """
+    median_row = con.execute(
+        f"SELECT coalesce(median(days), 0) FROM ({steps}) WHERE days IS NOT NULL", [series_id]
+    ).fetchone()
+    median_step = float(median_row[0]) if median_row else 0.0
+    gap_days = max(float(_MIN_GAP_DAYS), 3 * median_step)
+    gaps = con.execute(
+        f"SELECT after, before, days FROM ({steps}) WHERE days > ? ORDER BY after",
+        [series_id, gap_days],
+    ).fetchall()
+    week_rows = con.execute(
+        """
+        SELECT week, value_mean, value_last, n_points FROM v_series_weekly
+        WHERE series = ? ORDER BY week DESC LIMIT ?
+        """,
+        [series_id, weeks],
+    ).fetchall()
+    return SeriesDetail(
+        meta=meta,
+        imported_at=imported_at,
+        points=int(points),
+        first_date=first_date,
+        first_value=float(first_value),
+        last_date=last_date,
+        last_value=float(last_value),
+        median_step_days=median_step,
+        gap_days=gap_days,
+        gaps=tuple(SeriesGap(a, b, int(d)) for a, b, d in gaps),
+        weeks=tuple(
+            SeriesWeek(w, float(m), float(last), int(n)) for w, m, last, n in reversed(week_rows)
+        ),
     )

@@ -1,0 +1,287 @@
+"""Every statistic of one x/y pair in one result, and the run-wide p-value adjustment.
+
+``analyse_pair`` runs lead/lag (CCF and Granger tests) and, beside it, the descriptive
+statistics: rolling correlation and rolling Granger p-values (is the relation stable?),
+change points in x (did attention shift level?), an event study of y around x spikes
+and the VAR impulse responses. A statistic that cannot be computed on the data (too
+few points, no spikes) is left out with a warning saying why; lead/lag itself must run.
+
+Only CCF and Granger tests carry p-values that enter the Benjamini-Hochberg adjustment;
+``adjust_run`` applies it once over every such p-value of a run (all pairs), so a
+result's ``p_adj`` reflects everything tested together with it. The other statistics
+are estimates with intervals (event study, impulse response) or descriptions
+(rolling, change points); their intervals are not adjusted for multiplicity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from newsintel.analysis.changepoints import ChangePoints, detect_change_points
+from newsintel.analysis.events import EventStudy, event_study
+from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
+from newsintel.analysis.leadlag import LeadLagResult, lead_lag
+from newsintel.analysis.multiple import benjamini_hochberg
+from newsintel.analysis.rolling import (
+    RollingCorrelation,
+    RollingGranger,
+    rolling_correlation,
+    rolling_granger,
+)
+from newsintel.analysis.rows import RowContext
+from newsintel.analysis.stationarity import check_stationarity
+from newsintel.errors import AnalysisError
+from newsintel.series.align import align_pair
+
+__all__ = ["PairAnalysis", "adjust_run", "analyse_pair"]
+
+T = TypeVar("T")
+
+# Per frequency: rolling window, event window (pre, post) and change-point minimum
+# segment, in periods. About a year of weeks or two of months per rolling window; an
+# event window of a month before and two after for weekly data.
+_ROLLING_WINDOW = {"D": 120, "W": 52, "M": 24}
+_EVENT_WINDOW = {"D": (5, 20), "W": (4, 8), "M": (2, 6)}
+_MIN_SEGMENT = {"D": 20, "W": 8, "M": 4}
+_SPIKE_SD = 2.0
+_N_BOOT = 2000
+# Fewer windows than this make a rolling summary meaningless.
+_MIN_WINDOWS = 5
+# Resampling fewer events than this gives a handful of possible means, not an interval.
+_MIN_EVENTS = 5
+_MIN_ROLLING = 12
+
+
+@dataclass(frozen=True)
+class PairAnalysis:
+    """Lead/lag of one pair plus the descriptive statistics computed on the same data.
+
+    ``None`` marks a statistic that could not be computed; ``skipped`` says why. ``inputs``
+    names the transform behind each variable (e.g. weekly log returns).
+    """
+
+    lead_lag: LeadLagResult
+    rolling: RollingCorrelation | None
+    rolling_granger: RollingGranger | None
+    change_points: ChangePoints | None
+    event_study: EventStudy | None
+    irf: ImpulseResponse | None
+    settings: dict[str, Any]
+    skipped: tuple[str, ...]
+
+    @property
+    def x(self) -> str:
+        return self.lead_lag.x
+
+    @property
+    def y(self) -> str:
+        return self.lead_lag.y
+
+    @property
+    def best_lag(self) -> int | None:
+        return self.lead_lag.best_lag
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Lead/lag warnings, then why any statistic was left out."""
+        return self.lead_lag.warnings + self.skipped
+
+    def p_values(self) -> list[float]:
+        """The p-values that enter the run's adjustment (CCF, then Granger)."""
+        return self.lead_lag.p_values()
+
+    def with_p_adj(self, adjusted: Sequence[float], bh_tests: int) -> PairAnalysis:
+        """A copy with run-wide adjusted p-values (see ``adjust_run``)."""
+        return replace(self, lead_lag=self.lead_lag.with_p_adj(adjusted, bh_tests))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Lead/lag keys (x, y, freq, n_obs, ccf, granger, best_lag, warnings, ...) plus
+        ``rolling``, ``change_points``, ``event_study`` and ``irf`` (null when skipped)."""
+        data = self.lead_lag.to_dict()
+        data["warnings"] = list(self.warnings)
+        rolling: dict[str, Any] | None = None
+        if self.rolling is not None:
+            rolling = self.rolling.summary() | {
+                "lag": 0,
+                "points": self.rolling.to_dict()["points"],
+                "granger": self.rolling_granger.to_dict() if self.rolling_granger else None,
+                "warnings": list(self.rolling.warnings),
+            }
+        data["rolling"] = rolling
+        data["change_points"] = self.change_points.to_dict() if self.change_points else None
+        data["event_study"] = self.event_study.to_dict() if self.event_study else None
+        data["irf"] = self.irf.to_dict() if self.irf else None
+        data["settings"] = self.settings
+        return data
+
+    def to_rows(self, run_id: str) -> list[dict[str, Any]]:
+        """Every ``analysis_results`` row of this pair: ccf, granger, rolling_corr,
+        rolling_granger, changepoint, event_car and irf."""
+        ll = self.lead_lag
+        where = RowContext(ll.x, ll.y, ll.freq, ll.window_start, ll.window_end)
+        rows = ll.to_rows(run_id)
+        for part in (
+            self.rolling,
+            self.rolling_granger,
+            self.change_points,
+            self.event_study,
+            self.irf,
+        ):
+            if part is not None:
+                rows.extend(part.to_rows(run_id, where))
+        return rows
+
+
+def adjust_run(analyses: Sequence[PairAnalysis]) -> list[PairAnalysis]:
+    """Benjamini-Hochberg once over every p-value of every pair in a run."""
+    pvalues = [p for a in analyses for p in a.p_values()]
+    adjusted = benjamini_hochberg(pvalues)
+    tested = sum(1 for p in pvalues if not math.isnan(p))  # a test not run is NaN
+    out: list[PairAnalysis] = []
+    start = 0
+    for analysis in analyses:
+        size = len(analysis.p_values())
+        out.append(analysis.with_p_adj(adjusted[start : start + size], tested))
+        start += size
+    return out
+
+
+def _differenced(series: pd.Series, times: int) -> pd.Series:
+    out = series.astype("float64")
+    for _ in range(times):
+        out = out.diff().dropna()
+    return out
+
+
+def _attempt(what: str, skipped: list[str], compute: Callable[[], T]) -> T | None:
+    """Run one descriptive statistic; on AnalysisError record why and go on."""
+    try:
+        return compute()
+    except AnalysisError as exc:
+        skipped.append(f"{what} skipped: {exc}")
+        return None
+
+
+def _best_granger_lag(result: LeadLagResult) -> int | None:
+    tests = [g for g in result.granger if g.direction == "x->y" and not math.isnan(g.p)]
+    return min(tests, key=lambda g: g.p).lag if tests else None
+
+
+def analyse_pair(
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    max_lag: int,
+    x_name: str,
+    y_name: str,
+    freq: str,
+    x_input: str = "",
+    y_input: str = "",
+    seed: int = 0,
+) -> PairAnalysis:
+    """Lead/lag of ``x`` and ``y`` (already at ``freq``) plus the descriptive statistics.
+
+    ``x_input``/``y_input`` describe how each series was made (reported with the
+    transforms). Raises AnalysisError when lead/lag itself cannot run.
+    """
+    result = lead_lag(x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq)
+    ax, ay = align_pair(x, y)
+    # State both tests before and after differencing, so a reader sees why it was done.
+    transforms = dict(result.transforms)
+    for side, series, described in (("x", ax, x_input), ("y", ay, y_input)):
+        transforms[side] = {
+            "input": described,
+            "stationarity_input": check_stationarity(series).to_dict(),
+            **transforms[side],
+        }
+    result = replace(result, transforms=transforms)
+
+    # The stationary versions lead/lag tested: rolling statistics and the event study
+    # on trending levels would mostly measure the trends.
+    sx = _differenced(ax, int(transforms["x"]["differences"]))
+    sy = _differenced(ay, int(transforms["y"]["differences"]))
+    n_stationary = result.n_stationary
+    skipped: list[str] = []
+
+    window = min(_ROLLING_WINDOW.get(freq, 52), n_stationary - _MIN_WINDOWS + 1)
+    rolling: RollingCorrelation | None = None
+    rolling_g: RollingGranger | None = None
+    granger_lag = _best_granger_lag(result)
+    if window < _MIN_ROLLING:
+        skipped.append(
+            f"rolling statistics skipped: {n_stationary} points leave no room for "
+            f"{_MIN_WINDOWS} windows of at least {_MIN_ROLLING}"
+        )
+    else:
+        rolling = _attempt(
+            "rolling correlation", skipped, lambda: rolling_correlation(sx, sy, window)
+        )
+        if granger_lag is not None:
+            lag = granger_lag
+            rolling_g = _attempt(
+                "rolling Granger",
+                skipped,
+                lambda: rolling_granger(sx, sy, window=window, lag=lag),
+            )
+
+    min_size = _MIN_SEGMENT.get(freq, 5)
+    change_points = _attempt(
+        "change points", skipped, lambda: detect_change_points(ax, min_size=min_size)
+    )
+    pre, post = _EVENT_WINDOW.get(freq, (4, 8))
+    events = _attempt(
+        "event study",
+        skipped,
+        lambda: event_study(
+            sx,
+            sy,
+            x_name=x_name,
+            y_name=y_name,
+            pre=pre,
+            post=post,
+            threshold=_SPIKE_SD,
+            n_boot=_N_BOOT,
+            seed=seed,
+        ),
+    )
+    if events is not None and len(events.events) < _MIN_EVENTS:
+        skipped.append(
+            f"event study skipped: only {len(events.events)} spikes of {x_name} "
+            f"(fewer than {_MIN_EVENTS}); a bootstrap over so few events is no interval"
+        )
+        events = None
+    irf = _attempt(
+        "impulse response",
+        skipped,
+        lambda: var_impulse_response(
+            ax, ay, x_name=x_name, y_name=y_name, freq=freq, periods=max_lag
+        ),
+    )
+    settings = {
+        "rolling": {"window": window, "corr_lag": 0, "granger_lag": granger_lag},
+        "change_points": {"series": "x", "min_size": min_size, "input": "x before differencing"},
+        "event_study": {
+            "pre": pre,
+            "post": post,
+            "threshold_sd": _SPIKE_SD,
+            "n_boot": _N_BOOT,
+            "seed": seed,
+            "input": "stationary x and y",
+        },
+        "irf": {"periods": max_lag, "orth": False},
+    }
+    return PairAnalysis(
+        lead_lag=result,
+        rolling=rolling,
+        rolling_granger=rolling_g,
+        change_points=change_points,
+        event_study=events,
+        irf=irf,
+        settings=settings,
+        skipped=tuple(skipped),
+    )
