@@ -1,0 +1,37 @@
+"""Discovered topics: seeded clustering of story embeddings, labels, lineage, emergence.
+
+Pure code on plain values (matrices, id lists); the database side is
+``newsintel.store.topics`` and the composition is ``newsintel.jobs.build_topics``.
+
+- ``cluster``: deterministic spherical k-means micro-clusters + Ward + silhouette
+- ``label``: class-based TF-IDF words and representative articles
+- ``lineage``: Hungarian matching of new clusters to earlier topics; events
+- ``emerging``: each topic's latest month against its own baseline (Poisson)
+- ``build``: one build over time windows, tying the above together
+"""
+
+from newsintel.topics.build import BuildResult, Corpus, Topic, build_topics, window_key
+from newsintel.topics.cluster import Clustering, ClusterParams, cluster_vectors
+from newsintel.topics.emerging import Emergence, emergence
+from newsintel.topics.label import representatives, topic_words
+from newsintel.topics.lineage import LineageEvent, LineageParams, TopicRef, founding_id, link
+
+__all__ = [
+    "BuildResult",
+    "ClusterParams",
+    "Clustering",
+    "Corpus",
+    "Emergence",
+    "LineageEvent",
+    "LineageParams",
+    "Topic",
+    "TopicRef",
+    "build_topics",
+    "cluster_vectors",
+    "emergence",
+    "founding_id",
+    "link",
+    "representatives",
+    "topic_words",
+    "window_key",
+]
