@@ -100,3 +100,15 @@ def test_send_without_recipients_or_with_bad_date_is_clear(digest_settings: Sett
         run_digest(replace(digest_settings, digest_to=[]), send=True)
     with pytest.raises(Exception, match="--date must be YYYY-MM-DD"):
         run_digest(digest_settings, send=True, on_date="19/08/2026")
+
+
+def test_a_theme_at_zero_twice_is_steady_not_new(demo_db: Settings) -> None:
+    from datetime import date
+
+    from newsintel.digest.build import period_window, theme_moves
+
+    with open_db(demo_db.db, read_only=True) as con:
+        moves = theme_moves(con, period_window("weekly", date(2026, 8, 19)))
+    idle = [m for m in moves if m.count == 0 and m.previous_count == 0]
+    assert idle, "the demo's last week leaves some themes at zero twice"
+    assert all(m.change_pct == 0.0 and m.direction == "steady" for m in idle)

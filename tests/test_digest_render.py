@@ -345,3 +345,31 @@ def test_public_api_is_complete() -> None:
 def test_importing_the_digest_package_does_not_import_matplotlib() -> None:
     code = "import sys, newsintel.digest; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
+
+
+def test_findings_named_as_theme_variables_follow_the_recipient_filter() -> None:
+    from dataclasses import replace as _replace
+
+    from digest_examples import example_content
+    from newsintel.digest.render import filter_for_recipient
+
+    content = example_content()
+    content = _replace(
+        content,
+        findings=tuple(
+            _replace(f, x=f"theme:{f.x}", y=f"series:{f.y}") for f in content.findings
+        ),
+    )
+    kept = filter_for_recipient(content, ["lithium"])
+    assert [f.x for f in kept.findings] == ["theme:lithium"]
+
+
+def test_price_unit_that_names_its_currency_is_not_doubled() -> None:
+    from datetime import date as _date
+
+    from newsintel.digest.content import PriceMove
+    from newsintel.digest.render import _price_unit
+
+    move = PriceMove("lc", "CNY/t", "CNY", 1.0, 1.0, 0.0, _date(2026, 1, 5))
+    assert _price_unit(move) == "CNY/t"
+    assert _price_unit(PriceMove("cu", "t", "USD", 1.0, 1.0, 0.0, _date(2026, 1, 5))) == "USD/t"

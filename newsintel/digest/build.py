@@ -108,7 +108,10 @@ def theme_moves(
                 previous_count=previous,
                 share=count / total if total else 0.0,
                 previous_share=previous / previous_total if previous_total else 0.0,
-                change_pct=(count - previous) / previous * 100.0 if previous else None,
+                # None means "new" (from zero); zero to zero is no change at all.
+                change_pct=(count - previous) / previous * 100.0
+                if previous
+                else (0.0 if count == 0 else None),
                 zscore=z,
                 direction=_direction(count, previous, z),
                 top_stories=stories,

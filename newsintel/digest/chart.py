@@ -34,7 +34,7 @@ def render_chart_png(chart: ChartSeries) -> bytes:
         from matplotlib.artist import Artist
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.ticker import StrMethodFormatter
+        from matplotlib.ticker import MaxNLocator, StrMethodFormatter
     except ImportError:
         raise DigestError("matplotlib is needed to draw the digest chart") from None
 
@@ -56,6 +56,8 @@ def render_chart_png(chart: ChartSeries) -> bytes:
         handles.append(bars)
         labels.append(chart.left_name)
     axes.set_ylabel(chart.y_label_left)
+    # Story counts are whole numbers: integer ticks, or labels would repeat (2, 2, 1, 1).
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_xlabel(chart.x_label)
     axes.set_title(chart.title)

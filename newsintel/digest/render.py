@@ -123,7 +123,9 @@ def filter_for_recipient(content: DigestContent, themes: Sequence[str]) -> Diges
         findings=tuple(
             finding
             for finding in content.findings
-            if finding.x not in dropped and finding.y not in dropped
+            # Findings name variables as theme:<id> (or series:<id>); compare the id.
+            if finding.x.removeprefix("theme:") not in dropped
+            and finding.y.removeprefix("theme:") not in dropped
         ),
         chart=chart,
     )
@@ -313,8 +315,11 @@ def _price(value: float) -> str:
 
 
 def _price_unit(move: PriceMove) -> str:
-    if move.currency and move.unit:
+    # A unit such as "CNY/t" already names its currency: do not print "CNY/CNY/t".
+    if move.currency and move.unit and not move.unit.startswith(move.currency):
         return f"{move.currency}/{move.unit}"
+    if move.unit:
+        return move.unit
     return move.currency or move.unit
 
 

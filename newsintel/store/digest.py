@@ -103,12 +103,13 @@ def price_points_until(con: Connection, end: date, kind: str = "price") -> pd.Da
 
 
 def significant_results(con: Connection, max_p_adj: float = 0.05) -> pd.DataFrame:
-    """Results of the latest analysis run that survive the adjustment."""
+    """Lead/lag results (ccf, Granger) of the latest run that survive the adjustment."""
     return con.execute(
         """
         SELECT x, y, freq, test, direction, lag, p_value, p_adj, effect, n_obs, warnings
         FROM analysis_results
         WHERE run_id = (SELECT max(run_id) FROM analysis_results) AND p_adj < ?
+          AND test IN ('ccf', 'granger')
         ORDER BY p_adj, x, y, test, lag
         """,
         [max_p_adj],

@@ -1,0 +1,108 @@
+"""The digest email as a person sees it: its HTML in headless Chromium.
+
+Builds the weekly digest from the demo database with ``jobs.run_digest`` (dry run, so
+the chart is written next to the HTML), opens it in Chromium at a desktop and a phone
+width, checks the picture is not blank, the chart loaded and nothing is wider than the
+screen, and saves the desktop picture to docs/digest.png. Skipped without
+/usr/bin/chromium, except on CI (env CI set).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsintel.config import Settings
+from newsintel.jobs import run_digest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = ROOT / "docs" / "digest.png"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("/usr/bin/chromium is missing on CI: browser tests must run there")
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def digest_html(demo_db: Settings, tmp_path: Path) -> Path:
+    """The demo's weekly digest as written by a dry run (HTML plus its chart file)."""
+    # A week of the sample data with several stories, so every section has content.
+    report = run_digest(demo_db, period="weekly", on_date="2026-07-22", out_dir=tmp_path)
+    assert len(report.deliveries) == 1
+    pages = list(tmp_path.glob("*.html"))
+    assert len(pages) == 1
+    return pages[0]
+
+
+def _not_blank(png: bytes, width: int) -> None:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.width == width
+    assert 600 <= image.height <= 8000, image.size
+    small = image.resize((image.width // 4, image.height // 4))
+    colours = small.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) >= 50, "too few colours: a blank page?"
+    pixels = small.width * small.height
+    white = sum(count for count, rgb in colours if min(rgb) >= 245)
+    assert white < 0.97 * pixels, "almost all white"
+    # Some strong colour: the chart's bars and line, the rising/falling marks.
+    saturated = sum(count for count, (r, g, b) in colours if max(r, g, b) - min(r, g, b) > 80)
+    assert saturated > 0.002 * pixels, "no coloured content"
+
+
+@pytest.mark.parametrize(("width", "save"), [(800, True), (390, False)], ids=["desktop", "phone"])
+def test_digest_renders_in_chromium(
+    browser: Any, digest_html: Path, width: int, save: bool
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
+    try:
+        page.goto(digest_html.as_uri(), wait_until="load")
+        chart_width = page.evaluate(
+            "() => { const img = document.querySelector('img');"
+            " return img && img.complete ? img.naturalWidth : 0; }"
+        )
+        assert chart_width == 800, "the chart image did not load"
+        # Nothing may need sideways scrolling, on a phone least of all.
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{overflow}px wider than a {width}px screen"
+        text = page.inner_text("body")
+        assert "weekly digest" in text.lower() and "sample data" in text
+        png = page.screenshot(full_page=True, type="png")
+    finally:
+        page.close()
+    _not_blank(png, width)
+    if save:
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.write_bytes(png)
