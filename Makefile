@@ -51,8 +51,13 @@ check: lint test
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-eval: $(STAMP)
-	$(PY) -m benchmarks.eval_themes
+# Peer baselines (BERTopic) are only needed here, so they install only here.
+$(VENV)/.installed-eval: $(STAMP) requirements-eval.txt
+	$(PY) -m pip install -q -r requirements-eval.txt
+	touch $@
+
+eval: $(VENV)/.installed-eval
+	$(PY) -m benchmarks.eval
 
 clean:
 	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal

@@ -183,6 +183,84 @@ def cmd_themes_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_themes_train(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import train_themes
+
+    report = train_themes(
+        settings, Path(args.file), split=args.split, out=Path(args.out) if args.out else None
+    )
+    print(
+        f"trained {len(report.positives)} theme classifiers for {report.model} "
+        f"on {report.articles} labelled articles -> {report.out}"
+    )
+    for theme, count in report.positives.items():
+        print(f"  {theme:<22} {count:>4} positives")
+    return 0
+
+
+def cmd_themes_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import explain_article
+
+    explanation = explain_article(settings, args.article_id)
+    if args.json:
+        _emit_json(
+            {
+                "article_id": explanation.article_id,
+                "title": explanation.title,
+                "themes": [{**e.__dict__, "reason": e.reason()} for e in explanation.themes],
+            }
+        )
+        return 0
+    print(f"{explanation.article_id}: {explanation.title}")
+    for e in explanation.themes:
+        print(f"  {'+' if e.member else '-'} {e.reason()}")
+    return 0
+
+
+def cmd_topics_build(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import build_topics
+
+    report = build_topics(settings, window=args.window, seed=args.seed)
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    events = ", ".join(f"{n} {e}" for e, n in sorted(report.events.items())) or "none"
+    print(
+        f"topic build {report.build_id}: {report.n_topics} topics over {report.n_articles} "
+        f"stories (window {report.window}, seed {report.seed}, "
+        f"outliers {report.outlier_share:.1%}) in {report.seconds:.1f} s"
+    )
+    print(f"  lineage: {events}")
+    return 0
+
+
+def cmd_topics_list(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs import list_topics
+
+    report = list_topics(settings)
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    from newsintel.tables import format_table
+
+    rows = [
+        (
+            t.topic_id,
+            t.size,
+            t.latest,
+            "" if t.growth is None else f"{t.growth:.2f}",
+            "" if t.p_value is None else f"{t.p_value:.3g}",
+            "EMERGING" if t.emerging else "",
+            t.label,
+        )
+        for t in report.topics
+    ]
+    print(f"build {report.build_id} ({report.window}); latest month {report.latest_period}")
+    columns = ("topic", "size", "latest", "growth", "p", "", "label")
+    print(format_table(columns, rows))
+    return 0
+
+
 def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import import_series
 
@@ -224,6 +302,38 @@ def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_series_show(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.store import open_db
+    from newsintel.store.series import series_detail, series_summaries
+
+    with open_db(settings.db, read_only=True) as con:
+        detail = series_detail(con, args.name)
+        known = [s.series_id for s in series_summaries(con)] if detail is None else []
+    if detail is None:
+        raise NewsintelError(
+            f"unknown series '{args.name}' (or it has no points); known: "
+            f"{', '.join(known) or 'none'}"
+        )
+    data = detail.to_dict()
+    if args.json:
+        _emit_json(data)
+        return 0
+    print(f"{data['series']} ({data['kind']}, {data['unit'] or 'no unit'}) {data['origin']}")
+    print(
+        f"  {data['points']} points, {data['first']['date']} .. {data['last']['date']}; "
+        f"usual step {data['median_step_days']:g} day(s)"
+    )
+    print(f"  first {data['first']['value']:g} on {data['first']['date']}")
+    print(f"  last  {data['last']['value']:g} on {data['last']['date']}")
+    print("  week          mean        last  points")
+    for w in data["weekly"]:
+        mean, last = w["value_mean"], w["value_last"]
+        print(f"  {w['week']}  {mean:>10.4g}  {last:>10.4g}  {w['n_points']:>6}")
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
+    return 0
+
+
 def _print_leadlag(result: Any) -> None:
     data = result.to_dict()
     print(
@@ -236,8 +346,45 @@ def _print_leadlag(result: Any) -> None:
         print(f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} p_adj={g['p_adj']:.4f}")
     best = data.get("best_lag")
     print(f"best lag: {best if best is not None else 'none significant after adjustment'}")
+    _print_pair_extras(data)
     for warning in data.get("warnings", []):
         print(f"warning: {warning}")
+
+
+def _print_pair_extras(data: dict[str, Any]) -> None:
+    """Transforms, rolling, change points, event study and impulse response, briefly."""
+    for side in ("x", "y"):
+        t = data.get("transforms", {}).get(side, {})
+        st = t.get("stationarity", {})
+        adf, kpss = st.get("adf_p", float("nan")), st.get("kpss_p", float("nan"))
+        print(
+            f"{side}: {t.get('input', '')}; differenced {t.get('differences')}x "
+            f"(ADF p={adf:.3g}, KPSS p={kpss:.3g})"
+        )
+    rolling = data.get("rolling")
+    if rolling and rolling.get("r_median") is not None:
+        print(
+            f"rolling r ({rolling['window']} periods, {rolling['n_windows']} windows): "
+            f"min {rolling['r_min']:+.2f}, median {rolling['r_median']:+.2f}, "
+            f"max {rolling['r_max']:+.2f}; |r| above band in {rolling['share_significant']:.0%}"
+        )
+    cps = data.get("change_points")
+    if cps is not None:
+        print(f"change points in x: {', '.join(cps['dates']) or 'none'}")
+    events = data.get("event_study")
+    if events is not None:
+        last = events["car"][-1]
+        print(
+            f"event study: {len(events['events'])} x spikes; CAR of y at +{last['offset']}: "
+            f"{last['car']:+.4f} (95% CI {last['ci'][0]:+.4f} .. {last['ci'][1]:+.4f})"
+        )
+    irf = data.get("irf")
+    if irf is not None:
+        xy = irf["x_to_y"]
+        print(
+            f"impulse response of y to an x shock (VAR({irf['order']})), h=1: "
+            f"{xy['irf'][1]:+.4f} (95% CI {xy['ci'][0][1]:+.4f} .. {xy['ci'][1][1]:+.4f})"
+        )
 
 
 def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
@@ -329,6 +476,33 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _print_ingest(report.ingest)
     print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
     print(f"analysis run {report.analysis.run_id}: {report.analysis.pairs} pairs")
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.schedule import lock_path, next_fire_times, plan
+
+    jobs = plan(settings)
+    if args.print_only:
+        print(f"schedule in {settings.timezone}; lock file {lock_path(settings)}")
+        from datetime import datetime
+
+        from newsintel.schedule import zone
+
+        now = datetime.now(zone(settings.timezone))
+        for job in jobs:
+            print(f"{job.job_id:<14} {job.description}")
+            for fire in next_fire_times(job, now, max(args.count, 1)):
+                print(f"{'':<14} {fire:%Y-%m-%d %H:%M %Z (%z)}")
+        return 0
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # APScheduler announces every job start at INFO; our own outcome lines say more.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from newsintel.jobs import serve_schedule
+
+    serve_schedule(settings)
     return 0
 
 
@@ -463,6 +637,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = _command(
+        themes_sub,
+        "train",
+        cmd_themes_train,
+        "train theme classifiers on labelled articles (JSON lines: title, text, themes)",
+        "newsintel themes train data/eval/themes_labelled.jsonl --split calibrate",
+    )
+    p.add_argument("file", metavar="FILE", help="labelled articles, one JSON object per line")
+    p.add_argument("--split", help="use only lines whose 'split' field has this value")
+    p.add_argument("--out", metavar="PATH", help="classifiers file (default: the setting)")
+    p = _command(
+        themes_sub,
+        "explain",
+        cmd_themes_explain,
+        "why an article got (or missed) each theme",
+        "newsintel themes explain 3f2a9c1e5b7d4a60",
+    )
+    p.add_argument("article_id", metavar="ARTICLE_ID", help="an article_id from v_articles")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    topics = _command(
+        sub, "topics", _missing, "discovered topics (clusters of stories)", "newsintel topics list"
+    )
+    topics_sub = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
+    p = _command(
+        topics_sub,
+        "build",
+        cmd_topics_build,
+        "cluster embedded stories into topics, keeping ids of topics that continue",
+        "newsintel topics build --window month --seed 0 --json",
+    )
+    p.add_argument(
+        "--window", choices=["all", "month", "quarter"], default="all", help="time windows"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same topics)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p = _command(
+        topics_sub,
+        "list",
+        cmd_topics_list,
+        "topics of the latest build, emerging ones first",
+        "newsintel topics list --json",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     series = _command(
         sub,
         "series",
@@ -493,6 +712,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--series-filter", metavar="S", help="in a long CSV (a series column), the series to take"
     )
     p = _command(series_sub, "list", cmd_series_list, "list series", "newsintel series list --json")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = _command(
+        series_sub,
+        "show",
+        cmd_series_show,
+        "one series: coverage, first and last points, gaps, the last 8 weeks",
+        "newsintel series show lithium_carbonate --json",
+    )
+    p.add_argument("name", metavar="NAME", help="series name (as in series list)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = _command(
@@ -554,6 +782,23 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_demo,
         "build the demo database from bundled data, offline",
         "NEWSINTEL_DB=/tmp/demo.duckdb newsintel demo",
+    )
+
+    p = _command(
+        sub,
+        "schedule",
+        cmd_schedule,
+        "run the pipeline every N minutes and send the digests at their times (long-lived)",
+        "NEWSINTEL_TIMEZONE=Europe/London newsintel schedule --print",
+    )
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the next fire times of every job and exit",
+    )
+    p.add_argument(
+        "--count", type=int, default=3, metavar="N", help="fire times printed per job (--print)"
     )
     return parser
 

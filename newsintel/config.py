@@ -49,6 +49,11 @@ class Settings:
     themes_file: str = _setting(
         "data/themes.toml", "TOML file with [[themes]] tables defining tracked themes."
     )
+    theme_classifiers_file: str = _setting(
+        "data/theme_classifiers.json",
+        "Trained theme classifiers (`newsintel themes train`); themes without one for "
+        "the current model are scored by similarity to their prototypes.",
+    )
     sample_dir: str = _setting(
         "data/sample", "Folder of bundled sample RSS/Atom files used by `newsintel demo`."
     )
@@ -85,7 +90,26 @@ class Settings:
     smtp_tls: TlsMode = _setting("starttls", "SMTP transport security: none, starttls or ssl.")
     smtp_timeout: float = _setting(30.0, "Seconds before an SMTP operation times out.")
     digest_from: str = _setting("newsintel@localhost", "Sender address of digest emails.")
-    digest_to: list[str] = _setting([], "Digest recipients (comma separated in the env).")
+    digest_to: list[str] = _setting(
+        [],
+        "Digest recipients (comma separated in the env). When set, exactly these addresses "
+        "get every digest (themes still come from the recipients file); otherwise the "
+        "recipients file decides.",
+    )
+    recipients_file: str = _setting(
+        "data/recipients.toml",
+        "Optional TOML file with [[recipients]] tables (email, themes, period); when it is "
+        "missing, NEWSINTEL_DIGEST_TO gets every theme. See data/recipients.example.toml.",
+    )
+    schedule_run_minutes: int = _setting(
+        30, "`newsintel schedule`: minutes between pipeline runs (ingest, embed, themes, analyse)."
+    )
+    schedule_daily_digest_at: str = _setting(
+        "07:00", "`newsintel schedule`: local time (HH:MM) of the daily digest for yesterday."
+    )
+    schedule_weekly_digest_at: str = _setting(
+        "07:15", "`newsintel schedule`: local time (HH:MM) on Mondays of the last week's digest."
+    )
     digest_unsubscribe: str = _setting(
         "mailto:unsubscribe@localhost",
         "List-Unsubscribe target (mailto: or https: URL) put in every digest.",

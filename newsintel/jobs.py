@@ -24,7 +24,7 @@ from newsintel.store import migrate, open_db
 if TYPE_CHECKING:
     import pandas as pd
 
-    from newsintel.analysis.leadlag import LeadLagResult
+    from newsintel.analysis.pair import PairAnalysis
     from newsintel.embed import Embedder
     from newsintel.feeds.fetch import FetchResult
     from newsintel.feeds.sources import FeedSource
@@ -162,11 +162,14 @@ def ingest(
     if sources is None:
         sources = load_sources(feeds_file or Path(settings.feeds_file))
     with open_db(settings.db) as con:
+        from newsintel.store.connect import transaction
         from newsintel.store.feeds import source_states, upsert_source
 
         migrate(con)
-        for s in sources:
-            upsert_source(con, s.source_id, s.name, s.url, s.tags, s.min_interval_minutes)
+        # One transaction for all sources: a commit per feed costs seconds at 1,000 feeds.
+        with transaction(con):
+            for s in sources:
+                upsert_source(con, s.source_id, s.name, s.url, s.tags, s.min_interval_minutes)
         states = source_states(con)
 
     start_time = now()
@@ -369,6 +372,50 @@ def embed(
     return EmbedReport(name, str(device), len(missing), already, time.monotonic() - started)
 
 
+# --- stories ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoriesReport:
+    model: str
+    articles: int
+    stories: int
+    changed: int  # articles whose story_id this run changed
+
+
+def group_near_duplicates(
+    settings: Settings, model: str, threshold: float = 0.92, window_days: int = 3
+) -> StoriesReport:
+    """Give copies of one story one ``story_id``: the id of the group's earliest article.
+
+    Articles are one story when their titles normalise alike (from different sources)
+    or their ``model`` embeddings have cosine >= ``threshold``, published within
+    ``window_days``; chains of such pairs form one group. Recomputed over every story
+    each time, so the result depends only on the stored articles and vectors.
+    """
+    from datetime import timedelta
+
+    from newsintel.feeds.dedupe import StoryCandidate, near_duplicate_stories, title_key
+    from newsintel.store.stories import set_story_ids, story_candidates
+
+    with open_db(settings.db) as con:
+        migrate(con)
+        rows, vectors = story_candidates(con, model)
+    candidates = [
+        StoryCandidate(article_id, source_id, published_at, title_key(title))
+        for article_id, source_id, published_at, title in rows
+    ]
+    story_ids = near_duplicate_stories(
+        candidates,
+        vectors if vectors.shape[1] else None,
+        threshold=threshold,
+        window=timedelta(days=window_days),
+    )
+    with open_db(settings.db) as con:
+        changed = set_story_ids(con, story_ids)
+    return StoriesReport(model, len(candidates), len(set(story_ids.values())), changed)
+
+
 # --- themes -----------------------------------------------------------------------------
 
 
@@ -379,6 +426,17 @@ class AssignReport:
     members: dict[str, int] = field(default_factory=dict)
 
 
+def load_scorer(settings: Settings, embedder: Embedder, themes_file: Path | None = None) -> Any:
+    """Themes from themes.toml with their prototypes embedded and classifiers loaded."""
+    from newsintel.themes.classifier import load_classifiers
+    from newsintel.themes.definitions import load_themes
+    from newsintel.themes.scoring import build_scorer
+
+    themes = load_themes(themes_file or Path(settings.themes_file))
+    classifiers = load_classifiers(Path(settings.theme_classifiers_file), embedder.model_name)
+    return build_scorer(themes, embedder, classifiers)
+
+
 def assign_themes(
     settings: Settings,
     *,
@@ -387,38 +445,321 @@ def assign_themes(
     batch_size: int = 50_000,
     progress: Progress | None = None,
 ) -> AssignReport:
-    """Score every embedded article against every tracked theme and store the scores."""
+    """Score every embedded article against every tracked theme and store the scores.
+
+    A theme with a trained classifier for the embedding model uses it; the others are
+    scored by similarity to their prototypes. Earlier assignments are replaced.
+    """
     import numpy as np
 
-    from newsintel.store.embeddings import iter_embeddings, texts_for
+    from newsintel.embed import article_text
+    from newsintel.store.embeddings import embedding_count, iter_embeddings, texts_for
     from newsintel.store.themes import save_theme_scores, save_themes
-    from newsintel.themes.definitions import load_themes
-    from newsintel.themes.scoring import build_scorer
 
     progress = progress or NoProgress()
-    themes = load_themes(themes_file or Path(settings.themes_file))
     embedder = embedder or make_embedder(settings)
-    scorer = build_scorer(themes, embedder)
-    method = f"embedding:{embedder.model_name}"
-    members = {t.theme_id: 0 for t in themes}
+    scorer = load_scorer(settings, embedder, themes_file)
+    methods = [scorer.method(t) for t in scorer.theme_ids]
+    members = {t: 0 for t in scorer.theme_ids}
     total = 0
     with open_db(settings.db) as con:
         migrate(con)
-        save_themes(con, themes)
-        from newsintel.store.embeddings import embedding_count
-
+        save_themes(con, scorer.themes)
         progress.start("assigning themes", embedding_count(con, embedder.model_name))
         for ids, matrix in iter_embeddings(con, embedder.model_name, batch_size):
-            texts = [f"{title} {text}" for _id, title, text in texts_for(con, ids)]
-            scores = scorer.scores(matrix)
+            texts = [article_text(title, text) for _id, title, text in texts_for(con, ids)]
+            scores = scorer.scores(matrix, texts)
             member = scorer.members(scores, texts)
-            save_theme_scores(con, method, ids, scorer.theme_ids, scores, member)
+            save_theme_scores(con, ids, scorer.theme_ids, methods, scores, member)
             for index, theme_id in enumerate(scorer.theme_ids):
                 members[theme_id] += int(np.count_nonzero(member[:, index]))
             total += len(ids)
             progress.advance(len(ids))
     progress.finish()
-    return AssignReport(method, total, members)
+    return AssignReport(", ".join(sorted(set(methods))), total, members)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    out: str
+    model: str
+    articles: int
+    positives: dict[str, int]
+
+
+def train_themes(
+    settings: Settings,
+    labelled_file: Path,
+    *,
+    split: str | None = None,
+    out: Path | None = None,
+    embedder: Embedder | None = None,
+) -> TrainReport:
+    """Train one classifier per theme on labelled articles and save them as JSON."""
+    import numpy as np
+
+    from newsintel.themes.classifier import read_labelled, save_classifiers, train_classifier
+    from newsintel.themes.definitions import load_themes
+    from newsintel.themes.scoring import prototype_texts
+
+    themes = load_themes(Path(settings.themes_file))
+    items = read_labelled(labelled_file, split)
+    embedder = embedder or make_embedder(settings)
+    vectors = embedder.encode([item.text for item in items])
+    texts = [item.text for item in items]
+    classifiers = []
+    positives: dict[str, int] = {}
+    for theme in themes:
+        labels = np.array([theme.theme_id in item.themes for item in items])
+        prototypes = prototype_texts(theme)
+        classifiers.append(
+            train_classifier(
+                theme,
+                embedder.model_name,
+                vectors,
+                texts,
+                labels,
+                embedder.encode(prototypes),
+                prototypes,
+            )
+        )
+        positives[theme.theme_id] = int(labels.sum())
+    target = out or Path(settings.theme_classifiers_file)
+    source = f"{labelled_file.name}" + (f" (split {split})" if split else "")
+    save_classifiers(target, classifiers, source)
+    return TrainReport(str(target), embedder.model_name, len(items), positives)
+
+
+@dataclass(frozen=True)
+class ThemeExplanation:
+    theme_id: str
+    label: str
+    member: bool
+    score: float
+    threshold: float
+    method: str
+    similarity: float
+    closest_prototype: str
+    keywords: tuple[str, ...]
+    exclusions: tuple[str, ...]
+
+    def reason(self) -> str:
+        """One sentence saying why the article is or is not in the theme."""
+        verdict = "in" if self.member else "not in"
+        kind = "probability" if self.method.startswith("classifier") else "similarity"
+        why = f"{kind} {self.score:.2f} {'>=' if self.score >= self.threshold else '<'} "
+        why += f"threshold {self.threshold:.2f}"
+        if self.exclusions:
+            why += f"; excluded by {', '.join(self.exclusions)}"
+        if self.keywords:
+            why += f"; keywords: {', '.join(self.keywords)}"
+        why += f"; closest example ({self.similarity:.2f}): {self.closest_prototype!r}"
+        return f"{verdict} {self.label}: {why}"
+
+
+@dataclass(frozen=True)
+class ArticleExplanation:
+    article_id: str
+    title: str
+    themes: tuple[ThemeExplanation, ...]
+
+
+def explain_article(
+    settings: Settings, article_id: str, *, embedder: Embedder | None = None
+) -> ArticleExplanation:
+    """Why an article got (or missed) each theme: scores, thresholds, evidence."""
+    from newsintel.embed import article_text
+    from newsintel.errors import ThemeError
+    from newsintel.store.embeddings import load_embeddings, texts_for
+    from newsintel.themes.scoring import keyword_hits, phrase_pattern, prototype_texts
+
+    embedder = embedder or make_embedder(settings)
+    with open_db(settings.db, read_only=True) as con:
+        rows = texts_for(con, [article_id])
+        if not rows:
+            raise ThemeError(f"no article with id '{article_id}'")
+        ids, matrix = load_embeddings(con, embedder.model_name, [article_id])
+    if not ids:
+        raise ThemeError(
+            f"article '{article_id}' has no embedding for {embedder.model_name}: "
+            "run `newsintel embed`"
+        )
+    _id, title, body = rows[0]
+    text = article_text(title, body)
+    scorer = load_scorer(settings, embedder)
+    scores = scorer.scores(matrix, [text])[0]
+    members = scorer.members(scores[None, :], [text])[0]
+    sims = matrix[0] @ scorer.prototypes.T
+    explanations = []
+    for index, theme in enumerate(scorer.themes):
+        cols = [i for i, owner in enumerate(scorer.owner) if owner == index]
+        best = max(cols, key=lambda i: sims[i])
+        explanations.append(
+            ThemeExplanation(
+                theme_id=theme.theme_id,
+                label=theme.label,
+                member=bool(members[index]),
+                score=float(scores[index]),
+                threshold=float(scorer.thresholds[index]),
+                method=scorer.method(theme.theme_id),
+                similarity=float(sims[best]),
+                closest_prototype=prototype_texts(theme)[cols.index(best)],
+                keywords=tuple(keyword_hits(theme, text)),
+                exclusions=tuple(p for p in theme.exclusions if phrase_pattern(p).search(text)),
+            )
+        )
+    explanations.sort(key=lambda e: (not e.member, -e.score))
+    return ArticleExplanation(article_id, title, tuple(explanations))
+
+
+# --- topics -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicBuildReport:
+    """What ``newsintel topics build`` did."""
+
+    build_id: str
+    model: str
+    window: str
+    seed: int
+    n_articles: int
+    n_topics: int
+    outlier_share: float
+    events: dict[str, int]  # lineage events by kind
+    previous_build: str | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+
+
+def build_topics(
+    settings: Settings, *, window: str = "all", seed: int = 0, cluster_params: Any = None
+) -> TopicBuildReport:
+    """Cluster the embedded stories into topics, link them to the last build, store them.
+
+    Deterministic: the same stories, model and seed give the same topics and ids.
+    """
+    from newsintel.store.topics import (
+        known_topic_ids,
+        latest_build,
+        load_stories,
+        save_build,
+        topic_members,
+    )
+    from newsintel.topics.build import WINDOWS, Corpus, previous_refs
+    from newsintel.topics.build import build_topics as build
+
+    if window not in WINDOWS:
+        raise NewsintelError(f"--window must be one of {', '.join(WINDOWS)}, got {window!r}")
+    started = time.perf_counter()
+    with open_db(settings.db) as con:
+        migrate(con)
+        stories = load_stories(con, settings.model)
+        previous = latest_build(con, window="all", model=settings.model)
+        refs = (
+            previous_refs(topic_members(con, previous.build_id, "all"))
+            if previous and window == "all"
+            else []
+        )
+        taken = known_topic_ids(con)
+    if not stories.article_ids:
+        raise AnalysisError(
+            f"no embedded stories for model {settings.model}: run `newsintel embed` first"
+        )
+    corpus = Corpus(stories.article_ids, stories.vectors, stories.texts, stories.published)
+    result = build(
+        corpus, window=window, seed=seed, previous=refs, taken_ids=taken,
+        cluster_params=cluster_params,
+    )  # fmt: skip
+    build_id = new_run_id()
+    seconds = time.perf_counter() - started
+    from_build = previous.build_id if previous and window == "all" else None
+    with open_db(settings.db) as con:
+        save_build(con, build_id, settings.model, result, from_build_id=from_build, seconds=seconds)
+    events: dict[str, int] = {}
+    for row in result.lineage:
+        events[row.event.event] = events.get(row.event.event, 0) + 1
+    return TopicBuildReport(
+        build_id, settings.model, window, seed, len(result.article_ids),
+        len({t.topic_id for t in result.topics}), result.outlier_share, events, from_build,
+        seconds,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TopicListing:
+    """One topic of the latest build with its growth against its own baseline."""
+
+    topic_id: str
+    label: str
+    top_words: tuple[str, ...]
+    size: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    representatives: tuple[str, ...]  # titles of the 3 articles closest to the centroid
+    latest: int  # stories in the latest month
+    expected: float | None  # stories its earlier share predicts for that month
+    growth: float | None  # (latest + 1) / (expected + 1)
+    p_value: float | None  # one-sided Poisson test of latest >= expected
+    emerging: bool
+
+
+@dataclass(frozen=True)
+class TopicListReport:
+    build_id: str
+    model: str
+    window: str
+    created_at: datetime
+    latest_period: str
+    topics: tuple[TopicListing, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "build_id": self.build_id,
+            "model": self.model,
+            "window": self.window,
+            "created_at": self.created_at,
+            "latest_period": self.latest_period,
+            "topics": [{**t.__dict__, "top_words": list(t.top_words)} for t in self.topics],
+        }
+
+
+def list_topics(settings: Settings) -> TopicListReport:
+    """Topics of the latest build, emerging ones first (then by size)."""
+    from newsintel.store.topics import has_topics, latest_build, period_counts, topic_rows
+    from newsintel.topics.emerging import emergence
+
+    with open_db(settings.db, read_only=True) as con:
+        build = latest_build(con) if has_topics(con) else None
+        if build is None:
+            raise AnalysisError("no topics yet: run `newsintel topics build` first")
+        rows = topic_rows(con, build.build_id)
+        counts = period_counts(con, build.build_id)
+    periods = sorted({p for _t, p, _n in counts})
+    position = {p: i for i, p in enumerate(periods)}
+    series: dict[str, list[int]] = {r.topic_id: [0] * len(periods) for r in rows}
+    totals = [0] * len(periods)
+    for topic_id, period, n in counts:
+        series.setdefault(topic_id, [0] * len(periods))[position[period]] += n
+        totals[position[period]] += n
+    scores = emergence(series, totals)
+    listings = []
+    for r in rows:
+        e = scores.get(r.topic_id)
+        listings.append(
+            TopicListing(
+                r.topic_id, r.label, r.top_words, r.size, r.first_seen, r.last_seen,
+                r.representative_titles, e.latest if e else 0, e.expected if e else None,
+                e.growth if e else None, e.p_value if e else None, bool(e and e.emerging),
+            )
+        )  # fmt: skip
+    listings.sort(key=lambda t: (not t.emerging, (t.p_value or 0.0) * t.emerging, -t.size))
+    return TopicListReport(
+        build.build_id, build.model, build.window, build.created_at,
+        periods[-1] if periods else "", tuple(listings),
+    )  # fmt: skip
 
 
 # --- series -----------------------------------------------------------------------------
@@ -514,28 +855,59 @@ def analyze(
     max_lag: int = 8,
     run_id: str | None = None,
     store: bool = True,
-) -> LeadLagResult:
-    """Lead/lag of two variables (positive lag: x leads y); results stored with a run id."""
-    from newsintel.analysis.leadlag import lead_lag
+) -> PairAnalysis:
+    """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
+    (rolling, change points, event study, impulse response); stored with a run id.
 
-    if freq not in ("D", "W", "M"):
-        raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
-    if max_lag < 1:
-        raise AnalysisError("max-lag must be at least 1")
-    result = lead_lag(
-        load_variable(settings, x, freq),
-        load_variable(settings, y, freq),
-        max_lag=max_lag,
-        x_name=x,
-        y_name=y,
-        freq=freq,
-    )
+    The run is this one pair, so p-values are adjusted over this pair's tests.
+    """
+    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag)
     if store:
         from newsintel.store.analysis import save_results
 
         with open_db(settings.db) as con:
             save_results(con, result.to_rows(run_id or new_run_id()))
     return result
+
+
+def describe_variable(settings: Settings, spec: str, freq: str) -> str:
+    """In words, the quantity ``load_variable`` makes of ``spec`` at ``freq``."""
+    from newsintel.store.series import series_meta
+
+    period = {"D": "day", "W": "week", "M": "month"}.get(freq, freq)
+    kind, _, name = spec.partition(":")
+    if kind == "theme":
+        return f"share of all stories per {period}"
+    with open_db(settings.db, read_only=True) as con:
+        meta = series_meta(con, name)
+    if meta is not None and meta.kind == "price":
+        return (
+            f"log return between the last prices of consecutive observed {period}s "
+            "(no filling: periods without a price are absent)"
+        )
+    return f"log(1 + sum of counts) per {period}"
+
+
+def pair_analysis(
+    settings: Settings, x: str, y: str, *, freq: str = "W", max_lag: int = 8
+) -> PairAnalysis:
+    """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
+    from newsintel.analysis.pair import analyse_pair
+
+    if freq not in ("D", "W", "M"):
+        raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
+    if max_lag < 1:
+        raise AnalysisError("max-lag must be at least 1")
+    return analyse_pair(
+        load_variable(settings, x, freq),
+        load_variable(settings, y, freq),
+        max_lag=max_lag,
+        x_name=x,
+        y_name=y,
+        freq=freq,
+        x_input=describe_variable(settings, x, freq),
+        y_input=describe_variable(settings, y, freq),
+    )
 
 
 def new_run_id() -> str:
@@ -548,13 +920,19 @@ class AnalyzeAllReport:
     run_id: str
     pairs: int
     failed: tuple[tuple[str, str, str], ...]
-    results: tuple[LeadLagResult, ...]
+    results: tuple[PairAnalysis, ...]
 
 
 def analyze_all(
     settings: Settings, *, freq: str = "W", max_lag: int = 8, progress: Progress | None = None
 ) -> AnalyzeAllReport:
-    """Every tracked theme against every price series, stored under one run id."""
+    """Every tracked theme against every price series, stored under one run id.
+
+    p-values are adjusted (Benjamini-Hochberg) once over every test of every pair, so
+    ``p_adj`` reflects all that the run tested; rows are stored after that, together.
+    """
+    from newsintel.analysis.pair import adjust_run
+    from newsintel.store.analysis import save_results
     from newsintel.store.series import series_summaries
     from newsintel.store.themes import theme_ids
 
@@ -563,20 +941,15 @@ def analyze_all(
         themes = theme_ids(con)
         prices = [s.series_id for s in series_summaries(con, "price")]
     run_id = new_run_id()
-    results: list[LeadLagResult] = []
+    results: list[PairAnalysis] = []
     failed: list[tuple[str, str, str]] = []
     progress.start("analysing theme x price pairs", len(themes) * len(prices))
     for theme in themes:
         for price in prices:
             try:
                 results.append(
-                    analyze(
-                        settings,
-                        f"theme:{theme}",
-                        f"series:{price}",
-                        freq=freq,
-                        max_lag=max_lag,
-                        run_id=run_id,
+                    pair_analysis(
+                        settings, f"theme:{theme}", f"series:{price}", freq=freq, max_lag=max_lag
                     )
                 )
             except NewsintelError as exc:
@@ -584,6 +957,9 @@ def analyze_all(
                 failed.append((theme, price, str(exc)))
             progress.advance()
     progress.finish()
+    results = adjust_run(results)
+    with open_db(settings.db) as con:
+        save_results(con, [row for r in results for row in r.to_rows(run_id)])
     return AnalyzeAllReport(run_id, len(results), tuple(failed), tuple(results))
 
 
@@ -640,6 +1016,7 @@ def demo(
     )
     embedder = embedder or make_embedder(settings)
     embed_report = embed(settings, embedder=embedder, progress=progress)
+    group_near_duplicates(settings, embedder.model_name)
     assign_report = assign_themes(settings, embedder=embedder, progress=progress)
     series_reports = import_bundled_series(settings, sample_dir.parent / "series")
     analysis = analyze_all(settings, freq="W", max_lag=8, progress=progress)
@@ -665,6 +1042,7 @@ def run(
     ingest_report = ingest(settings, feeds_file, progress=progress)
     embedder = embedder or make_embedder(settings)
     embed_report = embed(settings, embedder=embedder, progress=progress)
+    group_near_duplicates(settings, embedder.model_name)
     assign_report = assign_themes(settings, embedder=embedder, progress=progress)
     analysis = analyze_all(settings, progress=progress)
     return RunReport(ingest_report, embed_report, assign_report, analysis)
@@ -719,13 +1097,16 @@ def run_digest(
     """Build the period's digest, then write it to ``out_dir`` or send it by SMTP.
 
     Sending is recorded per (period, recipient) in digest_log: a re-run never sends a
-    delivered digest twice, and a failed delivery is retried by the next run.
+    delivered digest twice, and a failed delivery is retried by the next run. Who gets
+    it, with which themes, comes from newsintel.digest.recipients.
     """
     from newsintel.digest.build import Period, build_digest
+    from newsintel.digest.recipients import digest_recipients
     from newsintel.digest.render import render_digest, write_dry_run
     from newsintel.errors import DigestError, MailError
     from newsintel.feeds.sources import slugify
     from newsintel.store.digest import already_sent, record_delivery
+    from newsintel.store.themes import theme_summaries
 
     if period not in ("daily", "weekly"):
         raise DigestError(f"period must be daily or weekly, got {period!r}")
@@ -741,24 +1122,35 @@ def run_digest(
             price_series=settings.price_series,
             now=now(),
         )
-    recipients = list(settings.digest_to)
+        known = [name for s in theme_summaries(con) for name in (s.theme_id, s.label)]
+    # Each recipient's themes (None: every theme), from the recipients file or digest_to.
+    chosen = digest_recipients(settings, period, known)
+    themes_of = {r.email: r.recipient_themes for r in chosen.recipients}
+    recipients = list(themes_of)
     deliveries: list[DigestDelivery] = []
     if not send:
         assert out_dir is not None
-        for recipient in recipients or ["preview@localhost"]:
+        for recipient in recipients if chosen.configured else ["preview@localhost"]:
             message = render_digest(
                 content,
                 sender=settings.digest_from,
                 recipient=recipient,
                 unsubscribe=settings.digest_unsubscribe,
+                recipient_themes=themes_of.get(recipient),
             )
             stem = f"digest-{period}-{content.period_start}-{slugify(recipient)}"
             eml, html = write_dry_run(message, out_dir, stem)
             deliveries.append(DigestDelivery(recipient, "written", f"{eml} and {html.name}"))
         return DigestReport(period, str(content.period_start), tuple(deliveries))
 
+    if not chosen.configured:
+        raise DigestError(
+            "no recipients: set NEWSINTEL_DIGEST_TO (comma separated) or write "
+            f"{settings.recipients_file} (see data/recipients.example.toml)"
+        )
     if not recipients:
-        raise DigestError("no recipients: set NEWSINTEL_DIGEST_TO (comma separated)")
+        # Everyone listed chose the other period: nothing to send, nothing wrong.
+        return DigestReport(period, str(content.period_start), ())
     if mailer is None:
         from newsintel.digest.send import SmtpMailer
 
@@ -773,6 +1165,7 @@ def run_digest(
             sender=settings.digest_from,
             recipient=recipient,
             unsubscribe=settings.digest_unsubscribe,
+            recipient_themes=themes_of[recipient],
         )
         error: str | None
         try:
@@ -793,3 +1186,63 @@ def run_digest(
             )
         deliveries.append(DigestDelivery(recipient, status, detail))
     return DigestReport(period, str(content.period_start), tuple(deliveries))
+
+
+# --- schedule ---------------------------------------------------------------------------
+
+
+def scheduled_actions(
+    settings: Settings, *, embedder: Embedder | None = None
+) -> dict[str, Callable[[], str]]:
+    """What each job of ``newsintel schedule`` does, as callables returning a summary.
+
+    The embedder is made once and shared, so a long-lived scheduler loads the model
+    once rather than every run. Digests cover the previous complete period in
+    ``settings.timezone``; a digest with a failed delivery raises, so it is logged as
+    failed.
+    """
+    from newsintel.errors import DigestError
+    from newsintel.schedule import local_today, previous_period_day
+
+    shared = embedder or make_embedder(settings)
+
+    def pipeline() -> str:
+        report = run(settings, embedder=shared)
+        return (
+            f"{report.ingest.new_articles} new articles, {report.ingest.count('failed')} "
+            f"feeds failed, {report.embed.embedded} embedded, "
+            f"analysis run {report.analysis.run_id}"
+        )
+
+    def digest(period: str) -> Callable[[], str]:
+        def send() -> str:
+            day = previous_period_day(period, local_today(settings.timezone))
+            report = run_digest(settings, period=period, on_date=day.isoformat(), send=True)
+            statuses = [d.status for d in report.deliveries]
+            counts = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses))
+            summary = f"{period} digest for the period starting {report.period_start}: " + (
+                counts or "no recipients for this period"
+            )
+            failed = [
+                f"{d.recipient}: {d.detail}" for d in report.deliveries if d.status == "failed"
+            ]
+            if failed:
+                summary += " (" + "; ".join(failed) + ")"
+            if not report.ok:
+                raise DigestError(summary)
+            return summary
+
+        return send
+
+    return {"run": pipeline, "daily_digest": digest("daily"), "weekly_digest": digest("weekly")}
+
+
+def serve_schedule(settings: Settings) -> None:
+    """``newsintel schedule``: run the pipeline and send digests at their times, forever."""
+    from newsintel.schedule import build_scheduler, lock_path, plan, serve
+
+    jobs = plan(settings)
+    scheduler = build_scheduler(
+        jobs, scheduled_actions(settings), lock_path(settings), settings.timezone
+    )
+    serve(scheduler)

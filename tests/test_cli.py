@@ -135,7 +135,10 @@ def test_help_does_not_import_heavy_libraries() -> None:
 def test_init_and_sql_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "db.duckdb")
     assert main(["--db", db, "init"]) == 0
-    assert "schema version 1" in capsys.readouterr().out
+    from newsintel.store.schema import available_migrations
+
+    latest = len(available_migrations())
+    assert f"schema version {latest}" in capsys.readouterr().out
     assert main(["--db", db, "sql", "select 1 as one, 'a,b' as two", "--format", "csv"]) == 0
     assert capsys.readouterr().out == 'one,two\n1,"a,b"\n'
     assert main(["--db", db, "sql", "select 1 as one", "--format", "json"]) == 0

@@ -54,23 +54,29 @@ def save_themes(con: Connection, themes: Sequence[ThemeDefinition]) -> None:
 
 def save_theme_scores(
     con: Connection,
-    method: str,
     article_ids: Sequence[str],
     theme_ids: Sequence[str],
+    methods: Sequence[str],
     scores: np.ndarray,
     members: np.ndarray,
 ) -> int:
-    """Replace the (article, theme) scores of ``method`` for these articles.
+    """Replace every theme score of these articles with the given ones.
 
-    ``scores`` and ``members`` are (articles x themes) matrices. Returns rows written.
+    ``scores`` and ``members`` are (articles x themes) matrices; ``methods`` names how
+    each theme was scored. Rows from earlier runs (another model, a method since
+    replaced) are removed, so article_themes always holds the current assignment.
+    Returns rows written.
     """
     n_articles, n_themes = len(article_ids), len(theme_ids)
     if scores.shape != (n_articles, n_themes) or members.shape != scores.shape:
         raise ValueError("scores and members must be (articles x themes)")
+    if len(methods) != n_themes:
+        raise ValueError("one method per theme is required")
     table = pa.table(
         {
             "article_id": np.repeat(np.asarray(article_ids, dtype=object), n_themes),
             "theme_id": np.tile(np.asarray(theme_ids, dtype=object), n_articles),
+            "method": np.tile(np.asarray(methods, dtype=object), n_articles),
             "score": scores.astype(np.float64).reshape(-1),
             "is_member": members.astype(bool).reshape(-1),
         }
@@ -78,17 +84,25 @@ def save_theme_scores(
     with transaction(con):
         con.register("incoming_scores", table)
         con.execute(
-            "DELETE FROM article_themes WHERE method = ? "
-            "AND article_id IN (SELECT DISTINCT article_id FROM incoming_scores)",
-            [method],
+            "DELETE FROM article_themes "
+            "WHERE article_id IN (SELECT DISTINCT article_id FROM incoming_scores)"
         )
         con.execute(
             "INSERT INTO article_themes (article_id, theme_id, method, score, is_member) "
-            "SELECT article_id, theme_id, ?, score, is_member FROM incoming_scores",
-            [method],
+            "SELECT article_id, theme_id, method, score, is_member FROM incoming_scores"
         )
         con.unregister("incoming_scores")
     return n_articles * n_themes
+
+
+def article_theme_scores(con: Connection, article_id: str) -> list[tuple[str, str, float, bool]]:
+    """(theme_id, method, score, is_member) of one article, best score first."""
+    rows = con.execute(
+        "SELECT theme_id, method, score, is_member FROM article_themes WHERE article_id = ? "
+        "ORDER BY score DESC",
+        [article_id],
+    ).fetchall()
+    return [(r[0], r[1], float(r[2]), bool(r[3])) for r in rows]
 
 
 def theme_summaries(con: Connection) -> list[ThemeSummary]:
