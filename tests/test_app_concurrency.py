@@ -1,0 +1,87 @@
+"""The app stays up while the pipeline writes: two processes, zero errors.
+
+A writer process runs `newsintel run` over the sample feeds in a loop (ingest,
+embed, themes, analysis: every write the pipeline makes) while this process loads
+every page of the app again and again on the same database file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "themes", "prices", "search", "sources", "sql"]
+DURATION_S = 45.0
+
+pytestmark = pytest.mark.slow
+
+WRITER = """
+import pathlib, subprocess, sys
+stop = pathlib.Path(sys.argv[1])
+runs = 0
+while not stop.exists():
+    done = subprocess.run(
+        [sys.executable, "-m", "newsintel", "run", "--feeds", sys.argv[2]],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        print("RUN FAILED", done.stderr, flush=True)
+        sys.exit(1)
+    runs += 1
+print("RUNS", runs, flush=True)
+"""
+
+
+def load(page: str, db: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    return at
+
+
+def test_every_page_loads_while_the_pipeline_writes(
+    demo_db,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    db = tmp_path / "shared.duckdb"
+    shutil.copy(demo_db.db, db)
+    monkeypatch.setenv("NEWSINTEL_DB", str(db))
+    monkeypatch.delenv("NEWSINTEL_APP_PASSWORD", raising=False)
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(stop), str(ROOT / "data" / "sample" / "feeds.toml")],
+        env={**os.environ, "NEWSINTEL_DB": str(db), "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    loads, problems = 0, []
+    try:
+        deadline = time.monotonic() + DURATION_S
+        while time.monotonic() < deadline and writer.poll() is None:
+            for page in PAGES:
+                at = load(page, str(db))
+                loads += 1
+                problems += [f"{page}: exception {e.value}" for e in at.exception]
+                problems += [f"{page}: error {e.value}" for e in at.error]
+    finally:
+        stop.touch()
+        output, _ = writer.communicate(timeout=300)
+    assert "RUN FAILED" not in output, output
+    runs = int(output.split("RUNS")[-1].strip())
+    assert runs >= 1, output
+    assert loads >= len(PAGES)
+    print(f"writer runs: {runs}, page loads: {loads}, problems: {len(problems)}")
+    assert problems == []
