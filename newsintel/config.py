@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 from newsintel.errors import ConfigError
+from newsintel.tomlfile import read_toml
 
 ENV_PREFIX = "NEWSINTEL_"
 CONFIG_FILE_ENV = "NEWSINTEL_CONFIG"
@@ -175,13 +175,7 @@ def _coerce(name: str, raw: Any, annotation: Any) -> Any:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "config file")
     section = data.get("newsintel", data)
     if not isinstance(section, dict):
         raise ConfigError(f"config file {path}: [newsintel] must be a table")

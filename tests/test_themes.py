@@ -48,7 +48,7 @@ def test_bad_theme_files_are_named(tmp_path: Path, text: str, message: str) -> N
 
 
 def test_missing_theme_file(tmp_path: Path) -> None:
-    with pytest.raises(ThemeError, match="not found"):
+    with pytest.raises(ThemeError, match="does not exist"):
         load_themes(tmp_path / "nope.toml")
 
 

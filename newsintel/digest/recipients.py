@@ -16,7 +16,6 @@ the file.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Literal, cast
 
 from newsintel.config import Settings
 from newsintel.errors import ConfigError
+from newsintel.tomlfile import read_toml
 
 Preference = Literal["daily", "weekly", "both"]
 PREFERENCES: tuple[Preference, ...] = ("daily", "weekly", "both")
@@ -53,15 +53,7 @@ class Recipient:
 
 def load_recipients(path: Path) -> tuple[Recipient, ...]:
     """Read and check a recipients file; ConfigError names the file and the problem."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"recipients file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read recipients file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"recipients file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "recipients file")
     unknown = sorted(set(data) - {"recipients"})
     if unknown:
         raise ConfigError(

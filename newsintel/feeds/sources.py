@@ -15,7 +15,6 @@ or ``file://``), which is how the bundled sample feeds are read.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from newsintel.errors import ConfigError
+from newsintel.tomlfile import read_toml
 
 _KEYS = frozenset({"name", "url", "tags", "min_interval_minutes"})
 
@@ -134,15 +134,7 @@ def load_sources(path: Path) -> list[FeedSource]:
     http(s) nor a path.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"feeds file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read feeds file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"feeds file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "feeds file")
     tables = data.get("feeds", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"feeds file {path}: 'feeds' must be [[feeds]] tables")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from newsintel.errors import ThemeError
 from newsintel.models import ThemeDefinition
+from newsintel.tomlfile import read_toml
 
 _THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -51,13 +51,7 @@ def parse_theme(table: dict[str, Any], default_threshold: float) -> ThemeDefinit
 
 def load_themes(path: Path) -> list[ThemeDefinition]:
     """Every [[themes]] table of a themes.toml file."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ThemeError(f"themes file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ThemeError(f"themes file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "themes file", ThemeError)
     tables = data.get("themes")
     if not isinstance(tables, list) or not tables:
         raise ThemeError(f"themes file {path} has no [[themes]] tables")
