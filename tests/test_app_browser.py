@@ -18,19 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import launch_chromium, require_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "overview.png"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,10 +49,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
 
 @pytest.fixture
 def streamlit_server(demo_db, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing on CI: browser tests must run there")
-        pytest.skip("/usr/bin/chromium is not installed")
+    require_chromium()
     port = _free_port()
     env = os.environ | {
         "NEWSINTEL_DB": demo_db.db,
@@ -107,27 +95,22 @@ def streamlit_server(demo_db, tmp_path: Path) -> Iterator[str]:  # type: ignore[
 
 def test_overview_renders_main_chart(streamlit_server: str) -> None:
     from PIL import Image, ImageStat
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 2000}, device_scale_factor=1)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(streamlit_server, wait_until="domcontentloaded")
-            page.get_by_text("What moved this week").first.wait_for(timeout=60_000)
-            # The main chart is the first Vega chart; wait until it has drawn something.
-            chart = page.locator(".vega-embed").first
-            chart.locator("canvas, svg").first.wait_for(state="visible", timeout=60_000)
-            page.get_by_text("What the digest would say").first.wait_for(timeout=30_000)
-            page.wait_for_timeout(1500)  # let the data grids and the chart finish painting
-            assert not page.locator("[data-testid='stException']").count()
-            assert "Theme movers" in page.inner_text("body")
-            png = page.screenshot(full_page=True)
-            chart_png = chart.screenshot()
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 2000}, device_scale_factor=1)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(streamlit_server, wait_until="domcontentloaded")
+        page.get_by_text("What moved this week").first.wait_for(timeout=60_000)
+        # The main chart is the first Vega chart; wait until it has drawn something.
+        chart = page.locator(".vega-embed").first
+        chart.locator("canvas, svg").first.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("What the digest would say").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # let the data grids and the chart finish painting
+        assert not page.locator("[data-testid='stException']").count()
+        assert "Theme movers" in page.inner_text("body")
+        png = page.screenshot(full_page=True)
+        chart_png = chart.screenshot()
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.width >= 1000 and image.height >= 800

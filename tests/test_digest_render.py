@@ -351,6 +351,7 @@ def test_findings_named_as_theme_variables_follow_the_recipient_filter() -> None
     from dataclasses import replace as _replace
 
     from digest_examples import example_content
+
     from newsintel.digest.render import filter_for_recipient
 
     content = example_content()
