@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
+import pyarrow as pa
 
 from newsintel.models import Article, SourceState, SourceUpdate
 from newsintel.store.connect import Connection, transaction
@@ -25,6 +25,7 @@ _ARTICLE_COLUMNS = (
     "is_issue",
     "title_key",
 )
+_BOOL_COLUMNS = frozenset({"published_estimated", "is_issue"})
 # A copy of a story from another source counts as the same story if published this close.
 STORY_WINDOW_DAYS = 3
 
@@ -72,13 +73,42 @@ def source_states(con: Connection) -> dict[str, SourceState]:
     return {row[0]: SourceState(*row) for row in rows}
 
 
-def _new_articles(con: Connection, articles: Sequence[Article]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [[getattr(a, c) for c in _ARTICLE_COLUMNS] for a in articles], columns=_ARTICLE_COLUMNS
-    )
+def _arrow_type(column: str) -> pa.DataType:
+    if column.endswith("_at"):
+        return pa.timestamp("us")
+    return pa.bool_() if column in _BOOL_COLUMNS else pa.string()
+
+
+# Explicit Arrow types: a column that is all None would otherwise arrive as NULL-typed.
+_ARTICLE_SCHEMA = pa.schema([(c, _arrow_type(c)) for c in _ARTICLE_COLUMNS])
+_UPDATE_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("status", pa.string()),
+        ("fetched_at", pa.timestamp("us")),
+        ("http_status", pa.int32()),
+        ("error", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("new_url", pa.string()),
+        ("next_check_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _first_of_each_id(articles: Sequence[Article]) -> list[Article]:
     # One feed may repeat an id (duplicate GUIDs): the first one wins, as in the feed order.
-    frame = frame.drop_duplicates("article_id", keep="first")
-    return frame
+    first: dict[str, Article] = {}
+    for article in articles:
+        first.setdefault(article.article_id, article)
+    return list(first.values())
+
+
+def _incoming(articles: Sequence[Article]) -> pa.Table:
+    return pa.table(
+        [pa.array([getattr(a, f.name) for a in articles], type=f.type) for f in _ARTICLE_SCHEMA],
+        schema=_ARTICLE_SCHEMA,
+    )
 
 
 def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[Article]) -> int:
@@ -90,33 +120,93 @@ def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[A
     such story's, so that the choice never depends on scan order): syndicated copies
     count once. Returns the number of articles added.
     """
-    with transaction(con):
-        added = 0
-        if articles:
-            con.register("incoming_articles", _new_articles(con, articles))
-            before = _count(con, "articles")
-            con.execute(
-                f"""
-                INSERT INTO articles ({", ".join(_ARTICLE_COLUMNS)})
-                SELECT {", ".join(_SELECT_INCOMING)}
-                FROM incoming_articles i
-                LEFT JOIN (
-                    SELECT i.article_id,
-                           arg_min(a.story_id, (a.published_at, a.article_id)) AS story_id
-                    FROM incoming_articles i
-                    JOIN articles a ON a.title_key = i.title_key
-                    WHERE NOT i.is_issue AND NOT a.is_issue AND a.source_id <> i.source_id
-                      AND a.published_at
-                          BETWEEN i.published_at - INTERVAL {STORY_WINDOW_DAYS} DAY
-                          AND i.published_at + INTERVAL {STORY_WINDOW_DAYS} DAY
-                    GROUP BY i.article_id
-                ) copy_of USING (article_id)
-                WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = i.article_id)
-                """
-            )
-            con.unregister("incoming_articles")
-            added = _count(con, "articles") - before
-        _record_fetch(con, update)
+    return save_feed_results(con, [(update, articles)])[0]
+
+
+def save_feed_results(
+    con: Connection, feeds: Sequence[tuple[SourceUpdate, Sequence[Article]]]
+) -> list[int]:
+    """Store several feeds, in order, as ``save_feed_result`` would, in one transaction.
+
+    The result is the same as one call per feed: a feed's articles see those of the
+    feeds before it in the batch (see ``_independent_groups``). A commit per feed costs
+    milliseconds; a batch shares one. If the batch fails, each feed is written again in
+    its own transaction, so a bad feed fails alone (and raises, as it would have on its
+    own). Returns the number of articles added, per feed.
+    """
+    unique = [_first_of_each_id(articles) for _update, articles in feeds]
+    try:
+        with transaction(con):
+            added: list[int] = []
+            for group in _independent_groups(unique):
+                added.extend(_insert_articles(con, group))
+            _record_fetches(con, [update for update, _articles in feeds])
+    except Exception:
+        if len(feeds) <= 1:
+            raise
+        return [save_feed_results(con, [feed])[0] for feed in feeds]
+    return added
+
+
+def _independent_groups(feeds: list[list[Article]]) -> list[list[list[Article]]]:
+    """Consecutive runs of feeds that one INSERT can store as if one after another.
+
+    Inserted one by one, a feed sees the feeds before it in two ways only: an article id
+    already inserted is skipped, and a stored story with the same ``title_key`` from
+    another source may lend its ``story_id``. Feeds that share no article id and no
+    title key cannot see each other, so inserting them together changes nothing; a
+    feed that shares one with the current run starts a new run.
+    """
+    groups: list[list[list[Article]]] = []
+    ids: set[str] = set()
+    keys: set[str] = set()
+    for articles in feeds:
+        feed_ids = {a.article_id for a in articles}
+        feed_keys = {a.title_key for a in articles if a.title_key is not None}
+        if not groups or not ids.isdisjoint(feed_ids) or not keys.isdisjoint(feed_keys):
+            groups.append([])
+            ids, keys = set(), set()
+        groups[-1].append(articles)
+        ids |= feed_ids
+        keys |= feed_keys
+    return groups
+
+
+def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
+    """Insert the new articles of independent feeds in one statement; added per feed."""
+    rows = [article for articles in feeds for article in articles]
+    if not rows:
+        return [0] * len(feeds)
+    # No try/finally around unregister: after a failed statement the transaction is
+    # aborted and unregister would raise, hiding the real error. The next register
+    # replaces a view left behind.
+    con.register("incoming_articles", _incoming(rows))
+    inserted = con.execute(
+        f"""
+        INSERT INTO articles ({", ".join(_ARTICLE_COLUMNS)})
+        SELECT {", ".join(_SELECT_INCOMING)}
+        FROM incoming_articles i
+        LEFT JOIN (
+            SELECT i.article_id,
+                   arg_min(a.story_id, (a.published_at, a.article_id)) AS story_id
+            FROM incoming_articles i
+            JOIN articles a ON a.title_key = i.title_key
+            WHERE NOT i.is_issue AND NOT a.is_issue AND a.source_id <> i.source_id
+              AND a.published_at
+                  BETWEEN i.published_at - INTERVAL {STORY_WINDOW_DAYS} DAY
+                  AND i.published_at + INTERVAL {STORY_WINDOW_DAYS} DAY
+            GROUP BY i.article_id
+        ) copy_of USING (article_id)
+        WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = i.article_id)
+        RETURNING article_id
+        """
+    ).fetchall()
+    con.unregister("incoming_articles")
+    # Ids are unique across the group, so each inserted id names its feed.
+    feed_of = {a.article_id: index for index, articles in enumerate(feeds) for a in articles}
+    added = [0] * len(feeds)
+    for (article_id,) in inserted:
+        added[feed_of[article_id]] += 1
     return added
 
 
@@ -125,40 +215,36 @@ def _count(con: Connection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _record_fetch(con: Connection, update: SourceUpdate) -> None:
-    ok = update.status in ("ok", "not_modified")
+def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
+    if len({u.source_id for u in updates}) < len(updates):
+        # The same source twice: each update builds on the one before, so apply in order.
+        for update in updates:
+            _record_fetches(con, [update])
+        return
+    columns = {name: [getattr(u, name) for u in updates] for name in _UPDATE_SCHEMA.names}
+    con.register("incoming_updates", pa.table(columns, schema=_UPDATE_SCHEMA))
     con.execute(
         """
         UPDATE sources SET
-            last_status = ?, last_error = ?, last_http_status = ?, last_fetch_at = ?,
-            last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END,
-            consecutive_failures = CASE WHEN ? THEN 0 ELSE consecutive_failures + 1 END,
-            fetch_count = fetch_count + 1,
-            not_modified_count = not_modified_count + CASE WHEN ? THEN 1 ELSE 0 END,
-            etag = CASE WHEN ? THEN ? ELSE etag END,
-            last_modified = CASE WHEN ? THEN ? ELSE last_modified END,
-            url = coalesce(?, url),
-            next_check_at = ?
-        WHERE source_id = ?
-        """,
-        [
-            update.status,
-            update.error,
-            update.http_status,
-            update.fetched_at,
-            ok,
-            update.fetched_at,
-            ok,
-            update.status == "not_modified",
-            update.status == "ok",
-            update.etag,
-            update.status == "ok",
-            update.last_modified,
-            update.new_url,
-            update.next_check_at,
-            update.source_id,
-        ],
+            last_status = u.status, last_error = u.error,
+            last_http_status = u.http_status, last_fetch_at = u.fetched_at,
+            last_success_at = CASE WHEN u.status IN ('ok', 'not_modified')
+                                   THEN u.fetched_at ELSE sources.last_success_at END,
+            consecutive_failures = CASE WHEN u.status IN ('ok', 'not_modified')
+                                        THEN 0 ELSE sources.consecutive_failures + 1 END,
+            fetch_count = sources.fetch_count + 1,
+            not_modified_count = sources.not_modified_count
+                                 + CASE WHEN u.status = 'not_modified' THEN 1 ELSE 0 END,
+            etag = CASE WHEN u.status = 'ok' THEN u.etag ELSE sources.etag END,
+            last_modified = CASE WHEN u.status = 'ok'
+                                 THEN u.last_modified ELSE sources.last_modified END,
+            url = coalesce(u.new_url, sources.url),
+            next_check_at = u.next_check_at
+        FROM incoming_updates u
+        WHERE sources.source_id = u.source_id
+        """
     )
+    con.unregister("incoming_updates")
 
 
 def article_count(con: Connection) -> int:
