@@ -1,4 +1,4 @@
-"""Granger tests in both directions and VAR lag-order selection, via statsmodels.
+"""Granger tests in both directions and VAR lag-order selection, as statsmodels does them.
 
 A Granger test asks whether the past of one series improves the prediction of the
 other beyond that series' own past. It says nothing about cause: both may follow a
@@ -8,7 +8,6 @@ third series, or react to news at different speeds.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from newsintel.errors import AnalysisError
 
-__all__ = ["GrangerPoint", "granger_max_lag", "granger_tests", "select_var_order"]
+__all__ = ["GrangerPoint", "granger_max_lag", "granger_tests", "select_var_order", "var_criteria"]
 
 Direction = Literal["x->y", "y->x"]
 
@@ -46,29 +45,72 @@ def granger_max_lag(n_obs: int) -> int:
     return max(0, (n_obs - 2) // 3)
 
 
+def _lag_columns(values: np.ndarray, lag: int) -> np.ndarray:
+    """Columns values[t-1], ..., values[t-lag] for t = lag..n-1."""
+    n = values.size
+    return np.column_stack([values[lag - k : n - k] for k in range(1, lag + 1)])
+
+
+def _rss(design: np.ndarray, target: np.ndarray) -> tuple[float, int]:
+    """Residual sum of squares of the least-squares fit, and the design's rank."""
+    coef, _, rank, _ = np.linalg.lstsq(design, target, rcond=None)
+    resid = target - design @ coef
+    return float(resid @ resid), int(rank)
+
+
 def _one_direction(
     target: np.ndarray, source: np.ndarray, max_lag: int, direction: Direction
 ) -> list[GrangerPoint]:
-    from statsmodels.tsa.stattools import grangercausalitytests
+    """statsmodels ``grangercausalitytests(column_stack([target, source]))``'s ssr F test.
 
-    # statsmodels tests whether the second column Granger-causes the first.
-    data = np.column_stack([target, source])
-    n = int(data.shape[0])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results = grangercausalitytests(data, maxlag=max_lag)
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        raise AnalysisError(f"Granger test {direction} failed: {exc}") from exc
-    points = []
-    for lag in range(1, max_lag + 1):
-        f_stat, p, df_denom, df_num = results[lag][0]["ssr_ftest"]
-        points.append(
-            GrangerPoint(
-                direction, lag, float(f_stat), float(p), int(df_num), int(df_denom), n - lag
-            )
+    grangercausalitytests fits every lag and computes four tests per lag through OLS
+    result objects (an SVD-based pseudo-inverse each); only the SSR F test is used here,
+    so it is computed directly on the same regressions: rows ``lag..n-1``, restricted =
+    ``lag`` own lags + constant, unrestricted = plus ``lag`` lags of the source,
+    F = ((RSS_r - RSS_u) / lag) / (RSS_u / df_resid) with df_resid = rows - rank (the
+    rank is 2*lag + 1 unless the design is degenerate, as statsmodels counts it).
+    """
+    from scipy import stats
+
+    n = int(target.size)
+    if not (np.isfinite(target).all() and np.isfinite(source).all()):
+        raise AnalysisError(f"Granger test {direction} failed: x contains NaN or inf values.")
+    if n <= 3 * max_lag + 1:
+        raise AnalysisError(
+            f"Granger test {direction} failed: insufficient observations for lag {max_lag}"
         )
-    return points
+    stats_f: list[float] = []
+    df_denoms: list[int] = []
+    for lag in range(1, max_lag + 1):
+        goal = target[lag:]
+        own = _lag_columns(target, lag)
+        other = _lag_columns(source, lag)
+        ones = np.ones((goal.size, 1))
+        # Same column order as statsmodels (own lags, source lags, constant last).
+        joint = np.hstack([own, other, ones])
+        if (np.ptp(joint, axis=0) == 0).sum() != 1:
+            raise AnalysisError(
+                f"Granger test {direction} failed: a lagged column is constant, so the "
+                "test statistic cannot be computed"
+            )
+        rss_r, _ = _rss(np.hstack([own, ones]), goal)
+        rss_u, rank = _rss(joint, goal)
+        centred = goal - goal.mean()
+        tss = float(centred @ centred)
+        if tss == 0 or rss_u == 0 or rss_u / tss < np.finfo(float).eps:
+            raise AnalysisError(
+                f"Granger test {direction} failed: the VAR has a perfect fit of the data"
+            )
+        df_resid = goal.size - rank
+        stats_f.append((rss_r - rss_u) / rss_u / lag * df_resid)
+        df_denoms.append(df_resid)
+    lags = np.arange(1, max_lag + 1)
+    # One vectorised call: the same ufunc (fdtrc) element by element as per-lag calls.
+    p_values = stats.f.sf(np.asarray(stats_f), lags, np.asarray(df_denoms, dtype="float64"))
+    return [
+        GrangerPoint(direction, lag, float(f), float(p), lag, df, n - lag)
+        for lag, f, p, df in zip(lags.tolist(), stats_f, p_values, df_denoms, strict=True)
+    ]
 
 
 def granger_tests(x: np.ndarray, y: np.ndarray, max_lag: int) -> list[GrangerPoint]:
@@ -81,14 +123,57 @@ def granger_tests(x: np.ndarray, y: np.ndarray, max_lag: int) -> list[GrangerPoi
 
 
 def select_var_order(x: np.ndarray, y: np.ndarray, max_lag: int) -> tuple[int, int]:
-    """Lag order of a bivariate VAR chosen by AIC and by BIC (statsmodels select_order)."""
-    from statsmodels.tsa.api import VAR
+    """Lag order of a bivariate VAR chosen by AIC and by BIC.
+
+    The computation of statsmodels ``VAR(data).select_order(maxlags=max_lag)`` (trend
+    "c"), step for step: VAR(p) for p = 0..max_lag, each fitted by ``lstsq`` on the
+    same last ``n - max_lag`` rows, AIC/BIC from the log-determinant of the ML residual
+    covariance with ``4p + 2`` free parameters. statsmodels builds each design matrix
+    row by row in Python and wraps every fit in a results object; that was most of the
+    time of a lead/lag call.
+    """
+    aic, bic = var_criteria(x, y, max_lag)
+    return int(np.array(aic).argmin()), int(np.array(bic).argmin())
+
+
+def var_criteria(x: np.ndarray, y: np.ndarray, max_lag: int) -> tuple[list[float], list[float]]:
+    """AIC and BIC of VAR(0)..VAR(max_lag) (statsmodels ``select_order``'s ``ics``)."""
+    from statsmodels.tools.linalg import logdet_symm
 
     data = np.column_stack([np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")])
+    n_total, neqs = data.shape
+    if max_lag > (n_total - neqs - 1) // (1 + neqs):
+        raise AnalysisError(
+            "VAR lag-order selection failed: maxlags is too large for the number of "
+            "observations and the number of equations. The largest model cannot be estimated."
+        )
+    if max_lag < 0 or not np.isfinite(data).all():
+        raise AnalysisError("VAR lag-order selection failed: needs finite data and max_lag >= 0")
+    nobs = n_total - max_lag
+    y_sample = data[max_lag:]
+    aic: list[float] = []
+    bic: list[float] = []
+    # Column block k: both series at t-k, on the rows t = max_lag..n-1.
+    blocks = [data[max_lag - k : n_total - k] for k in range(1, max_lag + 1)]
+    # statsmodels refuses a design that already has a (non-zero) constant column.
+    if any(((np.ptp(b, axis=0) == 0) & (b[0] != 0)).any() for b in blocks):
+        raise AnalysisError("VAR lag-order selection failed: a lagged series is constant")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            selected = VAR(data).select_order(maxlags=max_lag)
+        for p in range(max_lag + 1):
+            # Columns: constant, then y_{t-1} (both series), ..., y_{t-p}, as statsmodels.
+            z = np.column_stack([np.ones(nobs), *blocks[:p]])
+            params = np.linalg.lstsq(z, y_sample, rcond=1e-15)[0]
+            resid = y_sample - np.dot(z, params)
+            df_resid = nobs - (neqs * p + 1)
+            free_params = p * neqs**2 + neqs
+            if df_resid:
+                sse = np.dot(resid.T, resid)
+                # statsmodels' sigma_u_mle: the unbiased estimate rescaled to /nobs.
+                ld = logdet_symm(sse / df_resid * df_resid / nobs)
+            else:
+                ld = -np.inf
+            aic.append(ld + (2.0 / nobs) * free_params)
+            bic.append(ld + (np.log(nobs) / nobs) * free_params)
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise AnalysisError(f"VAR lag-order selection failed: {exc}") from exc
-    return int(selected.aic), int(selected.bic)
+    return aic, bic

@@ -37,6 +37,7 @@ from newsintel.analysis.granger import (
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.prewhiten import prewhiten as prewhiten_pair
 from newsintel.analysis.stationarity import make_stationary
+from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.series.align import align_pair
 
@@ -303,6 +304,7 @@ def _findings(
     return tuple(lines)
 
 
+@one_blas_thread()
 def lead_lag(
     x: pd.Series,
     y: pd.Series,

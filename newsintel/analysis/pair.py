@@ -35,6 +35,7 @@ from newsintel.analysis.rolling import (
 )
 from newsintel.analysis.rows import RowContext
 from newsintel.analysis.stationarity import check_stationarity
+from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError
 from newsintel.series.align import align_pair
 
@@ -172,6 +173,7 @@ def _best_granger_lag(result: LeadLagResult) -> int | None:
     return min(tests, key=lambda g: g.p).lag if tests else None
 
 
+@one_blas_thread()
 def analyse_pair(
     x: pd.Series,
     y: pd.Series,

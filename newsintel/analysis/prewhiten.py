@@ -9,6 +9,7 @@ are only valid after this step (Box, Jenkins & Reinsel, *Time Series Analysis*, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,28 +44,36 @@ def ar_filter(values: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray
 
 def prewhiten(x: np.ndarray, y: np.ndarray, *, max_order: int = MAX_AR_ORDER) -> Prewhitened:
     """Fit AR(p) to ``x`` with p chosen by AIC (0..max_order) and filter both series."""
-    from statsmodels.tsa.ar_model import ar_select_order
-
     xv = np.asarray(x, dtype="float64")
     yv = np.asarray(y, dtype="float64")
     if xv.shape != yv.shape:
         raise AnalysisError("prewhitening needs two series of equal length")
     # Keep at least ~5 observations per AR coefficient so the fit is not all noise.
     limit = max(0, min(max_order, xv.size // 5))
-    coefficients: tuple[float, ...] = ()
-    if limit > 0:
-        try:
-            selection = ar_select_order(xv, maxlag=limit, ic="aic", trend="c")
-            lags = selection.ar_lags or []
-            if lags:
-                fitted = selection.model.fit()
-                # params are [const, phi_1, ..., phi_p] for trend="c".
-                coefficients = tuple(float(v) for v in np.asarray(fitted.params)[1:])
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise AnalysisError(f"could not fit the prewhitening AR model: {exc}") from exc
+    coefficients = _ar_coefficients(xv.tobytes(), limit) if limit > 0 else ()
     return Prewhitened(
         x=ar_filter(xv, coefficients),
         y=ar_filter(yv, coefficients),
         order=len(coefficients),
         coefficients=coefficients,
     )
+
+
+@lru_cache(maxsize=256)
+def _ar_coefficients(raw: bytes, limit: int) -> tuple[float, ...]:
+    """AR coefficients of the series in ``raw`` (float64 bytes), order by AIC up to
+    ``limit``. Cached: one x is prewhitened against many y in a run, and the filter
+    depends on x alone (the fit is deterministic)."""
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    xv = np.frombuffer(raw, dtype="float64").copy()
+    try:
+        selection = ar_select_order(xv, maxlag=limit, ic="aic", trend="c")
+        lags = selection.ar_lags or []
+        if not lags:
+            return ()
+        fitted = selection.model.fit()
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"could not fit the prewhitening AR model: {exc}") from exc
+    # params are [const, phi_1, ..., phi_p] for trend="c".
+    return tuple(float(v) for v in np.asarray(fitted.params)[1:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -79,10 +80,21 @@ def _values(series: pd.Series | np.ndarray) -> np.ndarray:
 def check_stationarity(
     series: pd.Series | np.ndarray, *, alpha: float = 0.05
 ) -> StationarityReport:
-    """Run ADF (lags by AIC) and KPSS (level, automatic lags) on ``series``."""
+    """Run ADF (lags by AIC) and KPSS (level, automatic lags) on ``series``.
+
+    Reports are cached by the series' values: a run of many pairs tests each series
+    (and its differences) once, not once per pair. The tests are deterministic, so a
+    cached report is the one a fresh run would give.
+    """
+    values = _values(series)
+    return _report(values.tobytes(), alpha)
+
+
+@lru_cache(maxsize=256)
+def _report(raw: bytes, alpha: float) -> StationarityReport:
     from statsmodels.tsa.stattools import adfuller, kpss
 
-    values = _values(series)
+    values = np.frombuffer(raw, dtype="float64").copy()
     with warnings.catch_warnings():
         # KPSS warns when its statistic is beyond its p-value table; the clipped
         # p-value is still on the right side of any usual alpha, which is all we use.
