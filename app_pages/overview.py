@@ -68,7 +68,7 @@ with st.container(border=True):
     with right:
         weeks = common.range_weeks()
     start = span.start_for(weeks)
-    counts = data.theme_weekly(db, start, span.last, (theme,))
+    counts = data.theme_stories_weekly(db, theme, start, span.last)
     prices = data.series_weekly(db, settings.price_series, start, span.last)
     unit = str(prices["unit"].iloc[0]) if not prices.empty else ""
     st.altair_chart(

@@ -32,7 +32,7 @@ series_name = common.series_label(series_id)
 start = span.start_for(weeks)
 
 with st.container(border=True):
-    counts = data.theme_weekly(db, start, span.last, (theme,))
+    counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
     st.altair_chart(
         charts.theme_vs_series(

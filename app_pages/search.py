@@ -54,16 +54,23 @@ if mode == "semantic":
             f"using the model `{settings.model}`."
         )
         st.stop()
-    if data.embedded_count(db, settings.model) == 0:
+    if data.embedded_count(db, settings.vector_model) == 0:
         st.info(
-            f"No stored vectors for the model `{settings.model}`: run `newsintel embed` "
+            f"No stored vectors for the model `{settings.vector_model}`: run `newsintel embed` "
             "first, or search by keyword.",
             icon=":material/info:",
         )
         st.stop()
     with st.spinner("Searching by meaning…"):
         results = data.semantic_search(
-            db, settings.model, settings.device, query, start, end, keyword
+            db,
+            settings.model,
+            settings.embed_backend,
+            settings.device,
+            query,
+            start,
+            end,
+            keyword,
         )
 else:
     results = data.keyword_search(db, query, start, end)

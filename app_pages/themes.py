@@ -32,25 +32,26 @@ with volume_col, st.container(border=True):
 with share_col, st.container(border=True):
     st.altair_chart(charts.theme_share(weekly[weekly["theme"] == theme], label), width="stretch")
 
+detail = data.theme_detail(db, theme, start, span.last, 10)
 stories_col, mix_col = st.columns([3, 2])
 with stories_col:
     st.subheader(f"Top stories: {label}", anchor=False)
     st.caption(f"Most similar to the theme, {start:%d %b %Y} to {span.last:%d %b %Y}.")
-    top = data.top_stories(db, theme, start, span.last, 10)
+    top = detail.top
     if top.empty:
         st.caption("No stories of this theme in the window.")
     else:
         common.stories_table(top, with_score=True)
 with mix_col:
     st.subheader("Source mix", anchor=False)
-    mix = data.source_mix(db, theme, start, span.last)
+    mix = detail.mix
     if mix.empty:
         st.caption("No stories of this theme in the window.")
     else:
         st.altair_chart(charts.source_mix(mix, label), width="stretch")
 
 st.subheader("What drove the peak", anchor=False)
-peak = data.peak_week(db, theme, start, span.last)
+peak = detail.peak
 if peak is None:
     st.caption("No stories of this theme in the window.")
 else:

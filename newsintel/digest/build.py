@@ -83,6 +83,7 @@ def theme_moves(
     """Every theme's count this period against the last one and its own history."""
     history_start = window.start - window.length * HISTORY
     counts = queries.theme_period_counts(con, window.unit, history_start, window.end)
+    top = queries.top_stories_by_theme(con, window.start, window.end, stories_per_theme)
     moves: list[ThemeMove] = []
     for theme, group in counts.groupby("theme", sort=True):
         by_period = {
@@ -96,9 +97,7 @@ def theme_moves(
         z = _zscore(history, count)
         stories = tuple(
             StoryLink(title, url, source, published)
-            for title, url, source, published in queries.top_stories(
-                con, str(theme), window.start, window.end, stories_per_theme
-            )
+            for title, url, source, published in top.get(str(theme), [])
         )
         moves.append(
             ThemeMove(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TypeVar
 
 import duckdb
@@ -40,6 +41,20 @@ _ARTICLE_FILTER = """
     AND (? = '' OR a.title ILIKE '%' || ? || '%' ESCAPE '!'
          OR a.text ILIKE '%' || ? || '%' ESCAPE '!')
 """
+
+
+# Days [start, end] as a range on the raw timestamp: the same rows as
+# ``published_at::DATE BETWEEN ? AND ?``, but the scan can skip row groups by their
+# min/max (zone maps), which it cannot do through a cast. Parameters: start, end.
+_IN_DAYS = "a.published_at >= ?::DATE AND a.published_at < ?::DATE + INTERVAL 1 DAY"
+
+# Weeks [week of start, week of end] the way v_theme_weekly filters ``week BETWEEN
+# date_trunc('week', start) AND end``: every article of the week that contains ``end``
+# counts, also the days after ``end``. Parameters: start, end.
+_IN_WEEKS = (
+    "a.published_at >= date_trunc('week', ?::DATE) "
+    "AND a.published_at < date_trunc('week', ?::DATE) + INTERVAL 7 DAY"
+)
 
 
 def read_batch(
@@ -90,10 +105,10 @@ def weekly_totals(con: Connection, start: date, end: date) -> pd.DataFrame:
     Columns: week, articles, stories. Newsletter issues are left out, as in every count.
     """
     return con.execute(
-        """
-        SELECT date_trunc('week', published_at)::DATE AS week, count(*) AS articles,
-               count(DISTINCT story_id) AS stories
-        FROM articles WHERE NOT is_issue AND published_at::DATE BETWEEN ? AND ?
+        f"""
+        SELECT date_trunc('week', a.published_at)::DATE AS week, count(*) AS articles,
+               count(DISTINCT a.story_id) AS stories
+        FROM articles a WHERE NOT a.is_issue AND {_IN_DAYS}
         GROUP BY 1 ORDER BY 1
         """,
         [start, end],
@@ -117,15 +132,124 @@ def theme_weekly(
     any story at all are absent, as in v_theme_weekly.
     """
     wanted = list(themes) if themes is not None else None
+    # v_theme_weekly restricted to the weeks asked for before the counting, not after:
+    # the view counts every week of the table and only then filters on ``week``.
     return con.execute(
-        """
-        SELECT w.week, w.theme, t.label, w.articles, w.total_articles, w.share
-        FROM v_theme_weekly w JOIN themes t ON t.theme_id = w.theme
-        WHERE w.week BETWEEN date_trunc('week', ?::DATE) AND ?
-          AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], w.theme))
+        f"""
+        WITH stories AS (
+            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
+            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
+        ), totals AS (
+            SELECT week, count(DISTINCT story_id) AS total_articles FROM stories GROUP BY 1
+        ), picked AS (
+            SELECT theme_id, label FROM themes
+            WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], theme_id)
+        ), hits AS (
+            SELECT s.week, m.theme_id, count(DISTINCT s.story_id) AS articles
+            FROM article_themes m JOIN stories s USING (article_id)
+            WHERE m.is_member AND m.theme_id IN (SELECT theme_id FROM picked)
+            GROUP BY 1, 2
+        )
+        SELECT w.week, t.theme_id AS theme, t.label, coalesce(h.articles, 0) AS articles,
+               w.total_articles, coalesce(h.articles, 0) / w.total_articles AS share
+        FROM totals w CROSS JOIN picked t
+        LEFT JOIN hits h ON h.week = w.week AND h.theme_id = t.theme_id
         ORDER BY w.week, t.label
         """,
         [start, end, wanted, wanted],
+    ).df()
+
+
+def theme_weekly_stories(con: Connection, theme: str, start: date, end: date) -> pd.DataFrame:
+    """Weekly stories of one theme in [start, end] (columns week, articles).
+
+    The ``articles`` column of :func:`theme_weekly` for one theme, same weeks and zeros,
+    without the weekly totals (a distinct count over every story) that it also computes.
+    """
+    return con.execute(
+        f"""
+        WITH stories AS (
+            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
+            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
+        ), hits AS (
+            SELECT s.week, count(DISTINCT s.story_id) AS articles
+            FROM article_themes m JOIN stories s USING (article_id)
+            WHERE m.is_member AND m.theme_id = ?
+            GROUP BY 1
+        )
+        SELECT w.week, coalesce(h.articles, 0) AS articles
+        FROM (SELECT DISTINCT week FROM stories) w LEFT JOIN hits h USING (week)
+        ORDER BY w.week
+        """,
+        [start, end, theme],
+    ).df()
+
+
+# A theme's stories, one row per member article (not newsletter issues): the relation
+# the top-stories, peak-week and source-mix queries read. Inline it takes the
+# parameters theme, start, end (a days or weeks range); theme_detail() stores it once
+# in a temporary table for its three queries.
+_MEMBERS = """
+    SELECT a.article_id, a.story_id, a.source_id, a.published_at, m.score
+    FROM article_themes m JOIN articles a USING (article_id)
+    WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue AND {range}
+"""
+_X_IN_DAYS = _IN_DAYS.replace("a.published_at", "x.published_at")
+_X_IN_WEEKS = _IN_WEEKS.replace("a.published_at", "x.published_at")
+
+
+def _top_stories(
+    con: Connection, members: str, args: list[object], start: date, end: date, limit: int
+) -> pd.DataFrame:
+    # Stories are ranked on ids, scores and dates alone; titles, URLs and source names
+    # are read for the ``limit`` winners only, not for every member of the window.
+    return con.execute(
+        f"""
+        WITH best AS (
+            SELECT x.article_id, x.published_at, x.score FROM {members} x
+            WHERE {_X_IN_DAYS}
+            QUALIFY row_number() OVER (PARTITION BY x.story_id
+                                       ORDER BY x.score DESC, x.published_at) = 1
+            ORDER BY x.score DESC, x.published_at DESC
+            LIMIT ?
+        )
+        SELECT a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, b.score
+        FROM best b
+        -- Joining on the date too lets the scan skip row groups outside the winners' dates.
+        JOIN articles a ON a.article_id = b.article_id AND a.published_at = b.published_at
+        LEFT JOIN sources s ON s.source_id = a.source_id
+        ORDER BY b.score DESC, b.published_at DESC
+        """,
+        [*args, start, end, limit],
+    ).df()
+
+
+def _peak_week(
+    con: Connection, members: str, args: list[object], start: date, end: date
+) -> date | None:
+    # Distinct stories per week, as v_theme_weekly counts them, for this theme only.
+    row = con.execute(
+        f"""
+        SELECT date_trunc('week', x.published_at)::DATE AS week FROM {members} x
+        WHERE {_X_IN_WEEKS}
+        GROUP BY 1 ORDER BY count(DISTINCT x.story_id) DESC, week DESC LIMIT 1
+        """,
+        [*args, start, end],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _source_mix(
+    con: Connection, members: str, args: list[object], start: date, end: date
+) -> pd.DataFrame:
+    return con.execute(
+        f"""
+        SELECT coalesce(s.name, x.source_id) AS source, count(DISTINCT x.story_id) AS stories
+        FROM {members} x LEFT JOIN sources s ON s.source_id = x.source_id
+        WHERE {_X_IN_DAYS}
+        GROUP BY 1 ORDER BY stories DESC, source
+        """,
+        [*args, start, end],
     ).df()
 
 
@@ -136,52 +260,62 @@ def theme_top_stories(
 
     Columns: title, source, published_at, url (None unless http/https), score.
     """
-    return con.execute(
-        f"""
-        SELECT title, source, published_at, url, score
-        FROM (
-            SELECT a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, m.score,
-                   row_number() OVER (PARTITION BY a.story_id
-                                      ORDER BY m.score DESC, a.published_at) AS rank_in_story
-            FROM article_themes m JOIN articles a USING (article_id)
-            LEFT JOIN sources s ON s.source_id = a.source_id
-            WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue
-              AND a.published_at::DATE BETWEEN ? AND ?
-        )
-        WHERE rank_in_story = 1
-        ORDER BY score DESC, published_at DESC
-        LIMIT ?
-        """,
-        [theme, start, end, limit],
-    ).df()
+    members = "(" + _MEMBERS.format(range=_IN_DAYS) + ")"
+    return _top_stories(con, members, [theme, start, end], start, end, limit)
 
 
 def theme_peak_week(con: Connection, theme: str, start: date, end: date) -> date | None:
     """The week in [start, end] with the most stories of a theme (the latest on ties)."""
-    row = con.execute(
-        """
-        SELECT week FROM v_theme_weekly
-        WHERE theme = ? AND articles > 0 AND week BETWEEN date_trunc('week', ?::DATE) AND ?
-        ORDER BY articles DESC, week DESC LIMIT 1
-        """,
-        [theme, start, end],
-    ).fetchone()
-    return row[0] if row else None
+    members = "(" + _MEMBERS.format(range=_IN_WEEKS) + ")"
+    return _peak_week(con, members, [theme, start, end], start, end)
 
 
 def theme_source_mix(con: Connection, theme: str, start: date, end: date) -> pd.DataFrame:
     """Stories of a theme per source in [start, end] (columns source, stories), most first."""
-    return con.execute(
-        """
-        SELECT coalesce(s.name, a.source_id) AS source, count(DISTINCT a.story_id) AS stories
-        FROM article_themes m JOIN articles a USING (article_id)
-        LEFT JOIN sources s ON s.source_id = a.source_id
-        WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue
-          AND a.published_at::DATE BETWEEN ? AND ?
-        GROUP BY 1 ORDER BY stories DESC, source
-        """,
+    members = "(" + _MEMBERS.format(range=_IN_DAYS) + ")"
+    return _source_mix(con, members, [theme, start, end], start, end)
+
+
+@dataclass(frozen=True)
+class ThemeDetail:
+    """What the Themes page shows of one theme in a window, read in one pass."""
+
+    top: pd.DataFrame  # theme_top_stories(start, end, top_limit)
+    mix: pd.DataFrame  # theme_source_mix(start, end)
+    peak_week: date | None  # theme_peak_week(start, end)
+    peak_stories: pd.DataFrame | None  # theme_top_stories(peak week, peak_limit)
+
+
+def theme_detail(
+    con: Connection,
+    theme: str,
+    start: date,
+    end: date,
+    top_limit: int = 10,
+    peak_limit: int = 50,
+) -> ThemeDetail:
+    """Top stories, source mix, peak week and its stories of a theme in [start, end].
+
+    The same results as the four single queries, but the join of the theme's members
+    with their articles (the expensive part) runs once, into a temporary table that
+    covers every week the window touches (the peak week may start before ``start``).
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE theme_members AS " + _MEMBERS.format(range=_IN_WEEKS),
         [theme, start, end],
-    ).df()
+    )
+    try:
+        top = _top_stories(con, "theme_members", [], start, end, top_limit)
+        mix = _source_mix(con, "theme_members", [], start, end)
+        week = _peak_week(con, "theme_members", [], start, end)
+        stories = (
+            None
+            if week is None
+            else _top_stories(con, "theme_members", [], week, week + timedelta(days=6), peak_limit)
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS theme_members")
+    return ThemeDetail(top, mix, week, stories)
 
 
 # --- series and analysis --------------------------------------------------------------

@@ -19,7 +19,7 @@ def period_totals(con: Connection, start: date, end: date) -> tuple[int, int, in
     """(articles, distinct stories, sources) published in [start, end]."""
     row = con.execute(
         "SELECT count(*), count(DISTINCT story_id), count(DISTINCT source_id) FROM articles "
-        "WHERE NOT is_issue AND published_at::DATE BETWEEN ? AND ?",
+        "WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY",
         [start, end],
     ).fetchone()
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
@@ -36,16 +36,20 @@ def theme_period_counts(con: Connection, unit: str, start: date, end: date) -> p
         f"""
         WITH periods AS (
             SELECT DISTINCT date_trunc('{unit}', published_at)::DATE AS period
-            FROM articles WHERE NOT is_issue AND published_at::DATE BETWEEN ? AND ?
+            FROM articles
+            WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY
         ), totals AS (
             SELECT date_trunc('{unit}', published_at)::DATE AS period,
                    count(DISTINCT story_id) AS total_articles
-            FROM articles WHERE NOT is_issue AND published_at::DATE BETWEEN ? AND ? GROUP BY 1
+            FROM articles
+            WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY
+            GROUP BY 1
         ), hits AS (
             SELECT date_trunc('{unit}', a.published_at)::DATE AS period, m.theme_id,
                    count(DISTINCT a.story_id) AS articles
             FROM article_themes m JOIN articles a USING (article_id)
-            WHERE m.is_member AND a.published_at::DATE BETWEEN ? AND ?
+            WHERE m.is_member
+              AND a.published_at >= ? AND a.published_at < ? + INTERVAL 1 DAY
             GROUP BY 1, 2
         )
         SELECT p.period, t.theme_id AS theme, t.label,
@@ -59,29 +63,40 @@ def theme_period_counts(con: Connection, unit: str, start: date, end: date) -> p
     ).df()
 
 
-def top_stories(
-    con: Connection, theme: str, start: date, end: date, limit: int = 3
-) -> list[tuple[str, str, str, datetime]]:
-    """(title, url, source, published_at) of the best-scoring stories of a theme.
+def top_stories_by_theme(
+    con: Connection, start: date, end: date, limit: int = 3
+) -> dict[str, list[tuple[str, str, str, datetime]]]:
+    """Every theme's best-scoring stories: theme -> [(title, url, source, published_at)].
 
-    One row per story: syndicated copies and newsletter duplicates are collapsed.
+    One row per story within a theme (syndicated copies and newsletter duplicates are
+    collapsed), at most ``limit`` per theme, best first. Themes without a story in the
+    window are absent. One query for all themes: the window is scanned once.
     """
     rows = con.execute(
         """
-        SELECT title, coalesce(url, ''), source, published_at FROM (
-            SELECT a.title, a.url, s.name AS source, a.published_at, m.score,
-                   row_number() OVER (PARTITION BY a.story_id ORDER BY m.score DESC,
-                                      a.published_at) AS rank_in_story
+        WITH members AS (
+            SELECT m.theme_id, a.title, a.url, a.source_id, a.published_at, m.score,
+                   row_number() OVER (PARTITION BY m.theme_id, a.story_id
+                                      ORDER BY m.score DESC, a.published_at) AS rank_in_story
             FROM article_themes m JOIN articles a USING (article_id)
-            LEFT JOIN sources s ON s.source_id = a.source_id
-            WHERE m.is_member AND m.theme_id = ? AND a.published_at::DATE BETWEEN ? AND ?
-              AND a.url IS NOT NULL
-        ) WHERE rank_in_story = 1
-        ORDER BY score DESC, published_at DESC LIMIT ?
+            WHERE m.is_member AND a.url IS NOT NULL
+              AND a.published_at >= ? AND a.published_at < ? + INTERVAL 1 DAY
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY theme_id
+                                         ORDER BY score DESC, published_at DESC) AS rank
+            FROM members WHERE rank_in_story = 1
+        )
+        SELECT r.theme_id, r.title, r.url, s.name, r.published_at
+        FROM ranked r LEFT JOIN sources s ON s.source_id = r.source_id
+        WHERE r.rank <= ?
+        ORDER BY r.theme_id, r.rank
         """,
-        [theme, start, end, limit],
+        [start, end, limit],
     ).fetchall()
-    return [(r[0], r[1], r[2] or "", r[3]) for r in rows]
+    stories: dict[str, list[tuple[str, str, str, datetime]]] = {}
+    for theme, title, url, source, published in rows:
+        stories.setdefault(str(theme), []).append((title, url, source or "", published))
+    return stories
 
 
 def price_points_until(con: Connection, end: date, kind: str = "price") -> pd.DataFrame:

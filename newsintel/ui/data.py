@@ -18,11 +18,11 @@ import streamlit as st
 
 from newsintel.digest.build import build_digest
 from newsintel.digest.content import DigestContent
-from newsintel.embed import SentenceTransformerEmbedder
+from newsintel.config import stored_model_name
+from newsintel.embed import Embedder, make_backend_embedder
 from newsintel.errors import DatabaseLockedError
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
-from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, run_readonly_query
 
 TTL_S = 60
@@ -90,6 +90,14 @@ def theme_weekly(
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
+    """Weekly stories of one theme (columns week, articles): what a chart of it needs."""
+    frame = q.read_batch(db, lambda con: q.theme_weekly_stories(con, theme, start, end))
+    frame["week"] = pd.to_datetime(frame["week"])
+    return frame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFrame:
     """Weekly mean and last value of a series (columns week, value_mean, value_last...)."""
     frame = q.read_batch(db, lambda con: q.series_weekly(con, series_id, start, end))
@@ -108,12 +116,6 @@ def digest(db: str, price_series: str) -> DigestContent:
     )
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-def top_stories(db: str, theme: str, start: date, end: date, limit: int = 10) -> pd.DataFrame:
-    """Best-scoring stories of a theme (columns title, source, published_at, url, score)."""
-    return q.read_batch(db, lambda con: q.theme_top_stories(con, theme, start, end, limit))
-
-
 @dataclass(frozen=True)
 class PeakWeek:
     """The busiest week of a theme in a window and the stories that made it."""
@@ -122,24 +124,27 @@ class PeakWeek:
     stories: pd.DataFrame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-def peak_week(db: str, theme: str, start: date, end: date) -> PeakWeek | None:
-    """The week with most stories of ``theme`` in [start, end], with its stories."""
+@dataclass(frozen=True)
+class ThemeDetail:
+    """One theme in a window: best stories, stories per source, and the busiest week."""
 
-    def work(con: Connection) -> PeakWeek | None:
-        week = q.theme_peak_week(con, theme, start, end)
-        if week is None:
-            return None
-        stories = q.theme_top_stories(con, theme, week, week + timedelta(days=6), 50)
-        return PeakWeek(week, stories)
-
-    return q.read_batch(db, work)
+    top: pd.DataFrame  # columns title, source, published_at, url, score
+    mix: pd.DataFrame  # columns source, stories
+    peak: PeakWeek | None  # None: no story of the theme in the window
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def source_mix(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
-    """Stories of a theme per source (columns source, stories)."""
-    return q.read_batch(db, lambda con: q.theme_source_mix(con, theme, start, end))
+def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -> ThemeDetail:
+    """The ``limit`` best stories of ``theme`` in [start, end], its source mix and peak week.
+
+    One read for the three: the theme's stories are looked up once (see
+    store.dashboard.theme_detail); the peak week comes with up to 50 of its stories.
+    """
+    found = q.read_batch(db, lambda con: q.theme_detail(con, theme, start, end, limit, 50))
+    peak = None
+    if found.peak_week is not None and found.peak_stories is not None:
+        peak = PeakWeek(found.peak_week, found.peak_stories)
+    return ThemeDetail(found.top, found.mix, peak)
 
 
 @dataclass(frozen=True)
@@ -178,14 +183,14 @@ def embedded_count(db: str, model: str) -> int:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def _embedder(model: str, device: str) -> SentenceTransformerEmbedder:
+def _embedder(model: str, backend: str, device: str) -> Embedder:
     # A model is safe to share between sessions; a DuckDB connection is not kept at all.
-    return SentenceTransformerEmbedder(model=model, device=device)
+    return make_backend_embedder(model, backend, device=device)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=256)
-def _query_vector(model: str, device: str, text: str) -> list[float]:
-    vector = _embedder(model, device).encode([text])[0]
+def _query_vector(model: str, backend: str, device: str, text: str) -> list[float]:
+    vector = _embedder(model, backend, device).encode([text])[0]
     return [float(v) for v in vector]
 
 
@@ -193,6 +198,7 @@ def _query_vector(model: str, device: str, text: str) -> list[float]:
 def semantic_search(
     db: str,
     model: str,
+    backend: str,
     device: str,
     query: str,
     start: date,
@@ -200,11 +206,16 @@ def semantic_search(
     keyword: str = "",
     limit: int = 20,
 ) -> pd.DataFrame:
-    """Stories most similar in meaning to ``query`` (embedded with ``model``)."""
-    vector = _query_vector(model, device, query)
+    """Stories most similar in meaning to ``query``, embedded as the pipeline embeds.
+
+    The query goes through the same model and backend as the stored vectors and is
+    compared with the vectors stored under that pair's name (``stored_model_name``).
+    """
+    vector = _query_vector(model, backend, device, query)
+    stored = stored_model_name(model, backend)
     return q.read_batch(
         db,
-        lambda con: q.semantic_search(con, model, vector, start, end, keyword=keyword, limit=limit),
+        lambda con: q.semantic_search(con, stored, vector, start, end, keyword=keyword, limit=limit),
     )
 
 
