@@ -1,9 +1,10 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
-Runs the benchmarks in order (ingest, embed, analysis), prints a table of every figure
-with its target and verdict, and appends a dated section to BENCHMARKS.md. A missed
-target is a FAIL in the table, not an error: the run exists to record figures. With
-``--strict`` the exit status is 1 when any target was missed (for scheduled runs).
+Runs the benchmarks in order (ingest, embed, assign, analysis, topics, app), prints a
+table of every figure with its target and verdict, and appends a dated section to
+BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
+record figures. With ``--strict`` the exit status is 1 when any target was missed (for
+scheduled runs).
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ from benchmarks.record import table as render_table
 FULL_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 1_000, "entries": 50},
     "embed": {"n": 2_000},
+    "assign": {"n": 1_000_000},
     "analysis": {"themes": 20, "prices": 5},
     "topics": {"n": 100_000},
+    "app": {"articles": 1_000_000},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
     "embed": {"n": 200},
+    "assign": {"n": 50_000},
     "analysis": {"themes": 4, "prices": 5},
     "topics": {"n": 10_000},
+    "app": {"articles": 100_000},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -54,8 +59,16 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_embed import run as embed
 
         return embed
+    if name == "assign":
+        from benchmarks.bench_assign import run as assign
+
+        return assign
     if name == "topics":
         return _topics
+    if name == "app":
+        from benchmarks.bench_app import run as app
+
+        return app
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

@@ -24,11 +24,12 @@ HEADER = """\
 # Benchmarks
 
 Speed targets of newsintel, measured by `make bench`
-(`.venv/bin/python -m benchmarks [--only ingest|embed|analysis] [--quick]`).
+(`.venv/bin/python -m benchmarks [--only ingest|embed|assign|analysis|topics|app]
+[--quick]`), and the quality figures of `make eval`.
 Each run appends a dated section below with the command that produced it, the machine
-(CPU, cores, RAM, torch version and device) and every figure with its target and
-PASS/FAIL. Sections are never rewritten: compare figures only between sections taken
-on the same machine. Timings are wall-clock seconds; one run per section.
+(CPU, cores, RAM, load average, torch version and device) and every figure with its
+target and PASS/FAIL. Sections are never rewritten: compare figures only between
+sections taken on the same machine. Timings are wall-clock seconds; one run per section.
 
 What each benchmark measures:
 
@@ -44,10 +45,21 @@ What each benchmark measures:
   built from the sample feeds' titles and descriptions, stored as articles in a fresh
   DuckDB file, against a bare `SentenceTransformer(path).encode(texts, batch_size=64)`
   of the same texts in the same process, both warmed first (docs/s ratio target
-  >= 0.9); then a second `embed` over the unchanged corpus (target < 2% of the first).
+  >= 0.9); then a second `embed` over the unchanged corpus (target < 2% of the first);
+  then the backends (torch, onnx fp32, onnx-int8) side by side on the same texts, with
+  int8's mean cosine agreement with torch (target >= 0.99).
+- **assign**: `newsintel.jobs.assign_themes` over 1,000,000 stored articles (sample
+  texts cycled, seeded random unit vectors), bundled classifiers, keywords and
+  exclusions, writing every (article, theme) row (target < 30 s).
 - **analysis**: `newsintel.analysis.leadlag.lead_lag` with lags 1..12 over every pair
   of 20 synthetic weekly theme-share series x 5 synthetic price-return series, ten
   years each (520 weeks), seeded (target < 10 s for all 100 pairs).
+- **topics**: `newsintel.topics.build.build_topics` on 100,000 synthetic story vectors
+  with planted topics (embeddings given): time (target < 60 s) and peak memory
+  (target < 4 GB), with NMI against the planted topics.
+- **app**: the Overview and Themes pages rendered by `streamlit.testing` AppTest over
+  a generated 1,000,000-article database, cold (caches cleared) and warm; target
+  < 2 s for the median cold render.
 
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.

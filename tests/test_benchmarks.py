@@ -21,7 +21,10 @@ from benchmarks.record import HEADER, Figure, check  # noqa: E402
 TINY = {
     "ingest": {"feeds": 5, "entries": 5},
     "embed": {"n": 50},
+    "assign": {"n": 2_000},
     "analysis": {"themes": 2, "prices": 2},
+    "topics": {"n": 2_000},
+    "app": {"articles": 2_000},
 }
 
 
@@ -51,6 +54,12 @@ def test_every_benchmark_writes_a_section(
         "| embed |   texts embedded by the second run | 0 |",
         "| analysis | lead_lag over all 4 pairs |",
         "| analysis | pairs failed (AnalysisError) | 0 of 4 |",
+        "| assign | assign_themes time |",
+        "| assign | article_themes rows written |",
+        "| topics | cluster + label time |",
+        "| topics | NMI vs planted |",
+        "| app | Overview render, cold (median of 3) |",
+        "| app | Themes render, cold (median of 3) |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

@@ -357,9 +357,7 @@ def test_findings_named_as_theme_variables_follow_the_recipient_filter() -> None
     content = example_content()
     content = _replace(
         content,
-        findings=tuple(
-            _replace(f, x=f"theme:{f.x}", y=f"series:{f.y}") for f in content.findings
-        ),
+        findings=tuple(_replace(f, x=f"theme:{f.x}", y=f"series:{f.y}") for f in content.findings),
     )
     kept = filter_for_recipient(content, ["lithium"])
     assert [f.x for f in kept.findings] == ["theme:lithium"]
