@@ -5,7 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DB := data/newsintel.duckdb
-DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/series/*)
+# The demo database is rebuilt when its inputs or the code that builds it (jobs.demo,
+# the schema migrations) change, so an old demo database never misses new tables.
+DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/series/*) \
+	newsintel/jobs.py $(wildcard newsintel/store/migrations/*)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 

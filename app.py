@@ -35,6 +35,7 @@ pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("app_pages/themes.py", title="Themes", icon=":material/category:"),
     st.Page("app_pages/prices.py", title="Prices & themes", icon=":material/show_chart:"),
+    st.Page("app_pages/topics.py", title="Topics", icon=":material/bubble_chart:"),
     st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
     st.Page("app_pages/sources.py", title="Sources", icon=":material/rss_feed:"),
     st.Page("app_pages/sql.py", title="SQL", icon=":material/terminal:"),

@@ -516,6 +516,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
     print(f"  series: {', '.join(s.series_id for s in report.series)}")
     print(f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs")
+    for built in report.topics:
+        print(
+            f"  topic build {built.build_id} (window {built.window}): {built.n_topics} topics "
+            f"over {built.n_articles} stories"
+        )
     return 0
 
 

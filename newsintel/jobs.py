@@ -802,7 +802,9 @@ def build_topics(
     seconds = time.perf_counter() - started
     from_build = previous.build_id if previous and window == "all" else None
     with open_db(settings.db) as con:
-        save_build(con, build_id, settings.vector_model, result, from_build_id=from_build, seconds=seconds)
+        save_build(
+            con, build_id, settings.vector_model, result, from_build_id=from_build, seconds=seconds
+        )
     events: dict[str, int] = {}
     for row in result.lineage:
         events[row.event.event] = events.get(row.event.event, 0) + 1
@@ -854,7 +856,7 @@ class TopicListReport:
 def list_topics(settings: Settings) -> TopicListReport:
     """Topics of the latest build, emerging ones first (then by size)."""
     from newsintel.store.topics import has_topics, latest_build, period_counts, topic_rows
-    from newsintel.topics.emerging import emergence
+    from newsintel.topics.emerging import emergence_by_period
 
     with open_db(settings.db, read_only=True) as con:
         build = latest_build(con) if has_topics(con) else None
@@ -862,14 +864,9 @@ def list_topics(settings: Settings) -> TopicListReport:
             raise AnalysisError("no topics yet: run `newsintel topics build` first")
         rows = topic_rows(con, build.build_id)
         counts = period_counts(con, build.build_id)
-    periods = sorted({p for _t, p, _n in counts})
-    position = {p: i for i, p in enumerate(periods)}
-    series: dict[str, list[int]] = {r.topic_id: [0] * len(periods) for r in rows}
-    totals = [0] * len(periods)
-    for topic_id, period, n in counts:
-        series.setdefault(topic_id, [0] * len(periods))[position[period]] += n
-        totals[position[period]] += n
-    scores = emergence(series, totals)
+    # The same scoring as the app's Topics page (ui.data.topic_overview).
+    scored = emergence_by_period(counts, [r.topic_id for r in rows])
+    scores = scored.scores
     listings = []
     for r in rows:
         e = scores.get(r.topic_id)
@@ -883,7 +880,7 @@ def list_topics(settings: Settings) -> TopicListReport:
     listings.sort(key=lambda t: (not t.emerging, (t.p_value or 0.0) * t.emerging, -t.size))
     return TopicListReport(
         build.build_id, build.model, build.window, build.created_at,
-        periods[-1] if periods else "", tuple(listings),
+        scored.latest_period, tuple(listings),
     )  # fmt: skip
 
 
@@ -1098,6 +1095,14 @@ class DemoReport:
     assign: AssignReport
     series: tuple[SeriesImportReport, ...]
     analysis: AnalyzeAllReport
+    topics: tuple[TopicBuildReport, ...] = ()  # in build order; the last is the current one
+
+
+# Topic builds of the demo, in order. Quarters give the lineage something to show over
+# time (the sample has 5-13 stories a month: too few to cluster a month on its own);
+# the whole-corpus build comes last, so it is the latest build the app and
+# `newsintel topics list` open with.
+DEMO_TOPIC_WINDOWS = ("quarter", "all")
 
 
 def sample_sources(sample_dir: Path) -> list[FeedSource]:
@@ -1133,7 +1138,7 @@ def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesIm
 def demo(
     settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> DemoReport:
-    """Build the demo database from bundled data only: sample feeds, series, analyses."""
+    """Build the demo database from bundled data only: sample feeds, series, analyses, topics."""
     init_db(settings)
     sample_dir = Path(settings.sample_dir)
     ingest_report = ingest(
@@ -1145,7 +1150,10 @@ def demo(
     assign_report = assign_themes(settings, embedder=embedder, progress=progress)
     series_reports = import_bundled_series(settings, sample_dir.parent / "series")
     analysis = analyze_all(settings, freq="W", max_lag=8, progress=progress)
-    return DemoReport(ingest_report, embed_report, assign_report, tuple(series_reports), analysis)
+    topics = tuple(build_topics(settings, window=w, seed=0) for w in DEMO_TOPIC_WINDOWS)
+    return DemoReport(
+        ingest_report, embed_report, assign_report, tuple(series_reports), analysis, topics
+    )
 
 
 @dataclass(frozen=True)

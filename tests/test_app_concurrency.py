@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["overview", "themes", "prices", "search", "sources", "sql"]
+PAGES = ["overview", "themes", "prices", "topics", "search", "sources", "sql"]
 DURATION_S = 45.0
 
 pytestmark = pytest.mark.slow

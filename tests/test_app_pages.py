@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
+from conftest import make_settings
 from streamlit.testing.v1 import AppTest
-from test_store_dashboard import IMG_TITLE, SCRIPT_TITLE, build_fixture_db
+from test_store_dashboard import IMG_TITLE, MODEL, SCRIPT_TITLE, build_fixture_db
 
-from newsintel.store import connect, migrate
+from newsintel.jobs import build_topics
+from newsintel.store import connect, migrate, open_db
+from newsintel.store import topics as topic_queries
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
@@ -206,9 +210,111 @@ def test_password_gate(monkeypatch: pytest.MonkeyPatch, demo_db) -> None:  # typ
     assert chart_specs(at)
 
 
+def _latest_topics(db: str, window: str) -> list[str]:
+    """Topic ids of the newest ``window`` build, largest first."""
+    with open_db(db, read_only=True) as con:
+        build = topic_queries.latest_build(con, window=window)
+        assert build is not None
+        return [r.topic_id for r in topic_queries.topic_rows(con, build.build_id)]
+
+
+def test_topics_page(demo: AppTest, demo_db) -> None:  # type: ignore[no-untyped-def]
+    at = open_page(demo, "topics")
+    assert_clean(at)
+    assert at.title[0].value == "Topics"
+    # The demo's latest build clusters all stories at once; a quarter build is there too.
+    assert at.button_group(key="qp.window").value == "all"
+    assert at.query_params["window"] == "all"
+    assert chart_titles(at) == [
+        "Map of stories by embedding",
+        "Stories per topic over time",
+        "Topic lineage over time",
+    ]
+    topic_map, volume, lineage = chart_specs(at)
+    encoding = topic_map["encoding"]
+    assert encoding["x"]["title"].startswith("Principal component 1 (unitless, ")
+    assert encoding["y"]["title"].endswith("of variance)")
+    assert encoding["color"]["field"] == "topic_label"
+    assert {t["field"] for t in encoding["tooltip"]} >= {"title", "topic_label", "source"}
+    assert volume["encoding"]["y"]["title"] == "Stories per month"
+    assert volume["encoding"]["x"]["title"] == "Month"
+    assert lineage["encoding"]["y"]["title"] == "Events (topics)"
+    assert lineage["encoding"]["x"]["title"] == "Build (UTC)"
+    topics, events = at.dataframe[0].value, at.dataframe[1].value
+    ids = _latest_topics(demo_db.db, "all")
+    assert sorted(topics["topic_id"]) == sorted(ids) and len(ids) >= 5
+    assert {"label", "size", "latest", "growth", "emerging", "top_words"} <= set(topics.columns)
+    assert topics["size"].sum() == 341
+    assert set(events["event"]) == {"birth"} and len(events) == len(ids)
+    assert [s.value for s in at.subheader] == ["Topics", "Lineage over time"]
+    assert any("Emerging:" in c.value for c in at.caption)
+
+
+def test_topics_page_filters_from_the_url(
+    demo: AppTest,
+    demo_db,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = _latest_topics(demo_db.db, "quarter")[:2]
+    at = open_page(demo, "topics", window="quarter", topic=first, per="week")
+    assert_clean(at)
+    assert at.button_group(key="qp.window").value == "quarter"
+    assert at.selectbox(key="qp.topic").value == first
+    assert at.subheader[0].value.startswith("Topic: ")
+    topic_map, volume, lineage = chart_specs(at)
+    assert (
+        topic_map["encoding"]["opacity"]["condition"]["test"] == f"(datum.topic_id === '{first}')"
+    )
+    assert volume["encoding"]["y"]["title"] == "Stories per week"
+    assert "highlighted" in volume["title"]["subtitle"]
+    assert lineage["encoding"]["x"]["title"] == "Quarter"
+    stories, events = at.dataframe[0].value, at.dataframe[1].value
+    assert 0 < len(stories) <= 15 and set(stories["topic_id"]) == {first}
+    assert stories["distance"].is_monotonic_increasing
+    assert ((events["parent_topic_id"] == first) | (events["child_topic_id"] == first)).all()
+    assert all(re.fullmatch(r"\d{4}Q[1-4]", step) for step in events["step"])
+    # Changing the widget writes the URL, so the view can be shared.
+    at.selectbox(key="qp.topic").select(second).run()
+    assert_clean(at)
+    assert at.query_params["topic"] == second
+    assert set(at.dataframe[0].value["topic_id"]) == {second}
+    # A topic the build does not have falls back to every topic instead of failing.
+    fresh = make_app(monkeypatch, demo_db.db)
+    at = open_page(fresh, "topics", window="quarter", topic="t0000000000")
+    assert_clean(at)
+    assert at.subheader[0].value == "Topics" and "topic" not in at.query_params
+
+
+def test_topics_page_without_a_build_says_how_to_make_one(
+    monkeypatch: pytest.MonkeyPatch, hostile_db: str
+) -> None:
+    at = open_page(make_app(monkeypatch, hostile_db), "topics")
+    assert_clean(at)
+    assert "newsintel topics build" in at.info[0].value
+    assert not chart_specs(at) and not at.dataframe
+
+
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return build_fixture_db(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+
+
+def test_hostile_titles_on_the_topics_page_stay_text(
+    monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "hostile-topics.duckdb"
+    shutil.copy(hostile_db, db)
+    # The real topic build on the fixture's stored (toy) vectors.
+    build_topics(make_settings(tmp_path, db=str(db), model=MODEL))
+    topic = _latest_topics(str(db), "all")[0]
+    at = open_page(make_app(monkeypatch, str(db)), "topics", topic=topic)
+    assert_clean(at)
+    _no_html(at)
+    stories = at.dataframe[0].value
+    titles = dict(zip(stories["title"], stories["url"], strict=True))
+    assert SCRIPT_TITLE in titles and IMG_TITLE in titles  # plain text in a table
+    assert titles[SCRIPT_TITLE] is None or titles[SCRIPT_TITLE] != titles[SCRIPT_TITLE]
+    assert len(chart_specs(at)) == 3
 
 
 def _no_html(at: AppTest) -> None:
@@ -262,3 +368,5 @@ def test_empty_database_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert "no articles yet" in at.info[0].value
     at = open_page(make_app(monkeypatch, db), "sources")
     assert not at.exception and "No sources yet" in at.info[0].value
+    at = open_page(make_app(monkeypatch, db), "topics")
+    assert not at.exception and "no articles yet" in at.info[0].value

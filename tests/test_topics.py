@@ -283,9 +283,18 @@ def test_cli_topics_build_then_list_on_the_demo_database(
 ) -> None:
     from newsintel.cli import main
     from newsintel.store import open_db
+    from newsintel.store.topics import builds
 
     db = tmp_path / "demo.duckdb"
     shutil.copy(demo_db.db, db)
+    # The demo builds topics by quarter, then of all stories (the latest build)...
+    with open_db(str(db)) as con:
+        demo_builds = builds(con)
+        assert [b.window for b in demo_builds] == ["all", "quarter"]
+        assert demo_builds[0].n_topics >= 5 and demo_builds[0].n_articles == 341
+        # ...which this test drops, to see a first build from scratch.
+        for table in ("topic_lineage", "article_topics", "topics", "topic_builds"):
+            con.execute(f"DELETE FROM {table}")
     assert main(["--db", str(db), "topics", "build", "--seed", "3", "--json"]) == 0
     built = json.loads(capsys.readouterr().out)
     assert built["n_topics"] >= 2 and built["outlier_share"] < 0.05
@@ -318,3 +327,30 @@ def test_cli_topics_build_then_list_on_the_demo_database(
     assert "topic build" in capsys.readouterr().out
     assert main(["--db", str(db), "topics", "list"]) == 0
     assert "latest month" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # a whole demo build (17 s), though with the fake embedder
+def test_demo_builds_topics_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`newsintel demo` ends with a quarter build and an all build (the fake embedder
+    stands in for the model here; test_app_pages checks the real demo's topics)."""
+    from conftest import FakeEmbedder, make_settings
+
+    from newsintel import jobs
+    from newsintel.cli import main
+    from newsintel.store import open_db
+    from newsintel.store.topics import latest_build
+
+    settings = make_settings(tmp_path, model=FakeEmbedder.model_name)
+    monkeypatch.setattr(jobs, "make_embedder", lambda _settings: FakeEmbedder())
+    monkeypatch.setenv("NEWSINTEL_MODEL", FakeEmbedder.model_name)
+    monkeypatch.setenv("NEWSINTEL_SAMPLE_DIR", settings.sample_dir)
+    assert main(["--db", settings.db, "demo"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "topic build" in line]
+    assert len(lines) == 2
+    assert "(window quarter)" in lines[0] and "(window all)" in lines[1]
+    with open_db(settings.db, read_only=True) as con:
+        latest = latest_build(con)
+    assert latest is not None and latest.window == "all" and latest.build_id in lines[1]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from newsintel.store.connect import Connection, transaction
@@ -283,3 +284,165 @@ def has_topics(con: Connection) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'topic_builds'"
     ).fetchone()
     return bool(row and row[0])
+
+
+# --- what the app's Topics page reads -------------------------------------------------
+
+# Only these schemes become clickable links: a feed could carry javascript: or data:.
+_SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
+
+# The label of every topic id as of its newest appearance (ids persist across builds).
+_LABELS = """
+    SELECT topic_id, arg_max(label, build_id || '/' || time_window) AS label
+    FROM topics GROUP BY topic_id
+"""
+
+
+@dataclass(frozen=True)
+class MapSample:
+    """Stories of a build for the topic map: one row of ``points`` per row of ``vectors``."""
+
+    points: pd.DataFrame  # article_id, topic_id, topic_label, title, source, published_at
+    vectors: np.ndarray  # float32, one stored embedding per point
+    total: int  # stories in the build (the sample is at most the limit of them)
+
+
+def latest_builds(con: Connection) -> list[StoredBuild]:
+    """The newest build of each window kind (``all``, ``month``, ``quarter``), newest first."""
+    rows = con.execute(
+        f"SELECT {_BUILD_COLUMNS} FROM topic_builds "
+        "QUALIFY row_number() OVER (PARTITION BY time_window "
+        "ORDER BY created_at DESC, build_id DESC) = 1 "
+        "ORDER BY created_at DESC, build_id DESC"
+    ).fetchall()
+    return [_build(r) for r in rows]
+
+
+def topic_stories(
+    con: Connection, build_id: str, topic_id: str | None = None, limit: int = 10
+) -> pd.DataFrame:
+    """The stories closest to their topic's centroid: the ``limit`` best of every topic.
+
+    ``topic_id`` narrows it to one topic. Columns: topic_id, rank (1 = most typical),
+    title, source, published_at, url (http(s) only, else null), distance.
+    """
+    return con.execute(
+        f"""
+        SELECT m.topic_id,
+               row_number() OVER (PARTITION BY m.topic_id
+                                  ORDER BY m.distance, m.article_id) AS rank,
+               a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, m.distance
+        FROM article_topics m
+        JOIN articles a ON a.article_id = m.article_id
+        LEFT JOIN sources s ON s.source_id = a.source_id
+        WHERE m.build_id = ? AND (? IS NULL OR m.topic_id = ?)
+        QUALIFY rank <= ?
+        ORDER BY m.topic_id, rank
+        """,
+        [build_id, topic_id, topic_id, limit],
+    ).df()
+
+
+def topic_volume(con: Connection, build_id: str, freq: str = "month") -> pd.DataFrame:
+    """Stories per topic per week (Monday) or month (its first day) in a build.
+
+    Columns: topic_id, period (DATE), stories. Stories are distinct ``story_id``, so
+    syndicated copies count once; periods without a story of a topic are absent.
+    """
+    if freq not in ("week", "month"):
+        raise ValueError(f"freq must be week or month, got {freq!r}")
+    return con.execute(
+        """
+        SELECT m.topic_id, date_trunc(?, a.published_at)::DATE AS period,
+               count(DISTINCT a.story_id) AS stories
+        FROM article_topics m JOIN articles a ON a.article_id = m.article_id
+        WHERE m.build_id = ? GROUP BY ALL ORDER BY period, m.topic_id
+        """,
+        [freq, build_id],
+    ).df()
+
+
+def topic_lineage(con: Connection, build_id: str, max_builds: int = 24) -> pd.DataFrame:
+    """Lineage events over time, labelled, for the Topics page.
+
+    A ``month`` or ``quarter`` build: its own events, one step per window (``2026-03``).
+    An ``all`` build: the rebuild events of it and the ``all`` builds of the same model
+    before it (at most ``max_builds``), one step per build, named by its UTC time.
+    Columns: step, build_id, event, parent_topic_id, parent_label, child_topic_id,
+    child_label, similarity; oldest step first.
+    """
+    return con.execute(
+        f"""
+        WITH this AS (SELECT * FROM topic_builds WHERE build_id = ?),
+        scope AS (  -- builds in the order latest_build and builds() use
+            SELECT b.build_id, b.created_at, this.time_window AS kind
+            FROM topic_builds b, this
+            WHERE b.build_id = this.build_id
+               OR (this.time_window = 'all' AND b.time_window = 'all'
+                   AND b.model = this.model
+                   AND (b.created_at < this.created_at
+                        OR (b.created_at = this.created_at AND b.build_id < this.build_id)))
+            ORDER BY b.created_at DESC, b.build_id DESC LIMIT ?
+        ),
+        labels AS ({_LABELS})
+        SELECT CASE WHEN s.kind = 'all'  -- a build id starts with its UTC time
+                    THEN strftime(strptime(left(l.build_id, 15), '%Y%m%dT%H%M%S'),
+                                  '%Y-%m-%d %H:%M:%S')
+                    ELSE l.window_to END AS step,
+               l.build_id, l.event,
+               l.parent_topic_id, p.label AS parent_label,
+               l.child_topic_id, c.label AS child_label,
+               l.similarity
+        FROM topic_lineage l
+        JOIN scope s ON s.build_id = l.build_id
+        LEFT JOIN labels p ON p.topic_id = l.parent_topic_id
+        LEFT JOIN labels c ON c.topic_id = l.child_topic_id
+        ORDER BY s.created_at, l.build_id, l.window_to, l.event,
+                 l.parent_topic_id NULLS FIRST, l.child_topic_id NULLS FIRST
+        """,
+        [build_id, max_builds],
+    ).df()
+
+
+def map_sample(con: Connection, build_id: str, limit: int = 5_000) -> MapSample:
+    """At most ``limit`` stories of a build with their vectors, for a 2-D map.
+
+    The sample is deterministic: the stories whose ``md5(article_id)`` sorts first, so
+    the same build always gives the same points, and a topic's share of the sample is
+    its share of the build, give or take chance.
+    """
+    (total,) = con.execute(
+        "SELECT count(*) FROM article_topics WHERE build_id = ?", [build_id]
+    ).fetchall()[0]
+    # Straight to Arrow: the vectors come out as one flat float column, not Python lists.
+    table = con.sql(
+        """
+        WITH picked AS (
+            SELECT article_id, topic_id FROM article_topics WHERE build_id = ?
+            ORDER BY md5(article_id), article_id LIMIT ?
+        ),
+        labels AS (  -- as topic_rows labels a topic: from its latest window
+            SELECT topic_id, arg_max(label, time_window) AS label
+            FROM topics WHERE build_id = ? GROUP BY topic_id
+        )
+        SELECT p.article_id, p.topic_id, coalesce(lb.label, p.topic_id) AS topic_label,
+               a.title, s.name AS source, a.published_at, e.vector
+        FROM picked p
+        JOIN topic_builds b ON b.build_id = ?
+        JOIN embeddings e ON e.article_id = p.article_id AND e.model = b.model
+        JOIN articles a ON a.article_id = p.article_id
+        LEFT JOIN sources s ON s.source_id = a.source_id
+        LEFT JOIN labels lb ON lb.topic_id = p.topic_id
+        ORDER BY p.article_id
+        """,
+        params=[build_id, limit, build_id, build_id],
+    ).to_arrow_table()
+    vectors_column = table.column("vector").combine_chunks()
+    points = table.drop_columns(["vector"]).to_pandas()
+    if len(table):
+        dim = len(vectors_column[0])
+        flat = vectors_column.flatten().to_numpy(zero_copy_only=False)
+        vectors = np.asarray(flat, dtype=np.float32).reshape(len(table), dim)
+    else:
+        vectors = np.zeros((0, 0), dtype=np.float32)
+    return MapSample(points, vectors, int(total))

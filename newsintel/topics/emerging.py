@@ -12,7 +12,7 @@ with many stories counts as emerging while one with a single story does not.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 ALPHA = 0.01
@@ -77,3 +77,37 @@ def emergence(
             latest >= min_count and p_value < alpha,
         )
     return result
+
+
+@dataclass(frozen=True)
+class PeriodEmergence:
+    """Emergence of every topic from its stories per period (see :func:`emergence_by_period`)."""
+
+    periods: tuple[str, ...]  # oldest first; the last one is the period judged
+    counts: dict[str, list[int]]  # stories per topic per period, zeros included
+    totals: list[int]  # stories of any topic per period
+    scores: dict[str, Emergence]
+
+    @property
+    def latest_period(self) -> str:
+        """The period judged ('' without any)."""
+        return self.periods[-1] if self.periods else ""
+
+
+def emergence_by_period(
+    rows: Iterable[tuple[str, str, int]], topic_ids: Iterable[str] = ()
+) -> PeriodEmergence:
+    """Score topics from (topic id, period, stories) rows, e.g. ``store.topics.period_counts``.
+
+    Periods sort as text (``2026-03``), so every topic gets a series over the same
+    periods, zeros where it had no story; ``topic_ids`` adds topics without any row.
+    """
+    rows = list(rows)
+    periods = sorted({period for _topic, period, _n in rows})
+    position = {p: i for i, p in enumerate(periods)}
+    counts: dict[str, list[int]] = {t: [0] * len(periods) for t in topic_ids}
+    totals = [0] * len(periods)
+    for topic_id, period, n in rows:
+        counts.setdefault(topic_id, [0] * len(periods))[position[period]] += int(n)
+        totals[position[period]] += int(n)
+    return PeriodEmergence(tuple(periods), counts, totals, emergence(counts, totals))

@@ -241,3 +241,169 @@ def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) 
         height=300,
     )
     return chart
+
+
+# --- discovered topics ------------------------------------------------------------------
+
+# Lineage events in the order a topic's life reads, each with a fixed colour.
+LINEAGE_EVENTS = ("birth", "continue", "merge", "split", "death")
+LINEAGE_COLOURS = ("#54A24B", MUTED, "#F58518", "#B279A2", LINE_COLOUR)
+
+
+# Streamlit fits a stretched chart's whole height (legend and titles included) into
+# ``height`` by default; a long topic legend then squeezes the plot to nothing. Fitting
+# only the width keeps ``height`` for the plot and lets the legend add to it.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+def _topic_colour(n_topics: int) -> alt.Legend | None:
+    # Past 20 topics the colours repeat and a legend stops helping: tooltips name them.
+    return None if n_topics > 20 else alt.Legend(orient="bottom", columns=3, labelLimit=260)
+
+
+def topic_map(
+    points: pd.DataFrame,
+    explained: tuple[float, float],
+    *,
+    highlight: str | None = None,
+    total: int | None = None,
+) -> ChartLike:
+    """Every sampled story as a dot, placed by the first two principal components.
+
+    ``points`` has columns x, y, topic_id, topic_label, title, source, published_at;
+    ``highlight``: a topic id drawn strongest, the others faded. Principal components
+    of unit vectors have no unit: nearby dots are stories with similar embeddings.
+    """
+    shown = len(points)
+    sample = f"{shown:,} of {total:,} stories" if total and total > shown else f"{shown:,} stories"
+    subtitle = f"{sample}; each dot is a story, nearby dots have similar embeddings"
+    # Without a highlight no dot matches it, and every dot gets the plain opacity.
+    opacity = alt.condition(
+        alt.datum.topic_id == (highlight or ""),
+        alt.value(0.95),
+        alt.value(0.12 if highlight else 0.75),
+    )
+    chart: ChartLike = (
+        alt.Chart(points)
+        .mark_circle(size=36)
+        .encode(
+            x=alt.X(
+                "x:Q",
+                title=f"Principal component 1 (unitless, {explained[0]:.0%} of variance)",
+                axis=alt.Axis(labels=False, ticks=False),
+            ),
+            y=alt.Y(
+                "y:Q",
+                title=f"Principal component 2 (unitless, {explained[1]:.0%} of variance)",
+                axis=alt.Axis(labels=False, ticks=False),
+            ),
+            color=alt.Color(
+                "topic_label:N",
+                title="Topic",
+                scale=alt.Scale(scheme="tableau20"),
+                legend=_topic_colour(int(points["topic_id"].nunique()) if shown else 0),
+            ),
+            opacity=opacity,
+            tooltip=[
+                alt.Tooltip("title:N", title="Title"),
+                alt.Tooltip("topic_label:N", title="Topic"),
+                alt.Tooltip("source:N", title="Source"),
+                alt.Tooltip("published_at:T", title="Published (UTC)", format="%d %b %Y"),
+            ],
+        )
+        .properties(
+            title=_title("Map of stories by embedding", subtitle), height=420, autosize=FIT_WIDTH
+        )
+    )
+    return chart
+
+
+def topic_volume(
+    volume: pd.DataFrame, labels: dict[str, str], *, freq: str, highlight: str | None = None
+) -> ChartLike:
+    """Stacked stories per topic per week or month; ``highlight`` (a topic id) strongest.
+
+    ``volume`` has columns topic_id, period (the Monday or the first of the month),
+    stories; ``labels`` maps topic ids to labels.
+    """
+    per = "week" if freq == "week" else "month"
+    frame = volume.copy()
+    frame["label"] = frame["topic_id"].map(labels).fillna(frame["topic_id"])
+    # Each bar spans its period, so bars keep a gap on any chart width.
+    step = pd.DateOffset(days=6) if per == "week" else pd.offsets.MonthEnd(0)
+    frame["period_end"] = pd.to_datetime(frame["period"]) + step
+    date_format = "%d %b %Y" if per == "week" else "%b %Y"
+    opacity = alt.condition(
+        alt.datum.topic_id == (highlight or ""),
+        alt.value(1.0),
+        alt.value(0.2 if highlight else 0.9),
+    )
+    subtitle = f"Stories per {per} (syndicated copies count once)"
+    if highlight is not None:
+        subtitle += f" · {labels.get(highlight, highlight)} highlighted"
+    chart: ChartLike = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("period:T", title=per.capitalize(), axis=alt.Axis(format="%b %Y")),
+            x2="period_end:T",
+            y=alt.Y("sum(stories):Q", title=f"Stories per {per}", stack=True),
+            color=alt.Color(
+                "label:N",
+                title="Topic",
+                scale=alt.Scale(scheme="tableau20"),
+                legend=_topic_colour(len(labels)),
+            ),
+            opacity=opacity,
+            order=alt.Order("label:N"),
+            tooltip=[
+                alt.Tooltip("period:T", title=f"{per.capitalize()} of", format=date_format),
+                alt.Tooltip("label:N", title="Topic"),
+                alt.Tooltip("sum(stories):Q", title="Stories"),
+            ],
+        )
+        .properties(
+            title=_title("Stories per topic over time", subtitle), height=260, autosize=FIT_WIDTH
+        )
+    )
+    return chart
+
+
+def topic_lineage(events: pd.DataFrame, *, step_title: str) -> ChartLike:
+    """Lineage events per step (a window, or a rebuild), stacked by kind.
+
+    ``events`` has columns step (text, sorts in time order) and event; ``step_title``
+    names what a step is, e.g. "Quarter" or "Build (UTC)".
+    """
+    chart: ChartLike = (
+        alt.Chart(events[["step", "event"]])
+        .mark_bar()
+        .encode(
+            x=alt.X("step:O", title=step_title, sort="ascending", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("count():Q", title="Events (topics)", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "event:N",
+                title="Event",
+                scale=alt.Scale(domain=list(LINEAGE_EVENTS), range=list(LINEAGE_COLOURS)),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            order=alt.Order("event_order:Q"),
+            tooltip=[
+                alt.Tooltip("step:O", title=step_title),
+                alt.Tooltip("event:N", title="Event"),
+                alt.Tooltip("count():Q", title="Topics"),
+            ],
+        )
+        .transform_calculate(
+            event_order=f"indexof({list(LINEAGE_EVENTS)!r}, datum.event)",
+        )
+        .properties(
+            title=_title(
+                "Topic lineage over time",
+                "Births, continuations, merges, splits and deaths of topics at each step",
+            ),
+            height=220,
+            autosize=FIT_WIDTH,
+        )
+    )
+    return chart

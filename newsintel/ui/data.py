@@ -16,14 +16,19 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from newsintel.config import stored_model_name
 from newsintel.digest.build import build_digest
 from newsintel.digest.content import DigestContent
-from newsintel.config import stored_model_name
 from newsintel.embed import Embedder, make_backend_embedder
 from newsintel.errors import DatabaseLockedError
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
+from newsintel.store import topics as topic_queries
 from newsintel.store.sql import QueryResult, run_readonly_query
+from newsintel.store.topics import StoredBuild
+from newsintel.topics.emerging import emergence_by_period
+from newsintel.topics.projection import project_2d
+from newsintel.ui import tables
 
 TTL_S = 60
 
@@ -215,8 +220,90 @@ def semantic_search(
     stored = stored_model_name(model, backend)
     return q.read_batch(
         db,
-        lambda con: q.semantic_search(con, stored, vector, start, end, keyword=keyword, limit=limit),
+        lambda con: q.semantic_search(
+            con, stored, vector, start, end, keyword=keyword, limit=limit
+        ),
     )
+
+
+# --- discovered topics ------------------------------------------------------------------
+
+MAP_POINTS = 5_000  # most stories drawn on the topic map (a deterministic sample)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_builds(db: str) -> list[StoredBuild]:
+    """The newest topic build of each window kind, newest first ([] when there is none)."""
+    return q.read_batch(
+        db,
+        lambda con: topic_queries.latest_builds(con) if topic_queries.has_topics(con) else [],
+    )
+
+
+@dataclass(frozen=True)
+class TopicOverview:
+    """The topics of one build with their emergence in its latest month."""
+
+    topics: pd.DataFrame  # see ui.tables.topic_table
+    latest_period: str  # the month judged, '2026-08' ('' without stories)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_overview(db: str, build_id: str) -> TopicOverview:
+    """Topics of ``build_id``, emerging first, scored as ``newsintel topics list`` scores them."""
+    rows, counts = q.read_batch(
+        db,
+        lambda con: (
+            topic_queries.topic_rows(con, build_id),
+            topic_queries.period_counts(con, build_id),
+        ),
+    )
+    scored = emergence_by_period(counts, [r.topic_id for r in rows])
+    return TopicOverview(tables.topic_table(rows, scored.scores), scored.latest_period)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
+    """Stories per topic per week or month (columns topic_id, period, stories)."""
+    frame = q.read_batch(db, lambda con: topic_queries.topic_volume(con, build_id, freq))
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_stories(db: str, build_id: str, topic_id: str | None, limit: int = 10) -> pd.DataFrame:
+    """The stories closest to their topic's centre (see store.topics.topic_stories)."""
+    return q.read_batch(db, lambda con: topic_queries.topic_stories(con, build_id, topic_id, limit))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_lineage(db: str, build_id: str) -> pd.DataFrame:
+    """Labelled lineage events over windows or builds (see store.topics.topic_lineage)."""
+    return q.read_batch(db, lambda con: topic_queries.topic_lineage(con, build_id))
+
+
+@dataclass(frozen=True)
+class TopicMap:
+    """Stories placed on a plane by the first two principal components of their vectors."""
+
+    points: pd.DataFrame  # article_id, topic_id, topic_label, title, source, published_at, x, y
+    explained: tuple[float, float]  # share of the variance along x and along y
+    total: int  # stories in the build; len(points) is the sample drawn
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
+    """A deterministic sample of at most ``limit`` stories of a build, projected to 2-D.
+
+    The projection is computed here from stored vectors (a numpy SVD of a few thousand
+    rows takes milliseconds); nothing is fitted that a build did not already store.
+    """
+    sample = q.read_batch(db, lambda con: topic_queries.map_sample(con, build_id, limit))
+    coords, projection = project_2d(sample.vectors)
+    points = sample.points.copy()
+    points["x"], points["y"] = coords[:, 0], coords[:, 1]
+    explained = (float(projection.explained[0]), float(projection.explained[1]))
+    return TopicMap(points, explained, sample.total)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -1,15 +1,21 @@
-"""DataFrames shaped for display: the theme movers, price moves, lead/lag tables.
+"""DataFrames shaped for display: theme movers, price moves, lead/lag tables, topics.
 
 Pure pandas (no streamlit), so the shaping is easy to test; pages add the formatting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from newsintel.digest.content import DigestContent
+
+if TYPE_CHECKING:
+    from newsintel.store.topics import TopicRow
+    from newsintel.topics.emerging import Emergence
 
 _ARROWS = {"rising": "▲ rising", "falling": "▼ falling", "steady": "steady"}
 
@@ -100,3 +106,54 @@ def weekly_trend(totals: pd.DataFrame, column: str, last_week: date, weeks: int 
     values = dict(zip(pd.to_datetime(totals["week"]).dt.date, totals[column], strict=True))
     days = [last_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
     return [int(values.get(day, 0)) for day in days]
+
+
+TOPIC_COLUMNS = [
+    "topic_id",
+    "label",
+    "size",
+    "latest",
+    "expected",
+    "growth",
+    "p_value",
+    "emerging",
+    "top_words",
+    "first_seen",
+    "last_seen",
+    "representatives",
+]
+
+
+def topic_table(rows: Sequence[TopicRow], scores: Mapping[str, Emergence]) -> pd.DataFrame:
+    """One row per topic with its emergence score; emerging topics first, then by size.
+
+    ``scores`` comes from ``topics.emerging.emergence_by_period`` (the scoring of
+    ``newsintel topics list``); a topic without a score has empty score columns.
+    ``top_words`` and ``representatives`` (titles) are lists.
+    """
+    records = []
+    for r in rows:
+        e = scores.get(r.topic_id)
+        records.append(
+            {
+                "topic_id": r.topic_id,
+                "label": r.label,
+                "size": r.size,
+                "latest": e.latest if e else 0,
+                "expected": e.expected if e else None,
+                "growth": e.growth if e else None,
+                "p_value": e.p_value if e else None,
+                "emerging": bool(e and e.emerging),
+                "top_words": list(r.top_words),
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "representatives": [t for t in r.representative_titles if t],
+            }
+        )
+    frame = pd.DataFrame(records, columns=TOPIC_COLUMNS)
+    # As `newsintel topics list` orders them: emerging (most significant first), then size.
+    frame["_p"] = frame["p_value"].where(frame["emerging"], 0.0).fillna(0.0)
+    frame = frame.sort_values(
+        ["emerging", "_p", "size", "topic_id"], ascending=[False, True, False, True]
+    )
+    return frame.drop(columns="_p").reset_index(drop=True)
