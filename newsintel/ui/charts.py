@@ -19,6 +19,12 @@ ChartLike = alt.Chart | alt.LayerChart | alt.FacetChart
 HEIGHT = 340
 
 
+# Streamlit fits a stretched chart's whole height (legend and titles included) into
+# ``height`` by default; a long legend then squeezes the plot to nothing. Fitting
+# only the width keeps ``height`` for the plot and lets the legend add to it.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def _title(text: str, subtitle: str = "") -> alt.TitleParams:
     return alt.TitleParams(
         text,
@@ -113,7 +119,9 @@ def theme_volume(weekly: pd.DataFrame, highlight: str) -> ChartLike:
             x=alt.X("yearmonth(week):T", title="Month", axis=alt.Axis(format="%b %Y")),
             y=alt.Y("sum(articles):Q", title="Stories per month", stack=True),
             color=alt.Color(
-                "label:N", title="Theme", legend=alt.Legend(orient="bottom", columns=4)
+                "label:N",
+                title="Theme",
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=240),
             ),
             opacity=alt.condition(alt.datum.label == highlight, alt.value(1.0), alt.value(0.35)),
             order=alt.Order("label:N"),
@@ -126,6 +134,7 @@ def theme_volume(weekly: pd.DataFrame, highlight: str) -> ChartLike:
         .properties(
             title=_title("Story volume by theme", f"{highlight} highlighted; stories per month"),
             height=HEIGHT,
+            autosize=FIT_WIDTH,
         )
     )
     return chart
@@ -177,6 +186,7 @@ def source_mix(frame: pd.DataFrame, label: str) -> ChartLike:
         .properties(
             title=_title(f"{label}: stories by source"),
             height=max(120, 28 * len(frame)),
+            autosize=FIT_WIDTH,
         )
     )
     return chart
@@ -248,12 +258,6 @@ def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) 
 # Lineage events in the order a topic's life reads, each with a fixed colour.
 LINEAGE_EVENTS = ("birth", "continue", "merge", "split", "death")
 LINEAGE_COLOURS = ("#54A24B", MUTED, "#F58518", "#B279A2", LINE_COLOUR)
-
-
-# Streamlit fits a stretched chart's whole height (legend and titles included) into
-# ``height`` by default; a long topic legend then squeezes the plot to nothing. Fitting
-# only the width keeps ``height`` for the plot and lets the legend add to it.
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def _topic_colour(n_topics: int) -> alt.Legend | None:
