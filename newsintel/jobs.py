@@ -161,6 +161,23 @@ def _parse_body(
         return _Parsed(error=str(exc))
 
 
+def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    """Run in each parse worker: exit as soon as the parent process is gone.
+
+    An idle pool worker waits on its task queue forever, so a killed ``ingest``
+    (SIGKILL, OOM killer) would leave its workers behind; a daemon thread in each
+    worker notices that it was re-parented and ends the worker.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 @contextmanager
 def _parse_pool(feeds: int) -> Iterator[ProcessPoolExecutor | None]:
     """Worker processes for parsing, or None when there are too few feeds to be worth it.
@@ -175,7 +192,12 @@ def _parse_pool(feeds: int) -> Iterator[ProcessPoolExecutor | None]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         yield pool
     finally:

@@ -8,6 +8,8 @@ while articles are being written, so DuckDB must replay its write-ahead log on r
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import signal
 import subprocess
@@ -103,6 +105,29 @@ def _count(db: Path) -> int:
     return int(row[0]) if row else 0
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every living process below ``pid`` (Linux /proc), e.g. parse pool workers."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in (task / "children").read_text().split()]
+                todo += children
+                found.update(children)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while not condition():
@@ -148,9 +173,15 @@ def test_killed_ingest_resumes_to_the_same_database(
         _fetching(server, seen) if moment == "while-fetching" else _writing(server, seen, db)
     )
     _wait_for(kill_point, process)
+    workers = _descendants(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
+    # The parse pool's workers do not outlive a killed ingest (they watch their parent).
+    deadline = time.monotonic() + 15
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "parse workers outlived the killed ingest"
 
     stored = _count(db)  # reopening replays the WAL the killed writer left behind
     if moment == "while-fetching":
