@@ -8,7 +8,9 @@ returns a frozen report dataclass; printing it is the caller's business.
 from __future__ import annotations
 
 import os
+import queue
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -234,13 +236,13 @@ def ingest(
         sources = load_sources(feeds_file or Path(settings.feeds_file))
     with open_db(settings.db) as con:
         from newsintel.store.connect import transaction
-        from newsintel.store.feeds import source_states, upsert_source
+        from newsintel.store.feeds import source_states, upsert_sources
 
         migrate(con)
-        # One transaction for all sources: a commit per feed costs seconds at 1,000 feeds.
         with transaction(con):
-            for s in sources:
-                upsert_source(con, s.source_id, s.name, s.url, s.tags, s.min_interval_minutes)
+            upsert_sources(
+                con, [(s.source_id, s.name, s.url, s.tags, s.min_interval_minutes) for s in sources]
+            )
         states = source_states(con)
 
     start_time = now()
@@ -260,47 +262,104 @@ def ingest(
     by_id = {source.source_id: source for source, _state in due}
     fetched: dict[str, datetime] = {}
     parsing: dict[str, Future[_Parsed]] = {}
+    # Feeds go to the store thread as they arrive, so that storing overlaps fetching.
+    arrived: queue.SimpleQueue[tuple[FeedSource, FetchResult] | None] = queue.SimpleQueue()
     with _parse_pool(len(due)) as pool:
+        storer = _FeedStorer(settings.db, arrived, fetched, parsing, states, reports, rng)
+        storer.start()
+        try:
 
-        def on_result(result: FetchResult) -> None:
-            # Each body goes to a parser as soon as it arrives, while others still load.
-            fetched[result.source_id] = fetched_at = now()
-            source = by_id.get(result.source_id)
-            if pool is not None and source is not None and result.status == "ok":
-                assert result.body is not None
-                with suppress(BrokenProcessPool):  # then the body is parsed here, later
-                    parsing[result.source_id] = pool.submit(
-                        _parse_body,
-                        source,
-                        result.body,
-                        result.headers,
-                        result.final_url or source.url,
-                        fetched_at,
-                    )
-            progress.advance()
+            def on_result(result: FetchResult) -> None:
+                # Each body goes to a parser as soon as it arrives, while others still load.
+                fetched[result.source_id] = fetched_at = now()
+                source = by_id.get(result.source_id)
+                if source is None:
+                    return
+                if pool is not None and result.status == "ok":
+                    assert result.body is not None
+                    with suppress(BrokenProcessPool):  # then the body is parsed later
+                        parsing[result.source_id] = pool.submit(
+                            _parse_body,
+                            source,
+                            result.body,
+                            result.headers,
+                            result.final_url or source.url,
+                            fetched_at,
+                        )
+                arrived.put((source, result))
+                progress.advance()
 
-        progress.start("fetching feeds", len(due))
-        results = fetch_all_sync(due, settings, on_result=on_result)
-        progress.finish()
-
-        progress.start("storing articles", len(results))
-        with open_db(settings.db) as con:
-            batch: list[tuple[FeedReport, SourceUpdate, tuple[Article, ...]]] = []
-            for (source, _state), result in zip(due, results, strict=True):
-                fetched_at = fetched.get(source.source_id) or now()
-                parsed = _Parsed()
-                if result.status == "ok":
-                    parsed = _parsed(
-                        parsing.pop(source.source_id, None), source, result, fetched_at
-                    )
-                report, update = _feed_outcome(source, result, parsed, fetched_at, states, rng)
-                batch.append((report, update, parsed.articles))
-                if len(batch) >= _STORE_BATCH_FEEDS:
-                    _store_batch(con, batch, reports, progress)
-            _store_batch(con, batch, reports, progress)
+            progress.start("fetching feeds", len(due))
+            fetch_all_sync(due, settings, on_result=on_result)
+            progress.finish()
+        finally:
+            arrived.put(None)  # no more feeds: the storer writes what it has and ends
+        progress.start("storing articles", len(due))
+        storer.wait(progress)
         progress.finish()
     ordered = tuple(reports[s.source_id] for s in sources)
     return IngestReport(ordered, time.monotonic() - started)
+
+
+class _FeedStorer(threading.Thread):
+    """Writes fetched feeds in batches, in its own thread and DuckDB connection.
+
+    Each feed is taken from ``arrived`` once fetched; its parse (a worker's, or done
+    here when none was sent) becomes its outcome; batches of feeds are written one
+    transaction each. ``None`` on the queue ends the thread after a last batch.
+    """
+
+    def __init__(
+        self,
+        db: str,
+        arrived: queue.SimpleQueue[tuple[FeedSource, FetchResult] | None],
+        fetched: dict[str, datetime],
+        parsing: dict[str, Future[_Parsed]],
+        states: dict[str, SourceState],
+        reports: dict[str, FeedReport],
+        rng: random.Random,
+    ) -> None:
+        super().__init__(name="newsintel-feed-storer", daemon=True)
+        self._db, self._arrived, self._fetched, self._parsing = db, arrived, fetched, parsing
+        self._states, self._reports, self._rng = states, reports, rng
+        self.stored = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with open_db(self._db) as con:
+                batch: list[tuple[FeedReport, SourceUpdate, tuple[Article, ...]]] = []
+                while (item := self._arrived.get()) is not None:
+                    batch.append(self._outcome(*item))
+                    if len(batch) >= _STORE_BATCH_FEEDS:
+                        self.stored += _store_batch(con, batch, self._reports)
+                self.stored += _store_batch(con, batch, self._reports)
+        except BaseException as exc:  # re-raised in the calling thread by wait()
+            self.error = exc
+
+    def _outcome(
+        self, source: FeedSource, result: FetchResult
+    ) -> tuple[FeedReport, SourceUpdate, tuple[Article, ...]]:
+        fetched_at = self._fetched[source.source_id]
+        parsed = _Parsed()
+        if result.status == "ok":
+            future = self._parsing.pop(source.source_id, None)
+            parsed = _parsed(future, source, result, fetched_at)
+        report, update = _feed_outcome(source, result, parsed, fetched_at, self._states, self._rng)
+        return report, update, parsed.articles
+
+    def wait(self, progress: Progress) -> None:
+        """Wait for the last batch, advancing ``progress`` per stored feed; re-raise errors."""
+        shown = 0
+        while True:
+            self.join(timeout=0.1)
+            if self.stored > shown:
+                progress.advance(self.stored - shown)
+                shown = self.stored
+            if not self.is_alive():
+                break
+        if self.error is not None:
+            raise self.error
 
 
 def _parsed(
@@ -323,18 +382,21 @@ def _store_batch(
     con: Connection,
     batch: list[tuple[FeedReport, SourceUpdate, tuple[Article, ...]]],
     reports: dict[str, FeedReport],
-    progress: Progress,
-) -> None:
-    """Write a batch of feeds in one transaction; note their reports; empty the batch."""
+) -> int:
+    """Write a batch of feeds in one transaction; note their reports; empty the batch.
+
+    Returns the number of feeds written.
+    """
     from newsintel.store.feeds import save_feed_results
 
     if not batch:
-        return
+        return 0
     added = save_feed_results(con, [(update, articles) for _report, update, articles in batch])
     for (report, _update, _articles), count in zip(batch, added, strict=True):
         reports[report.source_id] = replace(report, new_articles=count)
-    progress.advance(len(batch))
+    written = len(batch)
     batch.clear()
+    return written
 
 
 def _feed_outcome(

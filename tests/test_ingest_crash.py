@@ -146,7 +146,7 @@ def uninterrupted(feeds_file: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _fetching(server: FeedServer, seen: int) -> Callable[[], bool]:
-    # A third of the feeds requested: still fetching, nothing stored yet.
+    # A third of the feeds requested: still fetching.
     return lambda: len(server.requests) - seen >= FEEDS // 3
 
 
@@ -184,10 +184,11 @@ def test_killed_ingest_resumes_to_the_same_database(
     assert not [w for w in workers if _alive(w)], "parse workers outlived the killed ingest"
 
     stored = _count(db)  # reopening replays the WAL the killed writer left behind
-    if moment == "while-fetching":
-        assert stored == 0
-    else:
-        assert 0 < stored < FEEDS * ENTRIES, stored
+    # Feeds are stored while others are still being fetched: a kill during fetching
+    # may find a few batches stored already, a kill during writing always does.
+    assert stored < FEEDS * ENTRIES, stored
+    if moment == "while-writing":
+        assert stored > 0
 
     _ingest(db, feeds_file)
     resumed = _snapshot(db)
