@@ -9,7 +9,6 @@ while articles are being written, so DuckDB must replay its write-ahead log on r
 from __future__ import annotations
 
 import contextlib
-
 import os
 import signal
 import subprocess
