@@ -14,6 +14,7 @@ The real model would add its load time (seconds) and nothing that grows with ``n
 
 from __future__ import annotations
 
+import os
 import resource
 import tempfile
 import time
@@ -126,9 +127,13 @@ def run(n: int = N) -> BenchResult:
         fill_s = time.perf_counter() - started
         rss_before = peak_rss_mb()
 
+        load_before = os.getloadavg()[0]
+        cpu_started = time.process_time()
         started = time.perf_counter()
         report = assign_themes(settings, embedder=PrototypeStub(DEFAULT_MODEL))
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        load_after = os.getloadavg()[0]
         rss_peak = peak_rss_mb()
 
         with open_db(settings.db, read_only=True) as con:
@@ -141,6 +146,7 @@ def run(n: int = N) -> BenchResult:
         check("assign_themes time", seconds, "s", f"< {SECONDS_TARGET:g} s at 1M",
               seconds < SECONDS_TARGET, at_target_size=at_size),
         Figure("  articles per second", n / seconds if seconds else 0.0, "/s"),
+        Figure("  CPU time, all threads", cpu_seconds, "s"),
         Figure("process peak RSS", rss_peak, "MB"),
         Figure("  peak RSS before assigning", rss_before, "MB"),
         Figure("article_themes rows written", rows, f"of {n * themes:,}", "all",
@@ -154,6 +160,7 @@ def run(n: int = N) -> BenchResult:
         "embedder: a stub named like the bundled model (so the bundled classifiers "
         "apply) that encodes only the prototype texts, as seeded random unit vectors",
         "peak RSS is the process's high-water mark (ru_maxrss), filling included",
+        f"1-minute load average {load_before:.2f} before assigning, {load_after:.2f} after",
     )
     return BenchResult("assign", {"n": n, "dim": DIM}, figures, notes)
 

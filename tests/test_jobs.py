@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,46 @@ def test_assign_themes_scores_every_article_and_theme(settings: Settings, fake_e
     again = assign_themes(settings, embedder=fake_embedder)
     assert again.members == report.members
     assert count(settings, "SELECT count(*) FROM article_themes") == stories * len(report.members)
+
+
+def test_interrupted_assign_completes_on_the_next_run(  # type: ignore[no-untyped-def]
+    settings: Settings, fake_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsintel.store.themes as store_themes
+
+    def scores(settings: Settings) -> list[tuple[object, ...]]:
+        with open_db(settings.db, read_only=True) as con:
+            return con.execute(
+                "SELECT article_id, theme_id, method, score, is_member FROM article_themes "
+                "ORDER BY ALL"
+            ).fetchall()
+
+    ingest(settings, sources=sample_sources(SAMPLE), force=True)
+    embed(settings, embedder=fake_embedder)
+    clean = replace(settings, db=str(tmp_path / "clean.duckdb"))
+    shutil.copy(settings.db, clean.db)
+    assign_themes(clean, embedder=fake_embedder, batch_size=7)
+
+    save = store_themes.save_theme_scores
+    calls = 0
+
+    def crash_on_third_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(store_themes, "save_theme_scores", crash_on_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        assign_themes(settings, embedder=fake_embedder, batch_size=7)
+    monkeypatch.undo()
+    # Some batches were written before the interruption, each of them whole.
+    scored = count(settings, "SELECT count(DISTINCT article_id) FROM article_themes")
+    assert 0 < scored < count(settings, "SELECT count(*) FROM embeddings")
+    assert len(scores(settings)) == scored * count(settings, "SELECT count(*) FROM themes")
+    assign_themes(settings, embedder=fake_embedder, batch_size=7)
+    assert scores(settings) == scores(clean)
 
 
 def test_series_import_and_errors(settings: Settings, tmp_path: Path) -> None:

@@ -54,45 +54,77 @@ def save_themes(con: Connection, themes: Sequence[ThemeDefinition]) -> None:
 
 def save_theme_scores(
     con: Connection,
-    article_ids: Sequence[str],
+    article_ids: Sequence[str] | pa.Array,
     theme_ids: Sequence[str],
     methods: Sequence[str],
     scores: np.ndarray,
     members: np.ndarray,
+    *,
+    replace: bool = True,
 ) -> int:
-    """Replace every theme score of these articles with the given ones.
+    """Make these articles' theme scores exactly the given ones, in one transaction.
 
     ``scores`` and ``members`` are (articles x themes) matrices; ``methods`` names how
     each theme was scored. Rows from earlier runs (another model, a method since
-    replaced) are removed, so article_themes always holds the current assignment.
-    Returns rows written.
+    replaced, a changed score) are removed, so article_themes always holds the current
+    assignment; a row that is already stored as given is kept as it is (with its
+    ``assigned_at``), so a re-run rewrites only what changed. ``replace=False`` says
+    that none of these articles has stored scores yet (a first assignment): the rows are
+    appended without looking for old ones (the primary key still refuses duplicates).
+    Returns the number of (article, theme) scores given.
     """
     n_articles, n_themes = len(article_ids), len(theme_ids)
     if scores.shape != (n_articles, n_themes) or members.shape != scores.shape:
         raise ValueError("scores and members must be (articles x themes)")
     if len(methods) != n_themes:
         raise ValueError("one method per theme is required")
+    ids = article_ids if isinstance(article_ids, pa.Array) else pa.array(article_ids, pa.string())
+    # One row per (article, theme), built in Arrow: no Python object per row.
+    rows = pa.array(np.repeat(np.arange(n_articles, dtype=np.int64), n_themes))
+    cols = pa.array(np.tile(np.arange(n_themes, dtype=np.int64), n_articles))
     table = pa.table(
         {
-            "article_id": np.repeat(np.asarray(article_ids, dtype=object), n_themes),
-            "theme_id": np.tile(np.asarray(theme_ids, dtype=object), n_articles),
-            "method": np.tile(np.asarray(methods, dtype=object), n_articles),
-            "score": scores.astype(np.float64).reshape(-1),
-            "is_member": members.astype(bool).reshape(-1),
+            "article_id": ids.take(rows),
+            "theme_id": pa.array(list(theme_ids), pa.string()).take(cols),
+            "method": pa.array(list(methods), pa.string()).take(cols),
+            "score": np.ascontiguousarray(scores, dtype=np.float64).reshape(-1),
+            "is_member": np.ascontiguousarray(members, dtype=bool).reshape(-1),
         }
     )
-    with transaction(con):
-        con.register("incoming_scores", table)
-        con.execute(
-            "DELETE FROM article_themes "
-            "WHERE article_id IN (SELECT DISTINCT article_id FROM incoming_scores)"
-        )
-        con.execute(
-            "INSERT INTO article_themes (article_id, theme_id, method, score, is_member) "
-            "SELECT article_id, theme_id, method, score, is_member FROM incoming_scores"
-        )
+    # Registered outside the transaction: unregistering works after a failed statement.
+    con.register("incoming_scores", table)
+    try:
+        with transaction(con):
+            if replace:
+                # Remove what differs from the incoming rows (changed scores, themes or
+                # methods no longer given); what is left of these articles is exactly
+                # the unchanged rows, which the insert then skips.
+                con.execute(
+                    """
+                    DELETE FROM article_themes
+                    WHERE article_id IN (SELECT article_id FROM incoming_scores)
+                      AND NOT EXISTS (
+                        SELECT 1 FROM incoming_scores i
+                        WHERE i.article_id = article_themes.article_id
+                          AND i.theme_id = article_themes.theme_id
+                          AND i.method = article_themes.method
+                          AND i.score = article_themes.score
+                          AND i.is_member = article_themes.is_member)
+                    """
+                )
+            con.execute(
+                "INSERT INTO article_themes (article_id, theme_id, method, score, is_member) "
+                "SELECT article_id, theme_id, method, score, is_member FROM incoming_scores"
+                + (" ON CONFLICT DO NOTHING" if replace else "")
+            )
+    finally:
         con.unregister("incoming_scores")
     return n_articles * n_themes
+
+
+def has_theme_scores(con: Connection) -> bool:
+    """Whether any article has a stored theme score."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM article_themes)").fetchall() == [(True,)]
 
 
 def article_theme_scores(con: Connection, article_id: str) -> list[tuple[str, str, float, bool]]:

@@ -9,9 +9,6 @@ member when its score reaches the theme's threshold and no exclusion phrase occu
 
 from __future__ import annotations
 
-import functools
-import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,9 +17,26 @@ import numpy as np
 
 from newsintel.embed import Embedder
 from newsintel.models import ThemeDefinition
+from newsintel.themes.matching import PhraseMatcher, phrase_pattern
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from newsintel.themes.classifier import ThemeClassifier
+
+__all__ = [
+    "PhraseMatcher",
+    "ThemeScorer",
+    "build_scorer",
+    "keyword_counts",
+    "keyword_hits",
+    "phrase_pattern",
+    "prototype_texts",
+]
+
+# Rows converted to float64 at a time for the classifiers: small enough for the copy to
+# stay in cache, large enough for BLAS (a multiple of 8 rows, as its kernels block rows).
+_CLASSIFIER_ROWS = 4096
 
 
 def prototype_texts(theme: ThemeDefinition) -> list[str]:
@@ -75,42 +89,80 @@ class ThemeScorer:
             out[:, index] = sims[:, cols].max(axis=1)
         return out
 
-    def scores(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+    def phrases(self) -> list[str]:
+        """Every phrase that scoring and membership match: keywords, then exclusions."""
+        keywords = [k for t in self.themes if t.theme_id in self.classifiers for k in t.keywords]
+        return keywords + [p for t in self.themes for p in t.exclusions]
+
+    def phrase_matcher(self, texts: Sequence[str] | pa.Array) -> PhraseMatcher:
+        """A PhraseMatcher over ``texts`` with every phrase of :meth:`phrases` matched.
+
+        Pass it to :meth:`scores` and :meth:`members` so that the texts are read once.
+        """
+        matcher = PhraseMatcher(texts)
+        matcher.prefetch(self.phrases())
+        return matcher
+
+    def scores(
+        self,
+        vectors: np.ndarray,
+        texts: Sequence[str] | None = None,
+        *,
+        matcher: PhraseMatcher | None = None,
+    ) -> np.ndarray:
         """(articles x themes) membership scores: probability or cosine similarity.
 
-        ``texts`` feed the classifiers' keyword feature; without them classifiers
-        see no keyword hits.
+        ``texts`` (or a ``matcher`` over them) feed the classifiers' keyword feature;
+        without them classifiers see no keyword hits.
         """
-        out = self.similarities(vectors)
-        matcher = PhraseMatcher(texts) if texts is not None and self.classifiers else None
-        # Converted once, not once per classifier (the classifiers work in float64).
-        wide = np.asarray(vectors, dtype=np.float64) if self.classifiers else vectors
-        if matcher is not None:
-            matcher.prefetch(
-                [k for t in self.themes if t.theme_id in self.classifiers for k in t.keywords]
+        n = len(vectors)
+        if any(t.theme_id not in self.classifiers for t in self.themes):
+            out = self.similarities(vectors)
+        else:
+            out = np.empty((n, len(self.themes)), dtype=np.float32)
+        if not self.classifiers:
+            return out
+        if matcher is None and texts is not None:
+            matcher = self.phrase_matcher(texts)
+        columns = [
+            (
+                index,
+                self.classifiers[t.theme_id],
+                keyword_counts(t, [], matcher) if matcher is not None else np.zeros(n),
             )
-        for index, theme in enumerate(self.themes):
-            classifier = self.classifiers.get(theme.theme_id)
-            if classifier is None:
-                continue
-            counts = (
-                keyword_counts(theme, texts, matcher)
-                if texts is not None
-                else np.zeros(len(vectors))
-            )
-            out[:, index] = classifier.probabilities(wide, counts)
+            for index, t in enumerate(self.themes)
+            if t.theme_id in self.classifiers
+        ]
+        # The classifiers work in float64: convert a block of rows at a time into one
+        # reused buffer rather than the whole batch (a copy that cost more than the
+        # arithmetic at a million articles).
+        wide = np.empty((min(n, _CLASSIFIER_ROWS), vectors.shape[1]), dtype=np.float64)
+        for start in range(0, n, _CLASSIFIER_ROWS):
+            stop = min(n, start + _CLASSIFIER_ROWS)
+            block = wide[: stop - start]
+            np.copyto(block, vectors[start:stop])
+            for index, classifier, counts in columns:
+                out[start:stop, index] = classifier.probabilities(block, counts[start:stop])
         return out
 
-    def members(self, scores: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def members(
+        self,
+        scores: np.ndarray,
+        texts: Sequence[str] | None = None,
+        *,
+        matcher: PhraseMatcher | None = None,
+    ) -> np.ndarray:
         """Boolean (articles x themes): score at or above threshold and no exclusion hit."""
         member = scores >= self.thresholds
-        matcher = PhraseMatcher(texts)
-        matcher.prefetch([phrase for theme in self.themes for phrase in theme.exclusions])
+        if not any(t.exclusions for t in self.themes):
+            return member
+        if matcher is None:
+            if texts is None:
+                raise ValueError("members needs the texts (or a matcher over them)")
+            matcher = self.phrase_matcher(texts)
         for index, theme in enumerate(self.themes):
-            excluded = np.zeros(len(texts), dtype=bool)
             for phrase in theme.exclusions:
-                excluded |= matcher.hits(phrase)
-            member[:, index] &= ~excluded
+                member[:, index] &= ~matcher.hits(phrase)
         return member
 
 
@@ -137,83 +189,17 @@ def build_scorer(
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
-    """Whole-word, case-insensitive match for a phrase ("EV" must not match "every")."""
-    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
-
-
-# Non-ASCII characters that re.IGNORECASE matches to ASCII letters (İ, ı, long s, Kelvin).
-_IGNORECASE_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
-
-
-class PhraseMatcher:
-    """Finds which of many texts contain a phrase, as ``phrase_pattern`` does, fast.
-
-    A Python regex search per phrase and text costs minutes at a million articles. For
-    an ASCII phrase in an ASCII text, ``phrase_pattern`` (case-insensitive, no word
-    character on either side) means exactly: the lowercased phrase occurs in the
-    lowercased text with no [0-9a-z_] on either side. pyarrow tests that over the whole
-    batch at once (RE2). For other texts that test can only over-match, once the four
-    non-ASCII characters that Python's IGNORECASE equates with ASCII letters are mapped
-    to them (checked over every code point), so the Python regex confirms its hits.
-    """
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        self._texts = texts
-        array = pa.array(texts, type=pa.large_string())
-        self._ascii = np.asarray(pc.string_is_ascii(array).to_numpy(zero_copy_only=False))
-        lower = pc.ascii_lower(array)
-        for special, letter in _IGNORECASE_ASCII.items():
-            lower = pc.replace_substring(lower, special, letter)
-        self._lower = lower
-        self._found: dict[str, np.ndarray] = {}
-
-    def prefetch(self, phrases: Sequence[str]) -> None:
-        """Match many phrases at once: pyarrow releases the GIL, so threads use every core."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        todo = [p for p in dict.fromkeys(phrases) if p not in self._found]
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            for phrase, found in zip(todo, pool.map(self._match, todo), strict=True):
-                self._found[phrase] = found
-
-    def hits(self, phrase: str) -> np.ndarray:
-        """Boolean per text: the phrase occurs as a whole word (case-insensitive)."""
-        found = self._found.get(phrase)
-        return found.copy() if found is not None else self._match(phrase)
-
-    def _match(self, phrase: str) -> np.ndarray:
-        import pyarrow.compute as pc
-
-        out = np.zeros(len(self._texts), dtype=bool)
-        if phrase.isascii():
-            literal = "".join(
-                c if c.isalnum() or c == " " else f"\\x{{{ord(c):x}}}" for c in phrase.lower()
-            )
-            found = pc.match_substring_regex(
-                self._lower, f"(?:^|[^0-9a-z_]){literal}(?:$|[^0-9a-z_])"
-            )
-            found_np = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
-            out |= found_np & self._ascii
-            rest = np.flatnonzero(found_np & ~self._ascii)
-        else:
-            rest = np.arange(len(self._texts))
-        pattern = phrase_pattern(phrase)
-        for i in rest:
-            out[i] = pattern.search(self._texts[int(i)]) is not None
-        return out
-
-
 def keyword_counts(
     theme: ThemeDefinition, texts: Sequence[str], matcher: PhraseMatcher | None = None
 ) -> np.ndarray:
-    """How many of the theme's keywords occur (as whole words) in each text."""
-    matcher = matcher or PhraseMatcher(texts)
-    counts = np.zeros(len(texts), dtype=np.float64)
+    """How many of the theme's keywords occur (as whole words) in each text.
+
+    With a ``matcher`` the texts are the matcher's and ``texts`` is not read.
+    """
+    if matcher is None:
+        matcher = PhraseMatcher(texts)
+        matcher.prefetch(theme.keywords)
+    counts = np.zeros(len(matcher), dtype=np.float64)
     for keyword in theme.keywords:
         counts += matcher.hits(keyword)
     return counts
