@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import stored_article
 
 from newsintel import jobs
 from newsintel.config import Settings
@@ -32,17 +33,14 @@ FEEDS = 10  # above the worker-pool threshold
 
 def article(n: int, source: str, *, title: str | None = None, day: int = 1) -> Article:
     title = title or f"Story number {n} from {source}"
-    return Article(
-        article_id=f"id{n}",
+    return stored_article(
+        f"id{n}",
         source_id=source,
-        story_id=f"id{n}",
-        parent_id=None,
         guid=f"g{n}",
         url=f"https://example.com/{n}",
         title=title,
         text=f"Body {n}",
         published_at=datetime(2025, 2, day) + timedelta(minutes=n),
-        published_estimated=False,
         fetched_at=NOW,
         content_hash=f"h{n}",
         title_key=title.lower(),

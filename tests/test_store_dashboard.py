@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from factories import stored_article
 
 from newsintel.errors import DatabaseLockedError, StoreError
 from newsintel.models import Article, SeriesMeta, SourceUpdate, ThemeDefinition
@@ -49,19 +50,14 @@ def _article(
     url: str | None = None,
     is_issue: bool = False,
 ) -> Article:
-    return Article(
-        article_id=article_id,
+    return stored_article(
+        article_id,
         source_id=source_id,
-        story_id=story_id or article_id,
-        parent_id=None,
-        guid=article_id,
+        story_id=story_id,
         url=url if url is not None else f"https://example.com/{article_id}",
         title=title,
         text=f"{title}. Body of {article_id} about lithium prices.",
         published_at=published_at,
-        published_estimated=False,
-        fetched_at=published_at,
-        content_hash=article_id,
         is_issue=is_issue,
     )
 

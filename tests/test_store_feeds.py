@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from factories import stored_article
 
 from newsintel.models import Article, SourceUpdate
 from newsintel.store import connect, migrate
@@ -15,17 +16,14 @@ NOW = datetime(2025, 3, 1, 12, 0)
 
 
 def article(n: int, source: str = "feed") -> Article:
-    return Article(
-        article_id=f"id{n}",
+    return stored_article(
+        f"id{n}",
         source_id=source,
-        story_id=f"id{n}",
-        parent_id=None,
         guid=f"g{n}",
         url=f"https://example.com/{n}",
         title=f"Story {n}",
         text=f"Body {n}",
         published_at=datetime(2025, 2, n % 28 + 1),
-        published_estimated=False,
         fetched_at=NOW,
         content_hash=f"h{n}",
     )

@@ -10,9 +10,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from factories import stored_article
 
 from newsintel.errors import StoreError
-from newsintel.models import Article, SourceUpdate
+from newsintel.models import SourceUpdate
 from newsintel.store import connect, migrate
 from newsintel.store.embeddings import iter_article_vectors, save_embeddings
 from newsintel.store.feeds import save_feed_result, upsert_source
@@ -76,14 +77,16 @@ def test_iter_article_vectors_streams_every_vector_with_its_text(con) -> None:  
     upsert_source(con, "wire", "Wire", "https://wire.example/feed")
     when = datetime(2026, 1, 5)
     articles = [
-        Article(
-            article_id=f"a{i}", source_id="wire", story_id=f"a{i}", parent_id=None,
-            guid=f"a{i}", url=None, title=f"Title {i}", text=f"Body {i} ünïcode",
-            published_at=when, published_estimated=False, fetched_at=when,
-            content_hash=f"a{i}",
+        stored_article(
+            f"a{i}",
+            source_id="wire",
+            url=None,
+            title=f"Title {i}",
+            text=f"Body {i} ünïcode",
+            published_at=when,
         )
         for i in range(7)
-    ]  # fmt: skip
+    ]
     save_feed_result(con, SourceUpdate("wire", "ok", when, 200), articles)
     vectors = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
     save_embeddings(con, "m", [a.article_id for a in articles], vectors)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_settings
+from factories import stored_article
 
 from newsintel.config import Settings
 from newsintel.jobs import build_topics, list_topics
@@ -36,20 +37,13 @@ START = datetime(2026, 1, 5, 9)  # a Monday
 
 
 def _article(article_id: str, title: str, published: datetime, url: str) -> Article:
-    return Article(
-        article_id=article_id,
+    return stored_article(
+        article_id,
         source_id="wire",
-        story_id=article_id,
-        parent_id=None,
-        guid=article_id,
         url=url,
         title=title,
         text=f"{title} and more about {title.split()[0]}.",
         published_at=published,
-        published_estimated=False,
-        fetched_at=published,
-        content_hash=article_id,
-        is_issue=False,
     )
 
 
