@@ -252,26 +252,34 @@ def test_theme_list_and_weekly(fixture_db: str) -> None:
 
 def test_top_stories_one_row_per_story_and_safe_links(fixture_db: str) -> None:
     start, end = FIRST_WEEK, FIRST_WEEK + timedelta(weeks=8)
-    top = read(fixture_db, lambda con: q.theme_top_stories(con, "lithium", start, end, 20))
-    assert top["title"].iloc[0] == "Lithium glut deepens in China"
-    assert len(top) == 8  # 8 lithium stories: the syndicated copy collapses into its story
-    robots = read(fixture_db, lambda con: q.theme_top_stories(con, "robots", start, end, 20))
+
+    def top(theme: str, limit: int) -> pd.DataFrame:
+        return read(fixture_db, lambda con: q.theme_detail(con, theme, start, end, limit).top)
+
+    lithium = top("lithium", 20)
+    assert lithium["title"].iloc[0] == "Lithium glut deepens in China"
+    assert len(lithium) == 8  # 8 lithium stories: the syndicated copy collapses into its story
+    robots = top("robots", 20)
     by_title = dict(zip(robots["title"], robots["url"], strict=True))
     assert pd.isna(by_title[SCRIPT_TITLE])  # javascript: never becomes a link
     assert by_title[IMG_TITLE] == "https://example.com/ro7b"
-    limited = read(fixture_db, lambda con: q.theme_top_stories(con, "lithium", start, end, 3))
+    limited = top("lithium", 3)
     assert len(limited) == 3
 
 
 def test_peak_week_and_source_mix(fixture_db: str) -> None:
     start, end = FIRST_WEEK, FIRST_WEEK + timedelta(weeks=8)
-    peak = read(fixture_db, lambda con: q.theme_peak_week(con, "lithium", start, end))
-    assert peak == FIRST_WEEK + timedelta(weeks=5)
+    detail = read(fixture_db, lambda con: q.theme_detail(con, "lithium", start, end))
+    assert detail.peak_week == FIRST_WEEK + timedelta(weeks=5)
+    assert detail.peak_stories is not None and len(detail.peak_stories) > 0
+    peak_days = pd.to_datetime(detail.peak_stories["published_at"]).dt.date
+    assert all(detail.peak_week <= d <= detail.peak_week + timedelta(days=6) for d in peak_days)
     none = read(
-        fixture_db, lambda con: q.theme_peak_week(con, "robots", start, start + timedelta(days=6))
+        fixture_db,
+        lambda con: q.theme_detail(con, "robots", start, start + timedelta(days=6)),
     )
-    assert none is None
-    mix = read(fixture_db, lambda con: q.theme_source_mix(con, "lithium", start, end))
+    assert none.peak_week is None and none.peak_stories is None
+    mix = detail.mix
     assert list(zip(mix["source"], mix["stories"], strict=True)) == [
         ("Metals Wire", 8),
         ("Robot Blog", 1),

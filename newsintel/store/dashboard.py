@@ -185,28 +185,26 @@ def theme_weekly_stories(con: Connection, theme: str, start: date, end: date) ->
     ).df()
 
 
-# A theme's stories, one row per member article (not newsletter issues): the relation
-# the top-stories, peak-week and source-mix queries read. Inline it takes the
-# parameters theme, start, end (a days or weeks range); theme_detail() stores it once
-# in a temporary table for its three queries.
-_MEMBERS = """
+# A theme's stories, one row per member article (not newsletter issues), over every
+# week that [start, end] touches (the peak week may start before ``start``): the
+# expensive join, which theme_detail() stores once in a temporary table for the top
+# stories, peak week and source mix. Parameters: theme, start, end.
+_MEMBERS = f"""
     SELECT a.article_id, a.story_id, a.source_id, a.published_at, m.score
     FROM article_themes m JOIN articles a USING (article_id)
-    WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue AND {range}
+    WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue AND {_IN_WEEKS}
 """
 _X_IN_DAYS = _IN_DAYS.replace("a.published_at", "x.published_at")
 _X_IN_WEEKS = _IN_WEEKS.replace("a.published_at", "x.published_at")
 
 
-def _top_stories(
-    con: Connection, members: str, args: list[object], start: date, end: date, limit: int
-) -> pd.DataFrame:
+def _top_stories(con: Connection, start: date, end: date, limit: int) -> pd.DataFrame:
     # Stories are ranked on ids, scores and dates alone; titles, URLs and source names
     # are read for the ``limit`` winners only, not for every member of the window.
     return con.execute(
         f"""
         WITH best AS (
-            SELECT x.article_id, x.published_at, x.score FROM {members} x
+            SELECT x.article_id, x.published_at, x.score FROM theme_members x
             WHERE {_X_IN_DAYS}
             QUALIFY row_number() OVER (PARTITION BY x.story_id
                                        ORDER BY x.score DESC, x.published_at) = 1
@@ -220,70 +218,50 @@ def _top_stories(
         LEFT JOIN sources s ON s.source_id = a.source_id
         ORDER BY b.score DESC, b.published_at DESC
         """,
-        [*args, start, end, limit],
+        [start, end, limit],
     ).df()
 
 
-def _peak_week(
-    con: Connection, members: str, args: list[object], start: date, end: date
-) -> date | None:
+def _peak_week(con: Connection, start: date, end: date) -> date | None:
     # Distinct stories per week, as v_theme_weekly counts them, for this theme only.
     row = con.execute(
         f"""
-        SELECT date_trunc('week', x.published_at)::DATE AS week FROM {members} x
+        SELECT date_trunc('week', x.published_at)::DATE AS week FROM theme_members x
         WHERE {_X_IN_WEEKS}
         GROUP BY 1 ORDER BY count(DISTINCT x.story_id) DESC, week DESC LIMIT 1
         """,
-        [*args, start, end],
+        [start, end],
     ).fetchone()
     return row[0] if row else None
 
 
-def _source_mix(
-    con: Connection, members: str, args: list[object], start: date, end: date
-) -> pd.DataFrame:
+def _source_mix(con: Connection, start: date, end: date) -> pd.DataFrame:
     return con.execute(
         f"""
         SELECT coalesce(s.name, x.source_id) AS source, count(DISTINCT x.story_id) AS stories
-        FROM {members} x LEFT JOIN sources s ON s.source_id = x.source_id
+        FROM theme_members x LEFT JOIN sources s ON s.source_id = x.source_id
         WHERE {_X_IN_DAYS}
         GROUP BY 1 ORDER BY stories DESC, source
         """,
-        [*args, start, end],
+        [start, end],
     ).df()
-
-
-def theme_top_stories(
-    con: Connection, theme: str, start: date, end: date, limit: int = 10
-) -> pd.DataFrame:
-    """The best-scoring stories of a theme in [start, end], one row per story.
-
-    Columns: title, source, published_at, url (None unless http/https), score.
-    """
-    members = "(" + _MEMBERS.format(range=_IN_DAYS) + ")"
-    return _top_stories(con, members, [theme, start, end], start, end, limit)
-
-
-def theme_peak_week(con: Connection, theme: str, start: date, end: date) -> date | None:
-    """The week in [start, end] with the most stories of a theme (the latest on ties)."""
-    members = "(" + _MEMBERS.format(range=_IN_WEEKS) + ")"
-    return _peak_week(con, members, [theme, start, end], start, end)
-
-
-def theme_source_mix(con: Connection, theme: str, start: date, end: date) -> pd.DataFrame:
-    """Stories of a theme per source in [start, end] (columns source, stories), most first."""
-    members = "(" + _MEMBERS.format(range=_IN_DAYS) + ")"
-    return _source_mix(con, members, [theme, start, end], start, end)
 
 
 @dataclass(frozen=True)
 class ThemeDetail:
-    """What the Themes page shows of one theme in a window, read in one pass."""
+    """What the Themes page shows of one theme in a window, read in one pass.
 
-    top: pd.DataFrame  # theme_top_stories(start, end, top_limit)
-    mix: pd.DataFrame  # theme_source_mix(start, end)
-    peak_week: date | None  # theme_peak_week(start, end)
-    peak_stories: pd.DataFrame | None  # theme_top_stories(peak week, peak_limit)
+    ``top``: the best-scoring stories in [start, end], one row per story (columns
+    title, source, published_at, url (None unless http/https), score). ``mix``: stories
+    per source (columns source, stories), most first. ``peak_week``: the week with the
+    most stories (the latest on ties), None without any; ``peak_stories``: its top
+    stories, as ``top``.
+    """
+
+    top: pd.DataFrame
+    mix: pd.DataFrame
+    peak_week: date | None
+    peak_stories: pd.DataFrame | None
 
 
 def theme_detail(
@@ -296,22 +274,16 @@ def theme_detail(
 ) -> ThemeDetail:
     """Top stories, source mix, peak week and its stories of a theme in [start, end].
 
-    The same results as the four single queries, but the join of the theme's members
-    with their articles (the expensive part) runs once, into a temporary table that
-    covers every week the window touches (the peak week may start before ``start``).
+    The join of the theme's members with their articles (the expensive part) runs once,
+    into a temporary table that the four queries read.
     """
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE theme_members AS " + _MEMBERS.format(range=_IN_WEEKS),
-        [theme, start, end],
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE theme_members AS " + _MEMBERS, [theme, start, end])
     try:
-        top = _top_stories(con, "theme_members", [], start, end, top_limit)
-        mix = _source_mix(con, "theme_members", [], start, end)
-        week = _peak_week(con, "theme_members", [], start, end)
+        top = _top_stories(con, start, end, top_limit)
+        mix = _source_mix(con, start, end)
+        week = _peak_week(con, start, end)
         stories = (
-            None
-            if week is None
-            else _top_stories(con, "theme_members", [], week, week + timedelta(days=6), peak_limit)
+            None if week is None else _top_stories(con, week, week + timedelta(days=6), peak_limit)
         )
     finally:
         con.execute("DROP TABLE IF EXISTS theme_members")
