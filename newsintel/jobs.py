@@ -170,7 +170,6 @@ def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
     (SIGKILL, OOM killer) would leave its workers behind; a daemon thread in each
     worker notices that it was re-parented and ends the worker.
     """
-    import threading
 
     def watch() -> None:
         while os.getppid() == parent_pid:

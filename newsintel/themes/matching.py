@@ -244,22 +244,14 @@ def large_strings(strings: pa.Array) -> pa.Array:
 
     A sliced array, or the cast of one, starts its offsets elsewhere, and pyarrow's
     string kernels (ascii_lower in pyarrow 26) then return wrong strings; rebuilding the
-    offsets costs one pass over them and copies no text.
+    offsets (``_buffers``) costs one pass over them and copies no text.
     """
     import pyarrow as pa
 
     array = strings.cast(pa.large_string())
     if array.null_count:
         raise ValueError("texts must not be null")
-    _validity, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
-        array.offset : array.offset + len(array) + 1
-    ]
-    if not len(array) or (array.offset == 0 and offsets[0] == 0):
-        return array
-    first = int(offsets[0])
-    data = data_buffer.slice(first, int(offsets[-1]) - first) if data_buffer is not None else None
-    return pa.LargeStringArray.from_buffers(len(array), pa.py_buffer(offsets - first), data)
+    return _strings(*_buffers(array))
 
 
 def _buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
