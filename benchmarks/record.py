@@ -45,9 +45,10 @@ What each benchmark measures:
   built from the sample feeds' titles and descriptions, stored as articles in a fresh
   DuckDB file, against a bare `SentenceTransformer(path).encode(texts, batch_size=64)`
   of the same texts in the same process, both warmed first, best of two alternating
-  passes each (docs/s ratio target >= 0.9); then a second `embed` over the unchanged corpus (target < 2% of the first);
-  then the backends (torch, onnx fp32, onnx-int8) side by side on the same texts, with
-  int8's mean cosine agreement with torch (target >= 0.99).
+  passes each (docs/s ratio target >= 0.9); then a second `embed` over the unchanged
+  corpus (target < 2% of the first); then the backends (torch, onnx fp32, onnx-int8)
+  side by side on the same texts, with int8's mean cosine agreement with torch (target
+  >= 0.99).
 - **assign**: `newsintel.jobs.assign_themes` over 1,000,000 stored articles (sample
   texts cycled, seeded random unit vectors), bundled classifiers, keywords and
   exclusions, writing every (article, theme) row (target < 30 s).
