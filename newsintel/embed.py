@@ -155,13 +155,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        model = self._load()
-        # sentence-transformers renamed the method in v5; accept both spellings.
-        get_dim = getattr(model, "get_embedding_dimension", None)
-        dim = get_dim() if get_dim else model.get_sentence_embedding_dimension()
-        if dim is None:
-            raise EmbeddingError(f"model {self.model!r} does not report its dimension")
-        return int(dim)
+        return _st_dimension(self._load(), self.model)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
@@ -283,7 +277,7 @@ def _export_fp32(source: str, folder: Path, fingerprint: str) -> None:
             "source": source,
             "fingerprint": fingerprint,
             "max_seq_length": int(model.max_seq_length or tokenizer.model_max_length),
-            "dimension": int(_st_dimension(model)),
+            "dimension": _st_dimension(model, source),
             "inputs": names,
             "pad_id": int(tokenizer.pad_token_id or 0),
             "pad_token": str(tokenizer.pad_token or "[PAD]"),
@@ -367,11 +361,13 @@ def ensure_onnx_model(model: str, backend: str, cache_dir: str | Path) -> Path:
     return target
 
 
-def _st_dimension(model: SentenceTransformer) -> int:
+def _st_dimension(model: SentenceTransformer, name: str) -> int:
+    """The vector size of a loaded model (``name`` is for the error message)."""
+    # sentence-transformers renamed the method in v5; accept both spellings.
     get_dim = getattr(model, "get_embedding_dimension", None)
     dim = get_dim() if get_dim else model.get_sentence_embedding_dimension()
     if dim is None:
-        raise EmbeddingError("model does not report its dimension")
+        raise EmbeddingError(f"model {name!r} does not report its dimension")
     return int(dim)
 
 
