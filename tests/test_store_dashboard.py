@@ -270,15 +270,15 @@ def test_top_stories_one_row_per_story_and_safe_links(fixture_db: str) -> None:
 def test_peak_week_and_source_mix(fixture_db: str) -> None:
     start, end = FIRST_WEEK, FIRST_WEEK + timedelta(weeks=8)
     detail = read(fixture_db, lambda con: q.theme_detail(con, "lithium", start, end))
-    assert detail.peak_week == FIRST_WEEK + timedelta(weeks=5)
-    assert detail.peak_stories is not None and len(detail.peak_stories) > 0
-    peak_days = pd.to_datetime(detail.peak_stories["published_at"]).dt.date
-    assert all(detail.peak_week <= d <= detail.peak_week + timedelta(days=6) for d in peak_days)
+    assert detail.peak is not None and detail.peak.week == FIRST_WEEK + timedelta(weeks=5)
+    assert len(detail.peak.stories) > 0
+    peak_days = pd.to_datetime(detail.peak.stories["published_at"]).dt.date
+    assert all(detail.peak.week <= d <= detail.peak.week + timedelta(days=6) for d in peak_days)
     none = read(
         fixture_db,
         lambda con: q.theme_detail(con, "robots", start, start + timedelta(days=6)),
     )
-    assert none.peak_week is None and none.peak_stories is None
+    assert none.peak is None
     mix = detail.mix
     assert list(zip(mix["source"], mix["stories"], strict=True)) == [
         ("Metals Wire", 8),

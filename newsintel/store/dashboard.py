@@ -248,20 +248,25 @@ def _source_mix(con: Connection, start: date, end: date) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class PeakWeek:
+    """The week with the most stories of a theme (the latest on ties) and its stories."""
+
+    week: date
+    stories: pd.DataFrame  # columns as ThemeDetail.top
+
+
+@dataclass(frozen=True)
 class ThemeDetail:
     """What the Themes page shows of one theme in a window, read in one pass.
 
     ``top``: the best-scoring stories in [start, end], one row per story (columns
     title, source, published_at, url (None unless http/https), score). ``mix``: stories
-    per source (columns source, stories), most first. ``peak_week``: the week with the
-    most stories (the latest on ties), None without any; ``peak_stories``: its top
-    stories, as ``top``.
+    per source (columns source, stories), most first. ``peak``: None without any story.
     """
 
     top: pd.DataFrame
     mix: pd.DataFrame
-    peak_week: date | None
-    peak_stories: pd.DataFrame | None
+    peak: PeakWeek | None
 
 
 def theme_detail(
@@ -282,12 +287,14 @@ def theme_detail(
         top = _top_stories(con, start, end, top_limit)
         mix = _source_mix(con, start, end)
         week = _peak_week(con, start, end)
-        stories = (
-            None if week is None else _top_stories(con, week, week + timedelta(days=6), peak_limit)
+        peak = (
+            None
+            if week is None
+            else PeakWeek(week, _top_stories(con, week, week + timedelta(days=6), peak_limit))
         )
     finally:
         con.execute("DROP TABLE IF EXISTS theme_members")
-    return ThemeDetail(top, mix, week, stories)
+    return ThemeDetail(top, mix, peak)
 
 
 # --- series and analysis --------------------------------------------------------------

@@ -121,35 +121,14 @@ def digest(db: str, price_series: str) -> DigestContent:
     )
 
 
-@dataclass(frozen=True)
-class PeakWeek:
-    """The busiest week of a theme in a window and the stories that made it."""
-
-    week: date
-    stories: pd.DataFrame
-
-
-@dataclass(frozen=True)
-class ThemeDetail:
-    """One theme in a window: best stories, stories per source, and the busiest week."""
-
-    top: pd.DataFrame  # columns title, source, published_at, url, score
-    mix: pd.DataFrame  # columns source, stories
-    peak: PeakWeek | None  # None: no story of the theme in the window
-
-
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -> ThemeDetail:
+def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -> q.ThemeDetail:
     """The ``limit`` best stories of ``theme`` in [start, end], its source mix and peak week.
 
     One read for the three: the theme's stories are looked up once (see
     store.dashboard.theme_detail); the peak week comes with up to 50 of its stories.
     """
-    found = q.read_batch(db, lambda con: q.theme_detail(con, theme, start, end, limit, 50))
-    peak = None
-    if found.peak_week is not None and found.peak_stories is not None:
-        peak = PeakWeek(found.peak_week, found.peak_stories)
-    return ThemeDetail(found.top, found.mix, peak)
+    return q.read_batch(db, lambda con: q.theme_detail(con, theme, start, end, limit, 50))
 
 
 @dataclass(frozen=True)
