@@ -26,7 +26,7 @@ from newsintel.store.connect import Connection, connect
 T = TypeVar("T")
 
 # Only these schemes become clickable links: a feed could carry javascript: or data:.
-_SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
+SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
 
 # The newest run that holds a pair: a later run for other pairs must not hide it.
 _LATEST_RUN_OF_PAIR = (
@@ -211,7 +211,7 @@ def _top_stories(con: Connection, start: date, end: date, limit: int) -> pd.Data
             ORDER BY x.score DESC, x.published_at DESC
             LIMIT ?
         )
-        SELECT a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, b.score
+        SELECT a.title, s.name AS source, a.published_at, {SAFE_URL} AS url, b.score
         FROM best b
         -- Joining on the date too lets the scan skip row groups outside the winners' dates.
         JOIN articles a ON a.article_id = b.article_id AND a.published_at = b.published_at
@@ -403,7 +403,7 @@ def keyword_search(
     needle = _like_literal(keyword)
     return con.execute(
         f"""
-        SELECT a.published_at, a.title, s.name AS source, {_SAFE_URL} AS url,
+        SELECT a.published_at, a.title, s.name AS source, {SAFE_URL} AS url,
                left(a.text, 240) AS snippet
         FROM articles a LEFT JOIN sources s ON s.source_id = a.source_id
         WHERE {_ARTICLE_FILTER}
@@ -432,7 +432,7 @@ def semantic_search(
     return con.execute(
         f"""
         SELECT list_cosine_similarity(e.vector, ?::FLOAT[]) AS similarity,
-               a.published_at, a.title, s.name AS source, {_SAFE_URL} AS url,
+               a.published_at, a.title, s.name AS source, {SAFE_URL} AS url,
                left(a.text, 240) AS snippet
         FROM embeddings e JOIN articles a ON a.article_id = e.article_id
         LEFT JOIN sources s ON s.source_id = a.source_id

@@ -75,13 +75,21 @@ def save_embeddings(
     return len(article_ids)
 
 
+def vector_matrix(vectors: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A column of stored vectors (FLOAT[] or FLOAT[dim]) as a float32 (rows x dim) matrix.
+
+    Empty: a (0, 0) matrix. The values move as one flat buffer, no Python list per row.
+    """
+    if not len(vectors):
+        return np.zeros((0, 0), dtype=np.float32)
+    if isinstance(vectors, pa.ChunkedArray):
+        vectors = vectors.combine_chunks()
+    flat = vectors.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(len(vectors), -1)
+
+
 def _to_matrix(table: pa.Table) -> tuple[list[str], np.ndarray]:
-    ids = table.column("article_id").to_pylist()
-    if not ids:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    vectors = table.column("vector").combine_chunks()
-    flat = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return ids, flat.reshape(len(ids), -1)
+    return table.column("article_id").to_pylist(), vector_matrix(table.column("vector"))
 
 
 def load_embeddings(
@@ -144,12 +152,8 @@ def iter_article_vectors(
         for batch in relation.to_arrow_reader(batch_size):
             if not batch.num_rows:
                 continue
-            flat = batch.column(1).flatten().to_numpy(zero_copy_only=False)
             yield ArticleVectors(
-                batch.column(0),
-                np.asarray(flat, dtype=np.float32).reshape(batch.num_rows, dim),
-                batch.column(2),
-                batch.column(3),
+                batch.column(0), vector_matrix(batch.column(1)), batch.column(2), batch.column(3)
             )
     except duckdb.Error as exc:
         raise StoreError(f"cannot read the vectors of model {model}: {exc}") from None

@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.embeddings import load_embeddings
+from newsintel.store.dashboard import SAFE_URL
+from newsintel.store.embeddings import load_embeddings, vector_matrix
 
 if TYPE_CHECKING:
     from newsintel.topics.build import BuildResult
@@ -288,9 +289,6 @@ def has_topics(con: Connection) -> bool:
 
 # --- what the app's Topics page reads -------------------------------------------------
 
-# Only these schemes become clickable links: a feed could carry javascript: or data:.
-_SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
-
 # The label of every topic id as of its newest appearance (ids persist across builds).
 _LABELS = """
     SELECT topic_id, arg_max(label, build_id || '/' || time_window) AS label
@@ -331,7 +329,7 @@ def topic_stories(
         SELECT m.topic_id,
                row_number() OVER (PARTITION BY m.topic_id
                                   ORDER BY m.distance, m.article_id) AS rank,
-               a.title, s.name AS source, a.published_at, {_SAFE_URL} AS url, m.distance
+               a.title, s.name AS source, a.published_at, {SAFE_URL} AS url, m.distance
         FROM article_topics m
         JOIN articles a ON a.article_id = m.article_id
         LEFT JOIN sources s ON s.source_id = a.source_id
@@ -437,12 +435,5 @@ def map_sample(con: Connection, build_id: str, limit: int = 5_000) -> MapSample:
         """,
         params=[build_id, limit, build_id, build_id],
     ).to_arrow_table()
-    vectors_column = table.column("vector").combine_chunks()
     points = table.drop_columns(["vector"]).to_pandas()
-    if len(table):
-        dim = len(vectors_column[0])
-        flat = vectors_column.flatten().to_numpy(zero_copy_only=False)
-        vectors = np.asarray(flat, dtype=np.float32).reshape(len(table), dim)
-    else:
-        vectors = np.zeros((0, 0), dtype=np.float32)
-    return MapSample(points, vectors, int(total))
+    return MapSample(points, vector_matrix(table.column("vector")), int(total))
