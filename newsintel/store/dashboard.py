@@ -43,18 +43,30 @@ _ARTICLE_FILTER = """
 """
 
 
-# Days [start, end] as a range on the raw timestamp: the same rows as
-# ``published_at::DATE BETWEEN ? AND ?``, but the scan can skip row groups by their
-# min/max (zone maps), which it cannot do through a cast. Parameters: start, end.
-_IN_DAYS = "a.published_at >= ?::DATE AND a.published_at < ?::DATE + INTERVAL 1 DAY"
+def in_days(column: str = "a.published_at") -> str:
+    """SQL: ``column`` falls on a day in [start, end] (parameters: start, end).
 
-# Weeks [week of start, week of end] the way v_theme_weekly filters ``week BETWEEN
-# date_trunc('week', start) AND end``: every article of the week that contains ``end``
-# counts, also the days after ``end``. Parameters: start, end.
-_IN_WEEKS = (
-    "a.published_at >= date_trunc('week', ?::DATE) "
-    "AND a.published_at < date_trunc('week', ?::DATE) + INTERVAL 7 DAY"
-)
+    A range on the raw timestamp: the same rows as ``column::DATE BETWEEN ? AND ?``,
+    but the scan can skip row groups by their min/max (zone maps), which it cannot do
+    through a cast.
+    """
+    return f"{column} >= ?::DATE AND {column} < ?::DATE + INTERVAL 1 DAY"
+
+
+def in_weeks(column: str = "a.published_at") -> str:
+    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters as above).
+
+    The way v_theme_weekly filters ``week BETWEEN date_trunc('week', start) AND end``:
+    every article of the week that contains ``end`` counts, also the days after ``end``.
+    """
+    return (
+        f"{column} >= date_trunc('week', ?::DATE) "
+        f"AND {column} < date_trunc('week', ?::DATE) + INTERVAL 7 DAY"
+    )
+
+
+_IN_DAYS = in_days()
+_IN_WEEKS = in_weeks()
 
 
 def read_batch(
@@ -194,8 +206,8 @@ _MEMBERS = f"""
     FROM article_themes m JOIN articles a USING (article_id)
     WHERE m.is_member AND m.theme_id = ? AND NOT a.is_issue AND {_IN_WEEKS}
 """
-_X_IN_DAYS = _IN_DAYS.replace("a.published_at", "x.published_at")
-_X_IN_WEEKS = _IN_WEEKS.replace("a.published_at", "x.published_at")
+_X_IN_DAYS = in_days("x.published_at")
+_X_IN_WEEKS = in_weeks("x.published_at")
 
 
 def _top_stories(con: Connection, start: date, end: date, limit: int) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from newsintel.store.connect import Connection
+from newsintel.store.dashboard import in_days
 
 
 def latest_article_day(con: Connection) -> date | None:
@@ -19,7 +20,7 @@ def period_totals(con: Connection, start: date, end: date) -> tuple[int, int, in
     """(articles, distinct stories, sources) published in [start, end]."""
     row = con.execute(
         "SELECT count(*), count(DISTINCT story_id), count(DISTINCT source_id) FROM articles "
-        "WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY",
+        f"WHERE NOT is_issue AND {in_days('published_at')}",
         [start, end],
     ).fetchone()
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
@@ -37,19 +38,19 @@ def theme_period_counts(con: Connection, unit: str, start: date, end: date) -> p
         WITH periods AS (
             SELECT DISTINCT date_trunc('{unit}', published_at)::DATE AS period
             FROM articles
-            WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY
+            WHERE NOT is_issue AND {in_days("published_at")}
         ), totals AS (
             SELECT date_trunc('{unit}', published_at)::DATE AS period,
                    count(DISTINCT story_id) AS total_articles
             FROM articles
-            WHERE NOT is_issue AND published_at >= ? AND published_at < ? + INTERVAL 1 DAY
+            WHERE NOT is_issue AND {in_days("published_at")}
             GROUP BY 1
         ), hits AS (
             SELECT date_trunc('{unit}', a.published_at)::DATE AS period, m.theme_id,
                    count(DISTINCT a.story_id) AS articles
             FROM article_themes m JOIN articles a USING (article_id)
             WHERE m.is_member
-              AND a.published_at >= ? AND a.published_at < ? + INTERVAL 1 DAY
+              AND {in_days("a.published_at")}
             GROUP BY 1, 2
         )
         SELECT p.period, t.theme_id AS theme, t.label,
@@ -73,14 +74,14 @@ def top_stories_by_theme(
     window are absent. One query for all themes: the window is scanned once.
     """
     rows = con.execute(
-        """
+        f"""
         WITH members AS (
             SELECT m.theme_id, a.title, a.url, a.source_id, a.published_at, m.score,
                    row_number() OVER (PARTITION BY m.theme_id, a.story_id
                                       ORDER BY m.score DESC, a.published_at) AS rank_in_story
             FROM article_themes m JOIN articles a USING (article_id)
             WHERE m.is_member AND a.url IS NOT NULL
-              AND a.published_at >= ? AND a.published_at < ? + INTERVAL 1 DAY
+              AND {in_days("a.published_at")}
         ), ranked AS (
             SELECT *, row_number() OVER (PARTITION BY theme_id
                                          ORDER BY score DESC, published_at DESC) AS rank
