@@ -39,8 +39,8 @@ def stored_model_name(model: str, backend: str) -> str:
 
 def base_model_name(stored: str) -> str:
     """The model behind a stored name: ``stored_model_name`` undone for the ONNX backends."""
-    for backend in ("onnx", "onnx-int8"):
-        if stored.endswith(f"+{backend}"):
+    for backend in get_args(EmbedBackend):
+        if backend != "torch" and stored.endswith(f"+{backend}"):
             return stored[: -len(backend) - 1]
     return stored
 

@@ -21,11 +21,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import numpy as np
 
-from newsintel.config import DEFAULT_MODEL, stored_model_name
+from newsintel.config import DEFAULT_MODEL, EmbedBackend, stored_model_name
 from newsintel.errors import EmbeddingError
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 _CPU_BATCH = 64
 _GPU_BATCH = 256
 
-Backend = Literal["torch", "onnx", "onnx-int8"]
-BACKENDS: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+BACKENDS: tuple[str, ...] = get_args(EmbedBackend)
 DEFAULT_ONNX_CACHE = "data/.models"
 # Written next to an exported model: how to tokenize and what it was exported from.
 _ONNX_META = "newsintel_onnx.json"
