@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from datetime import datetime
 from pathlib import Path
 
@@ -90,3 +91,47 @@ def test_normalise_keeps_the_issue_and_links_stories_to_it(feed: ParsedFeed) -> 
     assert all(not s.published_estimated for s in stories)
     assert len(articles) == 1 + 4 + 1 + 3 + 1
     assert len({a.article_id for a in articles}) == len(articles)
+
+
+def _issue_html(hrefs: list[str]) -> str:
+    items = "".join(
+        f"<li><b>Story number {n} headline</b> More words. <a href='{href}'>(Wire)</a></li>"
+        for n, href in enumerate(hrefs, start=1)
+    )
+    return f"<p>Today's must-reads:</p><ol>{items}</ol>"
+
+
+def test_relative_story_links_resolve_against_the_feed_url() -> None:
+    # feedparser no longer rewrites links inside entry HTML; the splitter resolves
+    # them against the base of the document they came from, here the feed's own URL.
+    html = escape(_issue_html(["/2025/a", "b", "https://other.example/c"]))
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Daily</title>"
+        f"<item><title>Issue 1</title><guid>issue-1</guid><description>{html}"
+        "</description></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, {}, "https://news.example.org/letters/feed.xml")
+    stories = split_newsletter(feed.entries[0])
+    assert [s.url for s in stories] == [
+        "https://news.example.org/2025/a",
+        "https://news.example.org/letters/b",
+        "https://other.example/c",
+    ]
+
+
+def test_story_links_honour_xml_base_on_atom_content() -> None:
+    html = escape(_issue_html(["one", "two", "../three"]))
+    body = (
+        "<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Daily</title>"
+        "<entry><title>Issue 2</title><id>urn:issue:2</id>"
+        "<updated>2025-02-13T06:00:00Z</updated>"
+        "<content type='html' xml:base='https://letters.example.com/2025/issue-2/'>"
+        f"{html}</content></entry></feed>"
+    ).encode()
+    feed = parse_feed(body, {}, "https://feeds.example.net/daily.atom")
+    stories = split_newsletter(feed.entries[0])
+    assert [s.url for s in stories] == [
+        "https://letters.example.com/2025/issue-2/one",
+        "https://letters.example.com/2025/issue-2/two",
+        "https://letters.example.com/2025/three",
+    ]

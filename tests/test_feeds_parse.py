@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,23 @@ def test_relative_links_resolve_against_the_final_url_not_content_location() -> 
 def test_a_path_like_body_is_parsed_as_data_never_opened() -> None:
     with pytest.raises(ParseError, match="no RSS or Atom feed"):
         parse_feed(str(FIXTURES / "rss20.xml").encode(), {}, "")
+
+
+def test_unsanitised_entry_html_still_yields_only_readable_text() -> None:
+    # feedparser's sanitiser is off (see newsintel.feeds.parse); html_to_text alone must
+    # keep script, style and applet content and all markup out of the stored text.
+    html = (
+        "<p onclick='steal()'>Lithium <b>rose</b> &amp; cobalt fell.</p>"
+        "<script>document.write('injected')</script><style>p{color:red}</style>"
+        "<applet code='x.class'>applet fallback</applet><iframe src='https://x.example'></iframe>"
+        "<p>Second <a href='javascript:alert(1)'>paragraph</a>.</p>"
+    )
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item>"
+        "<title>Metals &lt;b&gt;today&lt;/b&gt;</title><link>https://x.example/1</link>"
+        f"<description>{escape(html)}</description></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, {}, "https://x.example/feed")
+    [article] = normalise_feed(FeedSource("t", "T", "https://x.example/feed"), feed, FETCHED_AT)
+    assert article.title == "Metals today"
+    assert article.text == "Lithium rose & cobalt fell.\nSecond paragraph."

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-# Elements whose content is never readable text.
-_SKIPPED = frozenset({"script", "style", "noscript", "template", "head", "svg", "math"})
+# Elements whose content is never readable text (feedparser's sanitiser, which newsintel
+# does not run, drops the content of script, style and applet too).
+_SKIPPED = frozenset({"script", "style", "applet", "noscript", "template", "head", "svg", "math"})
 
 # Elements that start a new line of text (HTML Living Standard "block-level" content).
 _BLOCKS = frozenset(
@@ -30,6 +31,12 @@ _SEPARATED = frozenset({"td", "th", "img"})
 def fold_whitespace(text: str) -> str:
     """Collapse every run of whitespace (including non-breaking spaces) into one space."""
     return " ".join(text.split())
+
+
+def fold_lines(text: str) -> str:
+    """Fold whitespace inside each line and drop empty lines (newlines are kept)."""
+    lines = (fold_whitespace(line) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 class _TextExtractor(HTMLParser):
@@ -76,8 +83,9 @@ def html_to_text(html: str) -> str:
     """
     if not html:
         return ""
+    if "<" not in html and "&" not in html:
+        return fold_lines(html)  # plain text (most titles): nothing for the parser to do
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = (fold_whitespace(line) for line in "".join(parser.parts).split("\n"))
-    return "\n".join(line for line in lines if line)
+    return fold_lines("".join(parser.parts))

@@ -17,7 +17,7 @@ from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from newsintel.feeds.clean import fold_whitespace
+from newsintel.feeds.clean import fold_lines, fold_whitespace
 from newsintel.feeds.parse import ParsedEntry
 
 MIN_STORIES = 3
@@ -37,8 +37,7 @@ class _Item:
 
     @property
     def text(self) -> str:
-        lines = (fold_whitespace(line) for line in "".join(self.parts).split("\n"))
-        return "\n".join(line for line in lines if line)
+        return fold_lines("".join(self.parts))
 
 
 class _Collector(HTMLParser):
@@ -166,6 +165,15 @@ def _numbered(paragraphs: list[_Item]) -> list[_Item]:
     return chosen
 
 
+def _may_hold_stories(html: str) -> bool:
+    """False when ``html`` cannot be an issue: fewer than MIN_STORIES link targets.
+
+    Every story needs an ``<a href>``; most entries have none, and counting the
+    attribute name is far cheaper than parsing their HTML to find that out.
+    """
+    return html.lower().count("href") >= MIN_STORIES
+
+
 def split_newsletter(entry: ParsedEntry) -> list[ParsedEntry]:
     """One entry per story of a newsletter issue, or [] if ``entry`` is not one.
 
@@ -173,14 +181,15 @@ def split_newsletter(entry: ParsedEntry) -> list[ParsedEntry]:
     position (or its link when the issue has no guid), its url the story link and its
     title the headline.
     """
-    if not entry.html:
+    if not _may_hold_stories(entry.html):
         return []
     collector = _Collector()
     collector.feed(entry.html)
     collector.close()
     stories: list[ParsedEntry] = []
+    base = entry.html_base or entry.url  # relative hrefs resolve as in the feed document
     for items in (collector.list_items, _numbered(collector.paragraphs)):
-        linked = [(item, link) for item in items if (link := _first_web_link(item, entry.url))]
+        linked = [(item, link) for item in items if (link := _first_web_link(item, base))]
         if len(linked) < MIN_STORIES:
             continue
         for index, (item, (url, link_text)) in enumerate(linked, start=1):
