@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
+
 import pytest
 
 from newsintel.feeds.identity import (
@@ -98,3 +102,21 @@ def test_content_hash_ignores_case_punctuation_and_spacing() -> None:
 )
 def test_normalise_title(title: str, normalised: str) -> None:
     assert normalise_title(title) == normalised
+
+
+def _normalise_title_by_definition(title: str) -> str:
+    text = unicodedata.normalize("NFKC", title).lower()
+    text = re.sub(r"['\u2018\u2019\u02bc`]", "", text)
+    kept = (" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    return " ".join("".join(kept).split())
+
+
+def test_ascii_titles_take_a_table_path_with_the_same_result() -> None:
+    # ASCII titles skip NFKC and the per-character category lookup; every ASCII
+    # character, alone and in random mixes, must come out as the definition says.
+    rng = random.Random(7)
+    titles = [chr(code) * 2 + " a" + chr(code) + "b" for code in range(128)]
+    titles += ["".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    titles += ["Caf\u00e9 \u2018quoted\u2019 \u2014 dash", "\uff21\uff29 \u00bd"]
+    for title in titles:
+        assert normalise_title(title) == _normalise_title_by_definition(title), repr(title)

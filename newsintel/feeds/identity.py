@@ -7,6 +7,7 @@ same entry fetched twice therefore always gets the same id, so writes are idempo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -28,6 +29,12 @@ _PLACEHOLDER_GUIDS = frozenset({"null", "none", "nil", "undefined", "n/a", "guid
 _MIN_GUID_CHARS = 4
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
+_PUNCTUATION_OR_SYMBOL = ("P", "S")  # Unicode general categories that become a space
+# The same two rules as one table for ASCII titles (most of them): apostrophes vanish,
+# every other punctuation or symbol character becomes a space.
+_ASCII_TITLE_TABLE: dict[int, str | None] = {
+    code: " " for code in range(128) if unicodedata.category(chr(code))[0] in _PUNCTUATION_OR_SYMBOL
+} | {ord("'"): None, ord("`"): None}
 
 
 def _is_tracking(name: str) -> bool:
@@ -93,12 +100,18 @@ def _short_hash(*parts: str) -> str:
     return digest.hexdigest()[:ID_HEX_CHARS]
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_title(title: str) -> str:
-    """A title reduced for near-duplicate grouping: lower-case, no punctuation."""
+    """A title reduced for near-duplicate grouping: lower-case, no punctuation.
+
+    Cached: an article's id, content hash and title key each need it.
+    """
+    if title.isascii():  # NFKC leaves ASCII as it is
+        return fold_whitespace(title.lower().translate(_ASCII_TITLE_TABLE))
     text = unicodedata.normalize("NFKC", title).lower()
     # "Don't" and "Don’t" must match, and neither should become "don t".
     text = _APOSTROPHES.sub("", text)
-    kept = (" " if unicodedata.category(ch)[0] in ("P", "S") else ch for ch in text)
+    kept = (" " if unicodedata.category(ch)[0] in _PUNCTUATION_OR_SYMBOL else ch for ch in text)
     return fold_whitespace("".join(kept))
 
 
