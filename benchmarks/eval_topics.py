@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.eval_topics [--bertopic-runs 2] [--no-bertopic]``
 
-The corpus is the AG News test set (/work/shared/data/eval/ag_news_test.csv: 7,600
+The corpus is the AG News test set (../shared/data/eval/ag_news_test.csv: 7,600
 items, four classes). Title and description are embedded once with the bundled
 all-MiniLM-L6-v2 (cached in /tmp), then both methods cluster the same vectors and
 neither is told the number of classes:
@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-DATA = Path("/work/shared/data/eval/ag_news_test.csv")
+# ../shared beside the repository, as CI lays it out.
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval" / "ag_news_test.csv"
 CLASSES = DATA.parent / "ag_news_classes.txt"
 CACHE_DIR = Path("/tmp")
 SEED = 0

@@ -116,7 +116,9 @@ def test_ascii_titles_take_a_table_path_with_the_same_result() -> None:
     # character, alone and in random mixes, must come out as the definition says.
     rng = random.Random(7)
     titles = [chr(code) * 2 + " a" + chr(code) + "b" for code in range(128)]
-    titles += ["".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    titles += [
+        "".join(chr(rng.randrange(128)) for _ in range(rng.randrange(40))) for _ in range(3000)
+    ]
     titles += ["Caf\u00e9 \u2018quoted\u2019 \u2014 dash", "\uff21\uff29 \u00bd"]
     for title in titles:
         assert normalise_title(title) == _normalise_title_by_definition(title), repr(title)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from newsintel.feeds.parse import parse_feed
 from newsintel.feeds.sources import FeedSource
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
-SHARED = Path("/work/shared/data/feeds")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
 FIXTURE_FILES = sorted(FIXTURES.glob("*.xml"))
 GOLDEN_FILES = sorted(SHARED.glob("fastfeedparser_*.xml"))
 ILLFORMED_FILES = sorted(SHARED.glob("feedparser_illformed/*.xml"))
