@@ -12,7 +12,7 @@ DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/se
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run demo test check lint bench eval browser clean
+.PHONY: install run demo test check lint bench eval browser screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m pytest
+
+# Refresh the README's pictures (docs/overview.png, docs/digest.png) from the browser tests.
+screenshots: $(STAMP) browser
+	NEWSINTEL_SAVE_SCREENSHOTS=1 $(PY) -m pytest -m browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

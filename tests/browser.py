@@ -26,6 +26,21 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Set to 1 to refresh the README's pictures (docs/*.png) from the browser tests; other
+# runs keep a test's screenshot in its own temporary folder, so `make test` leaves the
+# working tree as it found it.
+SAVE_SCREENSHOTS_ENV = "NEWSINTEL_SAVE_SCREENSHOTS"
+
+
+def save_screenshot(png: bytes, docs_path: Path, tmp_path: Path) -> Path:
+    """Write ``png`` to ``docs_path`` when asked to (see SAVE_SCREENSHOTS_ENV), else to
+    ``tmp_path``; returns where it went."""
+    target = docs_path if os.environ.get(SAVE_SCREENSHOTS_ENV) == "1" else tmp_path / docs_path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(png)
+    return target
+
+
 def require_chromium() -> None:
     """Skip without Chromium, except on CI, where a missing browser is a failure."""
     if CHROMIUM.exists():

@@ -1,8 +1,9 @@
 """The Overview page in a real browser: streamlit run + headless Chromium.
 
 Starts ``streamlit run app.py`` on a free port against the demo database, waits for the
-main chart to be drawn, checks the screenshot is not blank and saves it to
-docs/overview.png. Skipped without /usr/bin/chromium, except on CI (env CI set).
+main chart to be drawn and checks the screenshot is not blank. With
+NEWSINTEL_SAVE_SCREENSHOTS=1 (`make screenshots`) it saves it to docs/overview.png.
+Skipped without /usr/bin/chromium, except on CI (env CI set).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import launch_chromium, require_chromium
+from browser import launch_chromium, require_chromium, save_screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "overview.png"
@@ -93,7 +94,7 @@ def streamlit_server(demo_db, tmp_path: Path) -> Iterator[str]:  # type: ignore[
         log.close()
 
 
-def test_overview_renders_main_chart(streamlit_server: str) -> None:
+def test_overview_renders_main_chart(streamlit_server: str, tmp_path: Path) -> None:
     from PIL import Image, ImageStat
 
     with launch_chromium() as browser:
@@ -119,5 +120,6 @@ def test_overview_renders_main_chart(streamlit_server: str) -> None:
     colours = chart_image.getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 50, "the main chart looks empty"
     assert not errors, errors
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    image.save(SCREENSHOT, optimize=True)
+    optimised = io.BytesIO()
+    image.save(optimised, format="PNG", optimize=True)
+    save_screenshot(optimised.getvalue(), SCREENSHOT, tmp_path)

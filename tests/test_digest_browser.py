@@ -3,8 +3,9 @@
 Builds the weekly digest from the demo database with ``jobs.run_digest`` (dry run, so
 the chart is written next to the HTML), opens it in Chromium at a desktop and a phone
 width, checks the picture is not blank, the chart loaded and nothing is wider than the
-screen, and saves the desktop picture to docs/digest.png. Skipped without
-/usr/bin/chromium, except on CI (env CI set).
+screen. With NEWSINTEL_SAVE_SCREENSHOTS=1 (`make screenshots`) it saves the desktop
+picture to docs/digest.png. Skipped without /usr/bin/chromium, except on CI (env CI
+set).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import launch_chromium
+from browser import launch_chromium, save_screenshot
 
 from newsintel.config import Settings
 from newsintel.jobs import run_digest
@@ -62,7 +63,7 @@ def _not_blank(png: bytes, width: int) -> None:
 
 @pytest.mark.parametrize(("width", "save"), [(800, True), (390, False)], ids=["desktop", "phone"])
 def test_digest_renders_in_chromium(
-    browser: Any, digest_html: Path, width: int, save: bool
+    browser: Any, digest_html: Path, width: int, save: bool, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
     try:
@@ -84,5 +85,4 @@ def test_digest_renders_in_chromium(
         page.close()
     _not_blank(png, width)
     if save:
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        SCREENSHOT.write_bytes(png)
+        save_screenshot(png, SCREENSHOT, tmp_path)
