@@ -470,12 +470,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 "themes": report.assign.members,
                 "analysis_run": report.analysis.run_id,
                 "pairs": report.analysis.pairs,
+                "topics": report.topics.to_dict() if report.topics else None,
             }
         )
         return 0
     _print_ingest(report.ingest)
     print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
     print(f"analysis run {report.analysis.run_id}: {report.analysis.pairs} pairs")
+    if report.topics is None:
+        print("topics: no new articles, last build kept")
+    else:
+        print(
+            f"topics build {report.topics.build_id}: {report.topics.n_topics} topics "
+            f"over {report.topics.n_articles} stories"
+        )
     return 0
 
 
@@ -775,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "run",
         cmd_run,
-        "ingest, embed, assign themes and analyse, in order",
+        "ingest, embed, assign themes, analyse and (when new articles arrived) rebuild topics",
         "newsintel run --feeds data/feeds.toml",
     )
     p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")

@@ -126,7 +126,9 @@ class Settings:
         "missing, NEWSINTEL_DIGEST_TO gets every theme. See data/recipients.example.toml.",
     )
     schedule_run_minutes: int = _setting(
-        30, "`newsintel schedule`: minutes between pipeline runs (ingest, embed, themes, analyse)."
+        30,
+        "`newsintel schedule`: minutes between pipeline runs (ingest, embed, themes, "
+        "analyse, topics when new articles arrived).",
     )
     schedule_daily_digest_at: str = _setting(
         "07:00", "`newsintel schedule`: local time (HH:MM) of the daily digest for yesterday."

@@ -1276,6 +1276,7 @@ class RunReport:
     embed: EmbedReport
     assign: AssignReport
     analysis: AnalyzeAllReport
+    topics: TopicBuildReport | None = None  # None: nothing new was embedded, no rebuild
 
 
 def run(
@@ -1285,14 +1286,19 @@ def run(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """The whole pipeline: ingest, embed, assign themes, analyse; in order."""
+    """The whole pipeline, in order: ingest, embed, assign themes, analyse, topics.
+
+    Topics are rebuilt (whole corpus, seed 0, so continuing topics keep their ids) only
+    when this run embedded new articles; otherwise the last build still holds.
+    """
     ingest_report = ingest(settings, feeds_file, progress=progress)
     embedder = embedder or make_embedder(settings)
     embed_report = embed(settings, embedder=embedder, progress=progress)
     group_near_duplicates(settings, embedder.model_name)
     assign_report = assign_themes(settings, embedder=embedder, progress=progress)
     analysis = analyze_all(settings, progress=progress)
-    return RunReport(ingest_report, embed_report, assign_report, analysis)
+    topics = build_topics(settings, window="all", seed=0) if embed_report.embedded else None
+    return RunReport(ingest_report, embed_report, assign_report, analysis, topics)
 
 
 # --- digest -----------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def plan(settings: Settings, now: datetime | None = None) -> tuple[ScheduledJob,
     return (
         ScheduledJob(
             "run",
-            f"every {minutes} minutes: ingest, embed, assign themes, analyse",
+            f"every {minutes} minutes: ingest, embed, assign themes, analyse, topics",
             run_trigger(minutes, tz, now),
             0.0,
         ),

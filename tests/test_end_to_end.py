@@ -129,3 +129,29 @@ def test_demo_database_answers_the_readme_query(demo_db) -> None:  # type: ignor
     assert int(out.splitlines()[1]) > 0
     series = newsintel("series", "list", db=Path(demo_db.db))
     assert "lithium_carbonate" in series and "gdelt_lithium_news" in series
+
+
+def test_run_rebuilds_topics_only_when_new_articles_arrive(tmp_path: Path) -> None:
+    www = tmp_path / "www"
+    shutil.copytree(ROOT / "data" / "sample", www)
+    db = tmp_path / "run.duckdb"
+    with FeedServer(root=www) as server:
+        feeds = tmp_path / "feeds.toml"
+        names = sorted(www.glob("*.xml"))
+        feeds.write_text(
+            "\n".join(
+                f'[[feeds]]\nname = "{f.stem}"\nurl = "{server.url("/" + f.name)}"\n' for f in names
+            )
+        )
+        first = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
+        assert first["ingest"]["new_articles"] > 300 and first["embedded"] > 300
+        built = first["topics"]
+        assert built is not None and built["window"] == "all" and built["n_topics"] >= 3
+        assert built["n_articles"] > 0.9 * first["embedded"]
+
+        again = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
+        assert again["ingest"]["new_articles"] == 0 and again["embedded"] == 0
+        assert again["topics"] is None
+
+    listed = json.loads(newsintel("topics", "list", "--json", db=db))
+    assert listed["build_id"] == built["build_id"]
