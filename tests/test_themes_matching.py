@@ -17,6 +17,7 @@ from newsintel.themes.matching import (
     PhraseMatcher,
     article_texts,
     large_strings,
+    phrase_forms,
     phrase_pattern,
 )
 
@@ -46,6 +47,8 @@ TEXTS = [
     "Straße and STRASSE and strasse",
     "V-JEPA 2 and v-jepa and JEPA-2 and jepa",
     "_EV_ and _ev",
+    "Humanoids, humanoid's, HUMANOIDS and humanoidss; two robot hands; batteries, batterys",
+    "Sales figures for Figure and FIGURES; taxes and taxs; sodium-ions; EVS; V-JEPAs",
 ]
 
 PHRASES = [
@@ -76,6 +79,12 @@ PHRASES = [
     "İndia",
     "Straße",
     "中",
+    "humanoid",
+    "robot hand",
+    "battery",
+    "tax",
+    "Figure",
+    "figure",
 ]
 
 
@@ -92,6 +101,38 @@ def test_hits_equal_phrase_pattern_on_tricky_texts(phrase: str) -> None:
         assert matcher.hits(phrase).tolist() == expected(phrase, TEXTS), (phrase, type(texts))
 
 
+@pytest.mark.parametrize(
+    ("phrase", "forms"),
+    [
+        ("humanoid", ("humanoid", "humanoids")),
+        ("robot hand", ("robot hand", "robot hands")),
+        ("battery", ("battery", "batteries")),
+        ("day", ("day", "days")),
+        ("tax", ("tax", "taxes")),
+        ("chip", ("chip", "chips")),
+        ("EV", ("EV", "EVs")),
+        ("V-JEPA", ("V-JEPA", "V-JEPAs")),
+        ("Figure", ("Figure",)),
+        ("AI Act", ("AI Act",)),
+        ("Straße", ("Straße",)),
+        ("C++", ("C++",)),
+        ("x", ("x",)),
+        ("", ("",)),
+    ],
+)
+def test_phrase_forms_add_plurals_of_common_nouns_and_acronyms_only(
+    phrase: str, forms: tuple[str, ...]
+) -> None:
+    assert phrase_forms(phrase) == forms
+
+
+def test_plural_forms_match_whole_words_only() -> None:
+    texts = ["Two humanoids", "A humanoid's hand", "humanoidss", "sales figures", "Figure 02"]
+    matcher = PhraseMatcher(texts)
+    assert matcher.hits("humanoid").tolist() == [True, True, False, False, False]
+    assert matcher.hits("Figure").tolist() == [False, False, False, False, True]
+
+
 def test_hits_without_prefetch_and_hits_are_copies() -> None:
     matcher = PhraseMatcher(TEXTS)
     first = matcher.hits("EV")
@@ -106,6 +147,7 @@ def test_random_texts_agree_with_phrase_pattern() -> None:
     pieces += ["中", "😀", "\u0301", "EV", "C++", "U.S.", "sodium-ion", "data center"]
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(3000)]
     phrases = ["EV", "C++", "U.S.", "sodium-ion", "data center", "a e", "s", "k", "i", "", "-"]
+    phrases += ["ev", "cs", "data centers"]
     matcher = PhraseMatcher(pa.array(texts))
     matcher.prefetch(phrases)
     for phrase in phrases:

@@ -1,7 +1,8 @@
 """Whole-word phrase matching over many texts at once, exactly as ``phrase_pattern``.
 
-A keyword or exclusion matches a text when it occurs in it case-insensitively with no
-word character on either side ("EV" must not match "every"). One Python regex search
+A keyword or exclusion matches a text when it, or a plural of its last word (see
+``phrase_forms``), occurs in it case-insensitively with no word character on either
+side ("EV" must not match "every"; "humanoid" matches "humanoids"). One Python regex search
 per phrase and text costs minutes at a million articles, and so does one regex pass
 over every text per phrase: ``PhraseMatcher`` instead splits each batch of texts into
 words once (numpy over the UTF-8 bytes) and looks every word up among the phrases'
@@ -22,10 +23,44 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+_LOWER_LAST_WORD = re.compile(r"(?<!\w)[a-z]+$")
+_ACRONYM_LAST_WORD = re.compile(r"(?<!\w)[A-Z]{2,}$")
+
+
+@functools.lru_cache(maxsize=4096)
+def phrase_forms(phrase: str) -> tuple[str, ...]:
+    """The phrase and the English plurals of its last word that match it too.
+
+    A lower-case last word is a common noun: "humanoid" also matches "humanoids",
+    "robot hand" "robot hands", "battery" "batteries", "tax" "taxes". An acronym gets
+    an "s" ("EV": "EVs"). A capitalised word is a name and matches only as written:
+    "Figure" (the robot maker) must not match "figures". Phrases ending in anything
+    else (a single letter, digits, punctuation, a non-ASCII word) match as written.
+    """
+    if _ACRONYM_LAST_WORD.search(phrase):
+        return (phrase, phrase + "s")
+    last = _LOWER_LAST_WORD.search(phrase)
+    if last is None or len(last.group()) < 2:
+        return (phrase,)
+    word = last.group()
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return (phrase, phrase + "es")
+    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou":
+        return (phrase, phrase[:-1] + "ies")
+    return (phrase, phrase + "s")
+
+
+@functools.lru_cache(maxsize=4096)
+def exact_pattern(phrase: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive match for the phrase exactly as written."""
+    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=4096)
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
-    """Whole-word, case-insensitive match for a phrase ("EV" must not match "every")."""
-    return re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)", re.IGNORECASE)
+    """Whole-word, case-insensitive match for a phrase or one of its ``phrase_forms``."""
+    forms = "|".join(re.escape(form) for form in phrase_forms(phrase))
+    return re.compile(rf"(?<!\w)(?:{forms})(?!\w)", re.IGNORECASE)
 
 
 # The non-ASCII characters that Python's re.IGNORECASE equates with ASCII letters
@@ -63,9 +98,10 @@ def phrase_words(phrase: str) -> list[str]:
 class PhraseMatcher:
     """Which of many texts contain a phrase, exactly as ``phrase_pattern(p).search``.
 
-    For an ASCII phrase, Python's pattern means: the phrase occurs, ASCII letters
-    compared without case, with no word character on either side. In the ASCII
-    lower-cased texts, the phrase's first word is then a whole run of [0-9a-z_] bytes,
+    A phrase is found where one of its ``phrase_forms`` is; each form is matched as
+    written, as follows. For an ASCII form, Python's pattern means: the form occurs,
+    ASCII letters compared without case, with no word character on either side. In
+    the ASCII lower-cased texts, the phrase's first word is then a whole run of [0-9a-z_] bytes,
     so each place where that word occurs is the one place to compare the phrase's
     bytes, and the characters around it (non-ASCII ones decoded and looked up in
     Python's own ``\\w``). Python's regex decides only what bytes cannot: texts holding
@@ -105,10 +141,16 @@ class PhraseMatcher:
         todo = [p for p in dict.fromkeys(phrases) if p not in self._found]
         if not todo:
             return
-        vocabulary = sorted({w for p in todo if p.isascii() for w in phrase_words(p)})
+        forms = {p: phrase_forms(p) for p in todo}
+        vocabulary = sorted(
+            {w for p in todo for f in forms[p] if f.isascii() for w in phrase_words(f)}
+        )
         occurrences = _Occurrences(self._lower, vocabulary)
         for phrase in todo:
-            self._found[phrase] = self._match(phrase, occurrences)
+            found = np.zeros(self._n, dtype=bool)
+            for form in forms[phrase]:
+                found |= self._match(form, occurrences)
+            self._found[phrase] = found
 
     def hits(self, phrase: str) -> np.ndarray:
         """Boolean per text: the phrase occurs as a whole word (case-insensitive)."""
@@ -117,6 +159,7 @@ class PhraseMatcher:
         return self._found[phrase].copy()
 
     def _match(self, phrase: str, occurrences: _Occurrences) -> np.ndarray:
+        """Texts holding ``phrase`` exactly as written (whole words, any case)."""
         import pyarrow.compute as pc
 
         found = np.zeros(self._n, dtype=bool)
@@ -136,7 +179,7 @@ class PhraseMatcher:
 
     def _confirm(self, phrase: str, found: np.ndarray, unsure: np.ndarray) -> np.ndarray:
         """``found``, with Python's regex deciding the texts marked ``unsure``."""
-        pattern = phrase_pattern(phrase)
+        pattern = exact_pattern(phrase)
         for i in np.flatnonzero(unsure).tolist():
             text = self._texts[i] if self._texts is not None else self._array[i].as_py()
             found[i] = pattern.search(text) is not None
