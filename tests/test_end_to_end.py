@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -36,10 +38,11 @@ def newsintel(*args: str, db: Path) -> str:
     return done.stdout
 
 
-def test_feeds_to_digest_through_the_cli(tmp_path: Path) -> None:
+@contextmanager
+def sample_feeds(tmp_path: Path) -> Iterator[Path]:
+    """The bundled sample feeds on a loopback server; yields a feeds file naming them."""
     www = tmp_path / "www"
     shutil.copytree(ROOT / "data" / "sample", www)
-    db = tmp_path / "e2e.duckdb"
     with FeedServer(root=www) as server:
         feeds = tmp_path / "feeds.toml"
         feeds.write_text(
@@ -49,6 +52,12 @@ def test_feeds_to_digest_through_the_cli(tmp_path: Path) -> None:
                 for f in sorted(www.glob("*.xml"))
             )
         )
+        yield feeds
+
+
+def test_feeds_to_digest_through_the_cli(tmp_path: Path) -> None:
+    db = tmp_path / "e2e.duckdb"
+    with sample_feeds(tmp_path) as feeds:
         assert "schema version" in newsintel("init", db=db)
         first = json.loads(newsintel("ingest", "--feeds", str(feeds), "--json", db=db))
         assert first["feeds_ok"] == 6 and first["feeds_failed"] == 0
@@ -132,17 +141,8 @@ def test_demo_database_answers_the_readme_query(demo_db) -> None:  # type: ignor
 
 
 def test_run_rebuilds_topics_only_when_new_articles_arrive(tmp_path: Path) -> None:
-    www = tmp_path / "www"
-    shutil.copytree(ROOT / "data" / "sample", www)
     db = tmp_path / "run.duckdb"
-    with FeedServer(root=www) as server:
-        feeds = tmp_path / "feeds.toml"
-        names = sorted(www.glob("*.xml"))
-        feeds.write_text(
-            "\n".join(
-                f'[[feeds]]\nname = "{f.stem}"\nurl = "{server.url("/" + f.name)}"\n' for f in names
-            )
-        )
+    with sample_feeds(tmp_path) as feeds:
         first = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
         assert first["ingest"]["new_articles"] > 300 and first["embedded"] > 300
         built = first["topics"]
