@@ -30,6 +30,7 @@ __all__ = [
     "build_scorer",
     "keyword_counts",
     "keyword_hits",
+    "matched_keyword_counts",
     "phrase_pattern",
     "prototype_texts",
 ]
@@ -128,7 +129,7 @@ class ThemeScorer:
             (
                 index,
                 self.classifiers[t.theme_id],
-                keyword_counts(t, [], matcher) if matcher is not None else np.zeros(n),
+                matched_keyword_counts(t, matcher) if matcher is not None else np.zeros(n),
             )
             for index, t in enumerate(self.themes)
             if t.theme_id in self.classifiers
@@ -189,16 +190,15 @@ def build_scorer(
     )
 
 
-def keyword_counts(
-    theme: ThemeDefinition, texts: Sequence[str], matcher: PhraseMatcher | None = None
-) -> np.ndarray:
-    """How many of the theme's keywords occur (as whole words) in each text.
+def keyword_counts(theme: ThemeDefinition, texts: Sequence[str]) -> np.ndarray:
+    """How many of the theme's keywords occur (as whole words) in each text."""
+    matcher = PhraseMatcher(texts)
+    matcher.prefetch(theme.keywords)
+    return matched_keyword_counts(theme, matcher)
 
-    With a ``matcher`` the texts are the matcher's and ``texts`` is not read.
-    """
-    if matcher is None:
-        matcher = PhraseMatcher(texts)
-        matcher.prefetch(theme.keywords)
+
+def matched_keyword_counts(theme: ThemeDefinition, matcher: PhraseMatcher) -> np.ndarray:
+    """``keyword_counts`` over the texts of a ``matcher`` that already read them."""
     counts = np.zeros(len(matcher), dtype=np.float64)
     for keyword in theme.keywords:
         counts += matcher.hits(keyword)
