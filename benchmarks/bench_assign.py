@@ -15,7 +15,6 @@ The real model would add its load time (seconds) and nothing that grows with ``n
 from __future__ import annotations
 
 import os
-import resource
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.record import BenchResult, Figure, check
+from benchmarks.record import BenchResult, Figure, check, peak_rss_mb
 
 N = 1_000_000
 DIM = 384
@@ -109,11 +108,6 @@ def fill(db: str, n: int, model: str, seed: int = 0) -> None:
             con.unregister("bench_vectors")
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (Linux: ru_maxrss is KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run(n: int = N) -> BenchResult:
     """Fill a fresh database with ``n`` vectors, then time one ``assign_themes``."""
     from newsintel.config import DEFAULT_MODEL, load_settings
@@ -159,7 +153,7 @@ def run(n: int = N) -> BenchResult:
         f"in a fresh DuckDB file; {themes} themes, method(s): {report.method}",
         "embedder: a stub named like the bundled model (so the bundled classifiers "
         "apply) that encodes only the prototype texts, as seeded random unit vectors",
-        "peak RSS is the process's high-water mark (ru_maxrss), filling included",
+        "peak RSS is the process's high-water mark (VmHWM), filling included",
         f"1-minute load average {load_before:.2f} before assigning, {load_after:.2f} after",
     )
     return BenchResult("assign", {"n": n, "dim": DIM}, figures, notes)

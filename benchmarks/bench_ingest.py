@@ -13,7 +13,6 @@ the same bytes. That ratio says what newsintel adds on top of the parser it wrap
 from __future__ import annotations
 
 import io
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.record import ROOT, BenchResult, Figure, check
+from benchmarks.record import ROOT, BenchResult, Figure, check, peak_rss_mb
 
 FEEDS = 1_000
 ENTRIES = 50
@@ -91,11 +90,6 @@ def _serve(feeds: int, entries: int, latency_s: float) -> None:
         server.add_generated_feeds(feeds, entries)
         print(server.url("/gen/"), flush=True)
         sys.stdin.read()
-
-
-def _max_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS, where this only reads high).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _time_cpu_side(
@@ -180,11 +174,11 @@ def run(
             for i in range(feeds)
         ]
         clock = _PhaseClock()
-        rss_before = _max_rss_mib()
+        rss_before = peak_rss_mb()
         started = time.perf_counter()
         report = ingest(settings, sources=sources, force=True, progress=clock)
         wall = time.perf_counter() - started
-        rss_peak = _max_rss_mib()
+        rss_peak = peak_rss_mb()
 
         results = fetch_all_sync([(s, FetchState()) for s in sources], settings)
         bodies = [
@@ -209,7 +203,7 @@ def run(
         Figure("articles per second", stored / wall if wall else 0.0, "articles/s"),
         Figure("  fetch phase (HTTP, all feeds)", fetch_s, "s"),
         Figure("  parse + normalise + store phase", store_phase_s, "s"),
-        Figure("peak RSS (ru_maxrss, whole process)", rss_peak, "MiB"),
+        Figure("peak RSS (VmHWM, whole process)", rss_peak, "MiB"),
         Figure("RSS growth during ingest", rss_peak - rss_before, "MiB"),
         check("(parse + normalise + store) / feedparser.parse", ratio, "x",
               f"<= {RATIO_TARGET:g}", ratio <= RATIO_TARGET),

@@ -14,7 +14,6 @@ number of topics, class-based TF-IDF labels, representatives), the whole of
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 import tracemalloc
@@ -22,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+
+from benchmarks.record import peak_rss_mb
 
 N = 100_000
 DIM = 384
@@ -65,25 +66,6 @@ def synthetic_corpus(n: int = N, *, topics: int = TOPICS, seed: int = SEED) -> t
     start_day = datetime(2024, 1, 1)
     published = [start_day + timedelta(days=int(d)) for d in rng.integers(0, 730, size=n)]
     return Corpus(ids, vectors, texts, published), truth
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB, data generation included.
-
-    Linux's VmHWM, not ``ru_maxrss``: when a process is spawned, ``ru_maxrss`` keeps
-    the peak of the forked copy of its parent from before ``exec``, so after the
-    assign benchmark (over 5 GB) a fresh topics process would report the parent's
-    peak. VmHWM belongs to the new address space alone. Elsewhere: ``ru_maxrss``.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    # ru_maxrss is KiB on Linux (bytes on macOS, where this reads high).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(n: int = N, *, seed: int = SEED, topics: int = TOPICS) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -122,6 +123,24 @@ class BenchResult:
 
 
 # --- the machine --------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (MiB).
+
+    Linux's VmHWM, not ``ru_maxrss``: in a spawned process ``ru_maxrss`` keeps the
+    peak of the forked copy of its parent from before ``exec`` (a child of a 5 GB
+    benchmark run would report 5 GB); VmHWM belongs to the process's own address
+    space. Elsewhere ``ru_maxrss`` (bytes on macOS, where this reads high).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu_model() -> str:

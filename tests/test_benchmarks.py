@@ -48,7 +48,7 @@ def test_every_benchmark_writes_a_section(
         "| ingest | articles stored / expected | 25 of 25 | all stored | PASS |",
         "| ingest | feeds ok | 5 of 5 | all ok | PASS |",
         "| ingest | (parse + normalise + store) / feedparser.parse |",
-        "| ingest | peak RSS (ru_maxrss, whole process) |",
+        "| ingest | peak RSS (VmHWM, whole process) |",
         "| embed | jobs.embed / bare encode (docs/s) |",
         "| embed | texts embedded / expected | 50 of 50 | all | PASS |",
         "| embed |   texts embedded by the second run | 0 |",
