@@ -319,9 +319,9 @@ class _FeedStorer(threading.Thread):
     def _outcome(
         self, source: FeedSource, result: FetchResult
     ) -> tuple[FeedReport, SourceUpdate, tuple[Article, ...]]:
-        fetched_at = self._fetched[source.source_id]
         from newsintel.feeds.body import BodyArticles
 
+        fetched_at = self._fetched[source.source_id]
         parsed = BodyArticles()
         if result.status == "ok":
             future = self._parsing.pop(source.source_id, None)
