@@ -104,7 +104,7 @@ def _time_cpu_side(
     from newsintel.jobs import _STORE_BATCH_FEEDS
     from newsintel.models import Article, SourceUpdate
     from newsintel.store import migrate, open_db
-    from newsintel.store.feeds import save_feed_results, upsert_source
+    from newsintel.store.feeds import save_feed_results, upsert_sources
 
     # One untimed pass of each path first: imports and regex compiles are not the cost.
     _, body, headers, url = bodies[0]
@@ -117,9 +117,9 @@ def _time_cpu_side(
     fetched_at = datetime.now(UTC).replace(tzinfo=None)
     with open_db(db) as con:
         migrate(con)
-        for source, *_rest in bodies:
-            assert isinstance(source, FeedSource)
-            upsert_source(con, source.source_id, source.name, source.url)
+        sources = [source for source, *_rest in bodies if isinstance(source, FeedSource)]
+        assert len(sources) == len(bodies)
+        upsert_sources(con, [(s.source_id, s.name, s.url, (), 0) for s in sources])
         # Stored as ingest stores them: a few feeds per transaction, each feed in turn.
         batch: list[tuple[SourceUpdate, list[Article]]] = []
         for index, (source, body, headers, url) in enumerate(bodies):
