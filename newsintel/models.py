@@ -35,6 +35,14 @@ class Article:
     is_issue: bool = False  # a newsletter issue whose stories are stored separately
     # Normalised title matched across sources to group syndicated copies; None if too short.
     title_key: str | None = None
+    # Where the article came from: feed, archive, gdelt, import or mail (see ORIGINS).
+    origin: str = "feed"
+    # True when the source gave no title and it was made from the URL slug.
+    title_derived: bool = False
+
+
+# Every value of Article.origin, in the order the app lists them.
+ORIGINS = ("feed", "archive", "gdelt", "import", "mail")
 
 
 @dataclass(frozen=True)

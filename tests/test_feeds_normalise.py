@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from newsintel.feeds.identity import article_id
-from newsintel.feeds.normalise import normalise_feed
+from newsintel.feeds.normalise import article_from_fields, normalise_feed, title_from_url
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
 from newsintel.feeds.sources import FeedSource
 
@@ -126,3 +126,44 @@ def test_newsletter_issue_is_flagged_and_its_stories_are_not() -> None:
     )
     assert [a.is_issue for a in articles] == [True, False, False, False, False]
     assert {a.parent_id for a in articles[1:]} == {articles[0].article_id}
+
+
+def test_titles_from_url_slugs() -> None:
+    assert (
+        title_from_url(
+            "https://www.insiderfinancial.com/lithium-x-energy-corp-remains-a-top-lithium-play/122057/"
+        )
+        == "Lithium x energy corp remains a top lithium play"
+    )
+    assert (
+        title_from_url("http://www.prnewswire.com/news-releases/hotter-than-lithium-620993503.html")
+        == "Hotter than lithium"
+    )
+    assert title_from_url("https://example.com/") == ""
+    assert title_from_url("https://example.com/p/12345") == ""
+
+
+def test_a_backfilled_story_has_the_id_a_feed_entry_with_its_link_gets() -> None:
+    fetched = datetime(2025, 3, 1, 12, 0)
+    article = article_from_fields(
+        source_id="electrek-co",
+        url="https://electrek.co/2025/02/28/lithium-story/?utm_source=x",
+        title="<b>Lithium</b> story",
+        text="<p>Body</p>",
+        published_at=datetime(2025, 2, 28, 9, 0, tzinfo=UTC),
+        fetched_at=fetched,
+        origin="gdelt",
+        title_derived=True,
+    )
+    assert article is not None
+    assert (article.title, article.text, article.origin, article.title_derived) == (
+        "Lithium story",
+        "Body",
+        "gdelt",
+        True,
+    )
+    assert article.published_at == datetime(2025, 2, 28, 9, 0)
+    # The id depends on the canonical link alone, as for a feed entry without a GUID.
+    assert article.article_id == article_id(
+        "any-feed", None, "https://electrek.co/2025/02/28/lithium-story/", "", ""
+    )

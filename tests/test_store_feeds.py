@@ -86,3 +86,36 @@ def test_permanent_redirect_moves_url_until_configuration_changes(con) -> None: 
     assert source_states(con)["feed"].url == "https://new.example.com/feed.xml"
     upsert_source(con, "feed", "Feed", "https://other.example.com/rss", ["tech"])
     assert source_states(con)["feed"].url == "https://other.example.com/rss"
+
+
+def test_backfilled_articles_keep_their_origin_and_join_feed_stories(con) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from newsintel.store.feeds import save_articles, upsert_outlets
+
+    feed_story = replace(article(1), title_key="lithium price falls again in march")
+    assert save_feed_result(con, ok_update(), [feed_story]) == 1
+    upsert_outlets(con, [("example-org", "example.org", "https://example.org/")] * 2)
+    backfilled = replace(
+        article(2, source="example-org"),
+        published_at=feed_story.published_at,
+        title_key=feed_story.title_key,
+        origin="gdelt",
+        title_derived=True,
+    )
+    assert save_articles(con, [backfilled, backfilled]) == 1
+    assert save_articles(con, [backfilled]) == 0
+    rows = con.execute(
+        "SELECT article_id, story_id, origin, title_derived FROM v_articles ORDER BY 1"
+    ).fetchall()
+    # The GDELT copy from another outlet is the same story as the feed's.
+    assert rows == [("id1", "id1", "feed", False), ("id2", "id1", "gdelt", True)]
+    kinds = con.execute("SELECT source_id, kind FROM v_source_health ORDER BY 1").fetchall()
+    assert kinds == [("example-org", "outlet"), ("feed", "feed")]
+
+
+def test_an_outlet_never_overwrites_a_configured_feed(con) -> None:  # type: ignore[no-untyped-def]
+    from newsintel.store.feeds import upsert_outlets
+
+    upsert_outlets(con, [("feed", "example.com", "https://example.com/")])
+    assert con.execute("SELECT name, kind FROM sources").fetchall() == [("Feed", "feed")]

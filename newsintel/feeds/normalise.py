@@ -7,9 +7,11 @@ estimated), and every article gets its stable id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote, urlsplit
 
 from newsintel.feeds.clean import fold_whitespace, html_to_text
 from newsintel.feeds.dedupe import title_key
@@ -22,6 +24,10 @@ from newsintel.models import Article
 # Clocks and time zones disagree a little; beyond this, a "future" date is a feed bug.
 FUTURE_TOLERANCE = timedelta(days=1)
 TITLE_FALLBACK_WORDS = 12
+_URL_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
+_SLUG_SEPARATORS = re.compile(r"[-_+\s]+")
+# A slug needs this many letters to be a title ("122057" or "p" is not one).
+_SLUG_MIN_LETTERS = 8
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -84,6 +90,57 @@ def _articles(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> Ite
             article = _article(source, story, fetched_at, issue.article_id)
             if article is not None:
                 yield article
+
+
+def title_from_url(url: str) -> str:
+    """A readable title made from a URL's slug, for sources that give none.
+
+    The last path segment with letters in it, minus a file extension and a trailing
+    numeric id, with dashes and underscores as spaces: ".../nemaska-lithium-provides-
+    update-on-whabouchi/122057/" -> "Nemaska lithium provides update on whabouchi".
+    Empty when the URL has no such segment; callers mark such titles as derived.
+    """
+    path = unquote(urlsplit(url).path)
+    for segment in reversed([part for part in path.split("/") if part]):
+        stem = _URL_EXTENSION.sub("", segment)
+        words = [w for w in _SLUG_SEPARATORS.split(stem) if w]
+        while words and words[-1].isdigit():
+            words.pop()
+        if sum(ch.isalpha() for ch in "".join(words)) >= _SLUG_MIN_LETTERS:
+            title = " ".join(words)
+            return title[:1].upper() + title[1:]
+    return ""
+
+
+def article_from_fields(
+    *,
+    source_id: str,
+    url: str | None,
+    title: str,
+    text: str,
+    published_at: datetime,
+    fetched_at: datetime,
+    origin: str,
+    guid: str | None = None,
+    title_derived: bool = False,
+) -> Article | None:
+    """One backfilled story (archive page, GDELT, import) as an ``Article``.
+
+    The same identity and cleaning rules as feed entries: ``url`` and ``guid`` give the
+    id exactly as they would in a feed, so the story seen later in a feed is the same
+    row. ``title`` and ``text`` may hold HTML. A date more than a day past ``fetched_at``
+    becomes ``fetched_at``, flagged as estimated. None when there is neither title nor
+    text.
+    """
+    entry = ParsedEntry(
+        guid=guid, url=url, title=title, html=text, published_at=published_at, published_raw=None
+    )
+    article = _article(
+        FeedSource(source_id, source_id, url or ""), entry, _naive_utc(fetched_at), None
+    )
+    if article is None:
+        return None
+    return replace(article, origin=origin, title_derived=title_derived)
 
 
 def normalise_feed(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> list[Article]:

@@ -24,8 +24,10 @@ _ARTICLE_COLUMNS = (
     "content_hash",
     "is_issue",
     "title_key",
+    "origin",
+    "title_derived",
 )
-_BOOL_COLUMNS = frozenset({"published_estimated", "is_issue"})
+_BOOL_COLUMNS = frozenset({"published_estimated", "is_issue", "title_derived"})
 # A copy of a story from another source counts as the same story if published this close.
 STORY_WINDOW_DAYS = 3
 
@@ -85,6 +87,49 @@ def upsert_sources(
         )
     finally:
         con.unregister("_configured_sources")
+
+
+def upsert_outlets(con: Connection, outlets: Sequence[tuple[str, str, str]]) -> None:
+    """Make sure each outlet (source id, name, site URL) has a sources row.
+
+    Outlets are the sites of backfilled stories (GDELT, imports): ``kind = 'outlet'``,
+    never fetched as feeds. An id that already names a source, a configured feed
+    included, is left exactly as it is.
+    """
+    if not outlets:
+        return
+    ids, names, urls = (list(column) for column in zip(*outlets, strict=True))
+    table = pa.table(
+        {
+            "source_id": pa.array(ids, pa.string()),
+            "name": pa.array(names, pa.string()),
+            "url": pa.array(urls, pa.string()),
+        }
+    )
+    con.register("_outlets", table)
+    try:
+        con.execute(
+            """
+            INSERT INTO sources (source_id, name, url, configured_url, kind)
+            SELECT DISTINCT ON (source_id) source_id, name, url, url, 'outlet' FROM _outlets
+            ON CONFLICT (source_id) DO NOTHING
+            """
+        )
+    finally:
+        con.unregister("_outlets")
+
+
+def save_articles(con: Connection, articles: Sequence[Article]) -> int:
+    """Store backfilled articles in one transaction, without touching any fetch state.
+
+    The same path as ``save_feed_results``: ids already stored are skipped, and a story
+    whose ``title_key`` matches a stored story from another source within
+    ``STORY_WINDOW_DAYS`` joins that story. Their sources must exist (``upsert_sources``
+    or ``upsert_outlets``). Returns the number of articles added.
+    """
+    unique = _first_of_each_id(articles)
+    with transaction(con):
+        return sum(_insert_articles(con, [unique]))
 
 
 def source_states(con: Connection) -> dict[str, SourceState]:
