@@ -28,10 +28,6 @@ class FeedError(NewsintelError):
     """A feed could not be fetched or parsed. One feed's error never stops the others."""
 
 
-class FetchError(FeedError):
-    """The HTTP(S) fetch of a feed failed (network, status, size, redirects)."""
-
-
 class ParseError(FeedError):
     """The bytes of a feed are not a usable RSS/Atom document."""
 

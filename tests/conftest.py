@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Real public data for tests (see ../shared/data/README.md), laid beside the repository.
+# Tests that read it skip when it is missing on a developer's machine; on CI (CI set)
+# a missing folder fails the run at once instead of skipping those tests silently.
 SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -20,6 +23,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from newsintel.config import Settings, load_settings  # noqa: E402
 
 pytest_plugins = ["feedserver"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("CI") and not SHARED_DATA.is_dir():
+        raise pytest.UsageError(
+            f"{SHARED_DATA} is missing: CI lays ../shared beside the repository, and the "
+            "tests that read real data would otherwise skip without a word"
+        )
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -56,18 +56,3 @@ def save_results(con: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         )
         con.unregister("incoming_results")
     return len(records)
-
-
-def latest_results(con: Connection, x: str | None = None, y: str | None = None) -> pd.DataFrame:
-    """Rows of the most recent run (optionally for one x/y pair)."""
-    return con.execute(
-        """
-        SELECT * FROM v_analysis_results
-        WHERE run_id = (SELECT run_id FROM analysis_results
-                        WHERE (? IS NULL OR x = ?) AND (? IS NULL OR y = ?)
-                        ORDER BY created_at DESC LIMIT 1)
-          AND (? IS NULL OR x = ?) AND (? IS NULL OR y = ?)
-        ORDER BY test, direction, lag
-        """,
-        [x, x, y, y, x, x, y, y],
-    ).df()

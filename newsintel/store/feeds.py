@@ -278,11 +278,6 @@ def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
     return added
 
 
-def _count(con: Connection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(row[0]) if row else 0
-
-
 def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
     if len({u.source_id for u in updates}) < len(updates):
         # The same source twice: each update builds on the one before, so apply in order.
@@ -313,11 +308,6 @@ def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
         """
     )
     con.unregister("incoming_updates")
-
-
-def article_count(con: Connection) -> int:
-    """Number of stored articles."""
-    return _count(con, "articles")
 
 
 def source_health(con: Connection) -> dict[str, dict[str, object]]:

@@ -65,9 +65,3 @@ def set_story_ids(con: Connection, story_ids: Mapping[str, str]) -> int:
         )
         con.unregister("new_story_ids")
     return int(changed[0]) if changed else 0
-
-
-def story_count(con: Connection) -> int:
-    """Distinct stories among stored articles (newsletter issues excluded)."""
-    row = con.execute("SELECT count(DISTINCT story_id) FROM articles WHERE NOT is_issue").fetchone()
-    return int(row[0]) if row else 0

@@ -127,16 +127,6 @@ def has_theme_scores(con: Connection) -> bool:
     return con.execute("SELECT EXISTS (SELECT 1 FROM article_themes)").fetchall() == [(True,)]
 
 
-def article_theme_scores(con: Connection, article_id: str) -> list[tuple[str, str, float, bool]]:
-    """(theme_id, method, score, is_member) of one article, best score first."""
-    rows = con.execute(
-        "SELECT theme_id, method, score, is_member FROM article_themes WHERE article_id = ? "
-        "ORDER BY score DESC",
-        [article_id],
-    ).fetchall()
-    return [(r[0], r[1], float(r[2]), bool(r[3])) for r in rows]
-
-
 def theme_summaries(con: Connection) -> list[ThemeSummary]:
     """Every theme with its story count, most stories first."""
     rows = con.execute(

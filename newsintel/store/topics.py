@@ -257,18 +257,6 @@ def period_counts(con: Connection, build_id: str) -> list[tuple[str, str, int]]:
     return [(r[0], r[1], int(r[2])) for r in rows]
 
 
-def lineage_rows(con: Connection, build_id: str) -> list[dict[str, Any]]:
-    """The lineage events recorded by a build, as plain dicts."""
-    cursor = con.execute(
-        "SELECT from_build_id, window_from, window_to, parent_topic_id, child_topic_id, event,"
-        " similarity FROM topic_lineage WHERE build_id = ?"
-        " ORDER BY window_to, event, parent_topic_id NULLS FIRST, child_topic_id NULLS FIRST",
-        [build_id],
-    )
-    names = [d[0] for d in cursor.description or []]
-    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-
-
 def builds(con: Connection, limit: int = 20) -> Sequence[StoredBuild]:
     """The newest builds first."""
     rows = con.execute(

@@ -174,21 +174,6 @@ def build_topics(
     )
 
 
-def counts_by_period(
-    published: Sequence[datetime], topic_ids: Sequence[str], period: str = "month"
-) -> tuple[list[str], dict[str, list[int]], list[int]]:
-    """(periods oldest first, stories per topic per period, all stories per period)."""
-    keys = [window_key(t, period) for t in published]
-    periods = sorted(set(keys))
-    position = {p: i for i, p in enumerate(periods)}
-    counts: dict[str, list[int]] = {}
-    totals = [0] * len(periods)
-    for key, topic in zip(keys, topic_ids, strict=True):
-        counts.setdefault(topic, [0] * len(periods))[position[key]] += 1
-        totals[position[key]] += 1
-    return periods, counts, totals
-
-
 def previous_refs(rows: Mapping[str, tuple[np.ndarray, frozenset[str]]]) -> list[TopicRef]:
     """TopicRefs from {topic id: (centroid, members)}, in id order."""
     return [TopicRef(t, c, m) for t, (c, m) in sorted(rows.items())]
