@@ -41,11 +41,15 @@ What each benchmark measures:
   `fetch_concurrency` (16): with the default per-host limit of 2 the run would measure
   that limit, not newsintel. Reports wall time (target < 20 s), articles/s, peak RSS,
   and the ratio of newsintel's parse + normalise + store time to `feedparser.parse`
-  time over the same bodies, fetched once beforehand (target <= 1.5).
+  time over the same bodies, fetched once beforehand (target <= 1.5). Since
+  2026-12-03 the baseline calls `feedparser.parse` with the flags newsintel uses (no
+  HTML sanitiser, no relative-URI rewriting); sections from 2026-12-01 20:44 to then
+  ran the baseline with feedparser's defaults while newsintel turned both off, which
+  was part of why their ratio fell from 1.5 to 1.15.
 - **embed**: `newsintel.jobs.embed` with the bundled all-MiniLM-L6-v2 on 2,000 texts
   built from the sample feeds' titles and descriptions, stored as articles in a fresh
   DuckDB file, against a bare `SentenceTransformer(path).encode(texts, batch_size=64)`
-  of the same texts in the same process, both warmed first, best of two alternating
+  of the same texts in the same process, both warmed first, best of three alternating
   passes each (docs/s ratio target >= 0.9); then a second `embed` over the unchanged
   corpus (target < 2% of the first); then the backends (torch, onnx fp32, onnx-int8)
   side by side on the same texts, with int8's mean cosine agreement with torch (target
