@@ -27,7 +27,8 @@ from newsintel.embed import SentenceTransformerEmbedder, article_text
 from newsintel.models import ThemeDefinition
 from newsintel.themes.classifier import train_classifier
 from newsintel.themes.definitions import load_themes
-from newsintel.themes.scoring import build_scorer, keyword_counts, prototype_texts
+from newsintel.themes.matching import keyword_counts
+from newsintel.themes.scoring import build_scorer, prototype_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "data" / "eval" / "themes_labelled.jsonl"

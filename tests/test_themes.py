@@ -10,7 +10,8 @@ import pytest
 from newsintel.errors import ThemeError
 from newsintel.models import ThemeDefinition
 from newsintel.themes.definitions import load_themes
-from newsintel.themes.scoring import build_scorer, keyword_hits
+from newsintel.themes.matching import keyword_hits
+from newsintel.themes.scoring import build_scorer
 
 ROOT = Path(__file__).resolve().parent.parent
 

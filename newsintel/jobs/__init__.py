@@ -810,7 +810,8 @@ def explain_article(
     from newsintel.embed import article_text
     from newsintel.errors import ThemeError
     from newsintel.store.embeddings import load_embeddings, texts_for
-    from newsintel.themes.scoring import keyword_hits, phrase_pattern, prototype_texts
+    from newsintel.themes.matching import keyword_hits, phrase_pattern
+    from newsintel.themes.scoring import prototype_texts
 
     embedder = embedder or make_embedder(settings)
     with open_db(settings.db, read_only=True) as con:

@@ -25,7 +25,7 @@ from newsintel.config import base_model_name
 from newsintel.embed import article_text
 from newsintel.errors import ThemeError
 from newsintel.models import ThemeDefinition
-from newsintel.themes.scoring import keyword_counts
+from newsintel.themes.matching import keyword_counts
 
 # A keyword hit is worth this much of one embedding dimension's scale, and at most
 # KEYWORD_CAP hits count: enough to tip borderline cases, not to override meaning.

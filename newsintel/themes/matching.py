@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from newsintel.models import ThemeDefinition
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -358,3 +360,26 @@ def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(
         len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
     )
+
+
+# --- a theme's keywords ----------------------------------------------------------------
+
+
+def keyword_counts(theme: ThemeDefinition, texts: Sequence[str]) -> np.ndarray:
+    """How many of the theme's keywords occur (as whole words) in each text."""
+    matcher = PhraseMatcher(texts)
+    matcher.prefetch(theme.keywords)
+    return matched_keyword_counts(theme, matcher)
+
+
+def matched_keyword_counts(theme: ThemeDefinition, matcher: PhraseMatcher) -> np.ndarray:
+    """``keyword_counts`` over the texts of a ``matcher`` that already read them."""
+    counts = np.zeros(len(matcher), dtype=np.float64)
+    for keyword in theme.keywords:
+        counts += matcher.hits(keyword)
+    return counts
+
+
+def keyword_hits(theme: ThemeDefinition, text: str) -> list[str]:
+    """The theme's keywords that occur in ``text`` as whole words (case-insensitive)."""
+    return [k for k in theme.keywords if phrase_pattern(k).search(text)]

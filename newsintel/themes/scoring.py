@@ -17,7 +17,7 @@ import numpy as np
 
 from newsintel.embed import Embedder
 from newsintel.models import ThemeDefinition
-from newsintel.themes.matching import PhraseMatcher, phrase_pattern
+from newsintel.themes.matching import PhraseMatcher, matched_keyword_counts, phrase_pattern
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,9 +28,6 @@ __all__ = [
     "PhraseMatcher",
     "ThemeScorer",
     "build_scorer",
-    "keyword_counts",
-    "keyword_hits",
-    "matched_keyword_counts",
     "phrase_pattern",
     "prototype_texts",
 ]
@@ -188,23 +185,3 @@ def build_scorer(
         embedder.model_name,
         {k: v for k, v in (classifiers or {}).items() if k in known},
     )
-
-
-def keyword_counts(theme: ThemeDefinition, texts: Sequence[str]) -> np.ndarray:
-    """How many of the theme's keywords occur (as whole words) in each text."""
-    matcher = PhraseMatcher(texts)
-    matcher.prefetch(theme.keywords)
-    return matched_keyword_counts(theme, matcher)
-
-
-def matched_keyword_counts(theme: ThemeDefinition, matcher: PhraseMatcher) -> np.ndarray:
-    """``keyword_counts`` over the texts of a ``matcher`` that already read them."""
-    counts = np.zeros(len(matcher), dtype=np.float64)
-    for keyword in theme.keywords:
-        counts += matcher.hits(keyword)
-    return counts
-
-
-def keyword_hits(theme: ThemeDefinition, text: str) -> list[str]:
-    """The theme's keywords that occur in ``text`` as whole words (case-insensitive)."""
-    return [k for k in theme.keywords if phrase_pattern(k).search(text)]
