@@ -16,7 +16,9 @@ assert span.first is not None and span.last is not None
 st.title("Themes")
 st.caption(
     "Stories are counted once per story (syndicated copies collapse). A story belongs to "
-    "a theme when its similarity to the theme's description clears the theme's threshold."
+    "a theme when the theme's trained classifier (its embedding and keyword hits) scores "
+    "it above the calibrated threshold; a theme without a classifier uses similarity to "
+    "its description and examples. `newsintel themes explain ID` shows why."
 )
 left, right = st.columns([2, 3])
 with left:

@@ -1,10 +1,14 @@
-"""Scoring articles against tracked themes by embedding similarity.
+"""Scoring articles against tracked themes: trained classifiers, else similarity.
 
-Each theme is represented by several prototype texts (its description and its positive
-examples). An article's score for a theme is its highest cosine similarity to any of the
-theme's prototypes: themes are multi-faceted (world models span JEPA, Genie and robot
-video prediction), and one averaged centroid blurs such facets together. An article is a
-member when its score reaches the theme's threshold and no exclusion phrase occurs in it.
+A theme with a trained classifier for the current model (``newsintel themes train``,
+see ``classifier.py``) is scored by it: a probability from the article's embedding and
+the number of the theme's keywords it contains, with the classifier's calibrated
+threshold. A theme without one falls back to its prototype texts (description and
+positive examples): the score is the article's highest cosine similarity to any of
+them, since themes are multi-faceted (world models span JEPA, Genie and robot video
+prediction) and one averaged centroid blurs such facets together. Either way an
+article is a member when its score reaches the threshold and no exclusion phrase
+occurs in it.
 """
 
 from __future__ import annotations
