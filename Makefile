@@ -17,10 +17,10 @@ export TRANSFORMERS_OFFLINE := 1
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# pip resolves torch==2.13.0 to the local CPU wheel on CPU machines (never CUDA wheels).
-$(STAMP): $(PY) requirements.txt requirements-dev.txt pyproject.toml
-	$(PY) -m pip install -q -r requirements-dev.txt
-	$(PY) -m pip install -q --no-deps -e .
+# pyproject.toml lists every dependency (requirements*.txt point to it). pip resolves
+# torch==2.13.0 to the local CPU wheel on CPU machines (never CUDA wheels).
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -59,8 +59,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 # Peer baselines (BERTopic) are only needed here, so they install only here.
-$(VENV)/.installed-eval: $(STAMP) requirements-eval.txt
-	$(PY) -m pip install -q -r requirements-eval.txt
+$(VENV)/.installed-eval: $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e ".[dev,eval]"
 	touch $@
 
 eval: $(VENV)/.installed-eval

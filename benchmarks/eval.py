@@ -3,7 +3,7 @@
 Runs benchmarks.eval_themes (labelled set: newsintel vs similarity, keywords and
 BERTopic zero-shot) and benchmarks.eval_topics (AG News: newsintel vs BERTopic
 defaults) in one run and records both tables with the command and the machine.
-BERTopic comes from requirements-eval.txt (`make eval` installs it).
+BERTopic comes from pyproject.toml's "eval" extra (`make eval` installs it).
 """
 
 from __future__ import annotations
