@@ -354,3 +354,27 @@ def test_demo_builds_topics_and_says_so(
     with open_db(settings.db, read_only=True) as con:
         latest = latest_build(con)
     assert latest is not None and latest.window == "all" and latest.build_id in lines[1]
+
+
+def test_cli_and_app_list_topics_in_one_order() -> None:
+    from newsintel.store.topics import TopicRow
+    from newsintel.topics.emerging import Emergence, listing_order
+    from newsintel.ui.tables import topic_table
+
+    def row(topic_id: str, size: int) -> TopicRow:
+        return TopicRow(topic_id, topic_id, (), size, 1, None, None, (), ())
+
+    def score(topic_id: str, p: float | None, emerging: bool) -> Emergence:
+        return Emergence(topic_id, 5, 1.0, 1.0, 0.5, 3.0, 4.0, p, emerging)
+
+    rows = [row("d", 40), row("c", 10), row("b", 10), row("a", 5), row("e", 99)]
+    scores = {
+        "a": score("a", 0.001, True),
+        "b": score("b", 0.02, True),
+        "c": score("c", 0.02, True),  # ties with b on p and size: the id decides
+        "d": score("d", 0.4, False),
+    }
+    expected = ["a", "b", "c", "e", "d"]  # emerging by p, then the rest by size
+    ordered = sorted(rows, key=lambda r: listing_order(r.topic_id, r.size, scores.get(r.topic_id)))
+    assert [r.topic_id for r in ordered] == expected
+    assert topic_table(rows, scores)["topic_id"].tolist() == expected

@@ -971,7 +971,7 @@ class TopicListReport:
 def list_topics(settings: Settings) -> TopicListReport:
     """Topics of the latest build, emerging ones first (then by size)."""
     from newsintel.store.topics import has_topics, latest_build, period_counts, topic_rows
-    from newsintel.topics.emerging import emergence_by_period
+    from newsintel.topics.emerging import emergence_by_period, listing_order
 
     with open_db(settings.db, read_only=True) as con:
         build = latest_build(con) if has_topics(con) else None
@@ -983,7 +983,7 @@ def list_topics(settings: Settings) -> TopicListReport:
     scored = emergence_by_period(counts, [r.topic_id for r in rows])
     scores = scored.scores
     listings = []
-    for r in rows:
+    for r in sorted(rows, key=lambda r: listing_order(r.topic_id, r.size, scores.get(r.topic_id))):
         e = scores.get(r.topic_id)
         listings.append(
             TopicListing(
@@ -992,7 +992,6 @@ def list_topics(settings: Settings) -> TopicListReport:
                 e.growth if e else None, e.p_value if e else None, bool(e and e.emerging),
             )
         )  # fmt: skip
-    listings.sort(key=lambda t: (not t.emerging, (t.p_value or 0.0) * t.emerging, -t.size))
     return TopicListReport(
         build.build_id, build.model, build.window, build.created_at,
         scored.latest_period, tuple(listings),

@@ -111,3 +111,13 @@ def emergence_by_period(
         counts.setdefault(topic_id, [0] * len(periods))[position[period]] += int(n)
         totals[position[period]] += int(n)
     return PeriodEmergence(tuple(periods), counts, totals, emergence(counts, totals))
+
+
+def listing_order(
+    topic_id: str, size: int, score: Emergence | None
+) -> tuple[bool, float, int, str]:
+    """Sort key of topics wherever they are listed (CLI, app): emerging ones first, the
+    most significant (smallest p) first among them, then by size, then by id."""
+    emerging = bool(score and score.emerging)
+    p_value = score.p_value if score and emerging and score.p_value is not None else 0.0
+    return (not emerging, p_value, -size, topic_id)

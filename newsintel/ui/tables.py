@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from newsintel.digest.content import DigestContent
+from newsintel.topics.emerging import listing_order
 
 if TYPE_CHECKING:
     from newsintel.store.topics import TopicRow
@@ -132,7 +133,8 @@ def topic_table(rows: Sequence[TopicRow], scores: Mapping[str, Emergence]) -> pd
     ``top_words`` and ``representatives`` (titles) are lists.
     """
     records = []
-    for r in rows:
+    # As `newsintel topics list` orders them.
+    for r in sorted(rows, key=lambda r: listing_order(r.topic_id, r.size, scores.get(r.topic_id))):
         e = scores.get(r.topic_id)
         records.append(
             {
@@ -150,10 +152,4 @@ def topic_table(rows: Sequence[TopicRow], scores: Mapping[str, Emergence]) -> pd
                 "representatives": [t for t in r.representative_titles if t],
             }
         )
-    frame = pd.DataFrame(records, columns=TOPIC_COLUMNS)
-    # As `newsintel topics list` orders them: emerging (most significant first), then size.
-    frame["_p"] = frame["p_value"].where(frame["emerging"], 0.0).fillna(0.0)
-    frame = frame.sort_values(
-        ["emerging", "_p", "size", "topic_id"], ascending=[False, True, False, True]
-    )
-    return frame.drop(columns="_p").reset_index(drop=True)
+    return pd.DataFrame(records, columns=TOPIC_COLUMNS)
