@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from gdeltserver import GdeltServer, monitored, synthetic_articles
 
 from newsintel.backfill.gdelt import (
     ARTLIST,
     MAX_RECORDS,
     TIMELINE,
+    Answer,
+    GdeltClient,
+    Mode,
     Window,
     clamp_range,
     monthly_windows,
@@ -19,6 +24,7 @@ from newsintel.backfill.gdelt import (
     to_article,
     weekly_windows,
 )
+from newsintel.config import Settings, load_settings
 from newsintel.errors import ConfigError
 from newsintel.feeds.normalise import article_from_fields
 
@@ -137,3 +143,41 @@ def test_a_gdelt_article_gets_the_id_a_feed_entry_with_the_same_link_gets() -> N
         origin="feed",
     )
     assert feed is not None and feed.article_id == article.article_id
+
+
+# --- against the loopback DOC API -----------------------------------------------------------
+
+
+def _fetch(settings: Settings, query: str, mode: Mode, window: Window) -> Answer:
+    async def go() -> Answer:
+        async with GdeltClient(settings) as client:
+            return await client.fetch(query, mode, window)
+
+    return asyncio.run(go())
+
+
+def test_the_loopback_api_answers_in_the_documented_shapes() -> None:
+    start = datetime(2024, 1, 1)
+    articles = synthetic_articles(seed=3, count=300, start=start, end=start + timedelta(days=7))
+    with GdeltServer() as server:
+        server.add_query("(lithium OR spodumene)", articles)
+        settings = load_settings(env={}, gdelt_api=server.url, gdelt_min_interval=0)
+        week = Window(start, start + timedelta(days=7))
+        listed = _fetch(settings, "(lithium OR spodumene)", ARTLIST, week)
+        assert listed.status == "ok" and listed.saturated
+        assert [a.seen_at for a in listed.articles] == sorted(a.seen_at for a in articles)[:250]
+        timeline = _fetch(settings, "(lithium OR spodumene)", TIMELINE, week)
+        assert sum(d.articles for d in timeline.days) == 300
+        assert timeline.days[0].total == monitored(date(2024, 1, 1))
+        day = Window(start, start + timedelta(days=1))
+        hourly = _fetch(settings, "(lithium OR spodumene)", TIMELINE, day)
+        assert [d.day for d in hourly.days] == [date(2024, 1, 1)]
+        assert hourly.days[0].total == monitored(date(2024, 1, 1)) // 24 * 24
+        assert _fetch(settings, "nothing", ARTLIST, week).status == "empty"
+        invalid = _fetch(settings, "(lithium", ARTLIST, week)
+        assert (invalid.status, invalid.detail) == ("error", "Invalid query.")
+        server.add_fault("hangup")
+        cut = _fetch(settings, "(lithium OR spodumene)", ARTLIST, week)
+        assert cut.status == "error" and "closed" in cut.detail
+        params = server.calls("artlist")[0].params
+        assert params["format"] == "json" and params["maxrecords"] == "250"
