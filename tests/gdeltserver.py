@@ -19,8 +19,9 @@ parameters get GDELT's kind of answer: HTTP 200 and a line of text. Scripted fau
 (``add_fault``): 429 with Retry-After, HTML or plain-text error pages, truncated JSON,
 empty answers and a connection closed mid-answer. ``requests`` logs every call.
 
-Run as a script (``python tests/gdeltserver.py SEED THEMES PER_THEME YEARS``) it serves
-``bench_corpus`` until stdin closes and prints its URL (the benchmark's child process).
+Run as a script (``python tests/gdeltserver.py SEED THEMES PER_THEME YEARS END``) it
+serves ``bench_corpus`` until stdin closes, after printing its URL, the number of
+distinct articles and of articles listed over all themes (the benchmark's child).
 """
 
 from __future__ import annotations
@@ -404,10 +405,13 @@ def bench_corpus(
 def _serve(argv: list[str]) -> None:
     seed, themes, per_theme, years = (int(v) for v in argv[:4])
     end = date.fromisoformat(argv[4])
+    corpus = bench_corpus(seed, themes, per_theme, years, end)
+    distinct = len({a.url for articles in corpus.values() for a in articles})
+    listed = sum(len(articles) for articles in corpus.values())
     with GdeltServer() as server:
-        for query, articles in bench_corpus(seed, themes, per_theme, years, end).items():
+        for query, articles in corpus.items():
             server.add_query(query, articles)
-        print(server.url, flush=True)
+        print(server.url, distinct, listed, flush=True)
         sys.stdin.read()
 
 
