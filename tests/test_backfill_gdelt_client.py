@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -181,3 +182,19 @@ def test_the_loopback_api_answers_in_the_documented_shapes() -> None:
         assert cut.status == "error" and "closed" in cut.detail
         params = server.calls("artlist")[0].params
         assert params["format"] == "json" and params["maxrecords"] == "250"
+
+
+def test_calls_are_paced_by_the_minimum_interval() -> None:
+    start = datetime(2024, 1, 1)
+    week = Window(start, start + timedelta(days=7))
+
+    async def three(settings: Settings) -> None:
+        async with GdeltClient(settings) as client:
+            for _ in range(3):
+                await client.fetch("(lithium)", ARTLIST, week)
+
+    with GdeltServer() as server:
+        asyncio.run(three(load_settings(env={}, gdelt_api=server.url, gdelt_min_interval=0.3)))
+        times = [call.at for call in server.calls()]
+    assert len(times) == 3
+    assert min(b - a for a, b in pairwise(times)) >= 0.28

@@ -380,6 +380,10 @@ async def _backfill(
                 with writer.connection() as con:
                     reports[theme.theme_id] = run.report(con, writer.added - added_before)
             calls = client.calls
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Ctrl-C: keep what the finished windows got, so the re-run does not ask again.
+        writer.flush()
+        raise
     finally:
         progress.finish()
         writer.close()
