@@ -92,6 +92,13 @@ def test_answers_are_classified() -> None:
     art += b' "domain": "a.com", "language": "English", "sourcecountry": "France"}]}'
     ok = read_answer(ARTLIST, 200, JSON, art)
     assert ok.status == "ok" and ok.articles[0].seen_at == datetime(2024, 1, 1, 10, 15)
+    odd = art.replace(
+        b'"articles": [', b'"articles": [{"url": "https://b.com/y", "seendate": "soon"}, '
+    )
+    skipped = read_answer(ARTLIST, 200, JSON, odd)
+    assert (
+        len(skipped.articles) == 1 and skipped.detail == "1 entries without url or seendate skipped"
+    )
     assert read_answer(ARTLIST, 200, JSON, b"{}").status == "empty"
     assert read_answer(ARTLIST, 200, JSON, b"").status == "empty"
     bad = read_answer(ARTLIST, 200, "text/html", b"<html><body>Invalid query.</body></html>")

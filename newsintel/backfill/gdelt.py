@@ -240,6 +240,15 @@ def _error_text(body: bytes) -> str:
 def _seen_at(raw: Any) -> datetime | None:
     if not isinstance(raw, str):
         return None
+    if len(raw) == 16 and raw[8] == "T" and raw[15] == "Z" and raw[:8].isdigit():
+        # GDELT's own form, read by hand: strptime took a third of a replay's parsing.
+        try:
+            return datetime(
+                int(raw[:4]), int(raw[4:6]), int(raw[6:8]),
+                int(raw[9:11]), int(raw[11:13]), int(raw[13:15]),
+            )  # fmt: skip
+        except ValueError:
+            return None
     for form in _SEEN_FORMATS:
         try:
             return datetime.strptime(raw.strip(), form)
