@@ -66,6 +66,10 @@ What each benchmark measures:
 - **app**: the Overview and Themes pages rendered by `streamlit.testing` AppTest over
   a generated 1,000,000-article database, cold (caches cleared) and warm; target
   < 2 s for the median cold render.
+- **gdelt**: `newsintel backfill gdelt` replaying 3 years x 8 themes of weekly ArtList
+  windows and monthly timelines (about 2,000 calls, 100,000 articles) from a loopback
+  DOC API with no latency and no pacing; target < 60 s end to end, every article
+  stored once, peak memory < 1.5 GB.
 
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.

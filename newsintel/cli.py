@@ -532,6 +532,113 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- backfill: history from GDELT, outlet archives and imported lists --------------------
+# Each source adds its cmd_backfill_* function here and one `_command(backfill_sub, ...)`
+# in _add_backfill_commands.
+
+
+def _iso_day(text: str) -> Any:
+    """An argparse type: a YYYY-MM-DD date."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _print_backfill_gdelt(report: Any) -> None:
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for theme in report.themes:
+        if theme.query is None:
+            print(f"gdelt {theme.theme}: {theme.note}")
+            continue
+        parts = []
+        for mode, name in (("TimelineVolRaw", "timeline"), ("ArtList", "article")):
+            counts: dict[str, int] = {}
+            for window in theme.windows:
+                if window.mode == mode:
+                    counts[window.status] = counts.get(window.status, 0) + 1
+            shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            parts.append(f"{name} windows: {shown or 'none asked'}")
+        served = (
+            f"timeline {theme.timeline_first}..{theme.timeline_last} ({theme.timeline_days} days)"
+            if theme.timeline_days
+            else "no timeline stored"
+        )
+        resumed = f"; {theme.resumed} already done" if theme.resumed else ""
+        print(
+            f"gdelt {theme.theme}: {'; '.join(parts)}{resumed}; "
+            f"{theme.articles_added} articles added; {served}"
+        )
+        for window in theme.problems:
+            print(
+                f"  {window.status:<12} {window.mode} {window.label()}: {window.detail}",
+                file=sys.stderr,
+            )
+    counts = report.status_counts()
+    gaps = counts.get("rate_limited", 0) + counts.get("error", 0)
+    tail = f"; {gaps} windows left to fill: re-run the same command" if gaps else ""
+    print(
+        f"gdelt {report.since}..{report.until}: {report.calls} calls, "
+        f"{report.articles_added} articles added ({report.seconds:.1f} s){tail}"
+    )
+
+
+def cmd_backfill_gdelt(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.backfill_gdelt import backfill_gdelt
+
+    report = backfill_gdelt(
+        settings,
+        since=args.since,
+        until=args.until,
+        themes=args.theme or (),
+        progress=_progress(args),
+    )
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        _print_backfill_gdelt(report)
+    return 0
+
+
+def _add_backfill_commands(sub: Any) -> Any:
+    """The ``backfill`` group and its sources; returns the group's subparsers."""
+    backfill = _command(
+        sub,
+        "backfill",
+        _missing,
+        "history for the series: stories and attention from before the feeds began",
+        "newsintel backfill gdelt --since 2021-01-01",
+    )
+    backfill_sub = backfill.add_subparsers(dest="backfill_command", metavar="SOURCE", required=True)
+    p = _command(
+        backfill_sub,
+        "gdelt",
+        cmd_backfill_gdelt,
+        "GDELT DOC API: daily attention series (gdelt:<theme>, gdelt:<theme>:share) and "
+        "dated stories per theme; re-runs resume and add nothing",
+        "newsintel backfill gdelt --theme lithium_batteries --since 2021-01-01 --until 2023-12-31",
+    )
+    p.add_argument(
+        "--theme",
+        action="append",
+        metavar="NAME",
+        help="a theme of the themes file (repeatable; default: every theme with a gdelt_query)",
+    )
+    p.add_argument(
+        "--since",
+        type=_iso_day,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="first day (GDELT starts at 2017-01-01; earlier is clamped)",
+    )
+    p.add_argument("--until", type=_iso_day, metavar="YYYY-MM-DD", help="last day (default: today)")
+    p.add_argument("--json", action="store_true", help="print a JSON report with every window")
+    return backfill_sub
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -788,6 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
+
+    _add_backfill_commands(sub)
 
     _command(
         sub,

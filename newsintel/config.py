@@ -100,6 +100,17 @@ class Settings:
         "newsintel/0.1 (+https://github.com/newsintel/newsintel)",
         "User-Agent sent with every feed request.",
     )
+    gdelt_api: str = _setting(
+        "https://api.gdeltproject.org/api/v2/doc/doc",
+        "Base URL of the GDELT DOC 2.0 API used by `newsintel backfill gdelt`.",
+    )
+    gdelt_min_interval: float = _setting(
+        5.0,
+        "Seconds between two GDELT API requests (GDELT asks for about one every 5 s).",
+    )
+    gdelt_timeout: float = _setting(
+        60.0, "Seconds allowed for one GDELT API request (long timelines are slow to build)."
+    )
     timezone: str = _setting(
         "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
     )

@@ -84,6 +84,8 @@ class ThemeDefinition:
     keywords: tuple[str, ...] = ()
     exclusions: tuple[str, ...] = ()
     threshold: float = 0.35
+    # The theme's query for the GDELT DOC API (`newsintel backfill gdelt`); None: skipped.
+    gdelt_query: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ TINY = {
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
     "app": {"articles": 2_000},
+    "gdelt": {"themes": 1, "per_theme": 300, "years": 1},
 }
 
 
@@ -60,6 +61,8 @@ def test_every_benchmark_writes_a_section(
         "| topics | NMI vs planted |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
+        "| gdelt | backfill wall time (replay, interval 0) |",
+        "| gdelt | second run: calls / articles added | 0 | 0 | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
@@ -84,3 +87,20 @@ def test_verdicts() -> None:
     assert Figure("context", 1.0, "s").verdict == ""
     assert Figure("count", 50_000, "articles").shown() == "50,000 articles"
     assert Figure("ratio", 1.234, "x").shown() == "1.23 x"
+
+
+def test_gdelt_replay_at_a_tiny_size() -> None:
+    from benchmarks.bench_gdelt import run
+
+    result = run(themes=2, per_theme=300, years=1)
+
+    figures = {f.name: f for f in result.figures}
+    stored = figures["articles stored / distinct in the corpus"]
+    assert stored.ok is True and stored.value == 600
+    # 5 % of the first theme's stories are also the second's: listed twice, stored once.
+    assert figures["  articles listed by GDELT (shared ones once per theme)"].value > 600
+    assert figures["timeline days stored / expected"].ok is True
+    assert figures["windows failed or capped"].value == 0
+    assert figures["second run: calls / articles added"].ok is True
+    assert figures["backfill wall time (replay, interval 0)"].verdict == "n/a"
+    assert figures["API calls"].value > 2 * (12 + 52)  # monthly timelines, weekly lists

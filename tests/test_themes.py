@@ -23,6 +23,8 @@ def test_default_themes_cover_the_product() -> None:
     for theme in themes.values():
         assert theme.examples, theme.theme_id
         assert 0 < theme.threshold < 1
+        # Every bundled theme can be backfilled from GDELT.
+        assert theme.gdelt_query and theme.gdelt_query.count("(") == theme.gdelt_query.count(")")
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,7 @@ def test_default_themes_cover_the_product() -> None:
             '[[themes]]\nname = "a"\ndescription = "e"\n',
             "defined twice",
         ),
+        ('[[themes]]\nname = "ok"\ndescription = "d"\ngdelt_query = " "\n', "'gdelt_query'"),
         ("title = 1\n", "has no \\[\\[themes\\]\\] tables"),
         ("[[themes]\n", "is not valid TOML"),
     ],

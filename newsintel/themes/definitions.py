@@ -38,6 +38,9 @@ def parse_theme(table: dict[str, Any], default_threshold: float) -> ThemeDefinit
     label = table.get("label", name.replace("_", " ").capitalize())
     if not isinstance(label, str):
         raise ThemeError(f"theme '{name}': 'label' must be a string")
+    gdelt_query = table.get("gdelt_query")
+    if gdelt_query is not None and (not isinstance(gdelt_query, str) or not gdelt_query.strip()):
+        raise ThemeError(f"theme '{name}': 'gdelt_query' must be a non-empty string")
     return ThemeDefinition(
         theme_id=name,
         label=label,
@@ -46,6 +49,7 @@ def parse_theme(table: dict[str, Any], default_threshold: float) -> ThemeDefinit
         keywords=_strings(table.get("keywords"), "keywords", name),
         exclusions=_strings(table.get("exclusions"), "exclusions", name),
         threshold=float(threshold),
+        gdelt_query=gdelt_query.strip() if gdelt_query is not None else None,
     )
 
 
