@@ -11,15 +11,7 @@ import pyarrow as pa
 
 from newsintel.models import Article
 from newsintel.store.connect import Connection, transaction
-
-# The insert path of save_articles / save_feed_results, run here inside the batch's own
-# transaction (save_articles opens one of its own, which cannot nest).
-from newsintel.store.feeds import (
-    _first_of_each_id,
-    _independent_groups,
-    _insert_articles,
-    upsert_outlets,
-)
+from newsintel.store.feeds import insert_article_batches, upsert_outlets
 
 # Series made from GDELT timelines: matching articles per day, and their share of all
 # articles GDELT monitored that day in parts per million (a share survives GDELT's own
@@ -163,12 +155,9 @@ def save_gdelt_batch(
     rows go in last, so a kill leaves either the whole batch or none of it, and a
     window is never marked done without its data.
     """
-    unique = [_first_of_each_id(window) for window in articles if window]
-    added = 0
     with transaction(con):
         upsert_outlets(con, outlets)
-        for group in _independent_groups(unique):
-            added += sum(_insert_articles(con, group))
+        added = insert_article_batches(con, articles)
         if days:
             _save_days(con, days)
         if records:
