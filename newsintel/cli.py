@@ -54,6 +54,11 @@ def _print_ingest(report: Any) -> None:
     for feed in report.feeds:
         if feed.status == "failed":
             print(f"  failed  {feed.name}: {feed.error}", file=sys.stderr)
+    for box in report.mailboxes:
+        if box.status == "failed":
+            print(f"  failed  mailbox {box.name}: {box.error}", file=sys.stderr)
+        else:
+            print(f"  mailbox {box.name}: {box.messages} messages, {box.new_articles} new")
     print(
         f"feeds: {report.count('ok')} ok, {report.count('not_modified')} not modified, "
         f"{report.count('failed')} failed, {report.count('skipped')} skipped; "
@@ -532,6 +537,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.mail import import_mail
+
+    report = import_mail(settings, Path(args.path), source=args.source, progress=_progress(args))
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    print(
+        f"mail {report.path}: {report.messages} messages, {report.stories} stories, "
+        f"{report.new_articles} new articles; {len(report.skipped)} skipped, "
+        f"{report.attachments} attachments ignored, {report.estimated_dates} estimated dates "
+        f"({report.seconds:.1f} s)"
+    )
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -796,6 +819,25 @@ def build_parser() -> argparse.ArgumentParser:
         "build the demo database from bundled data, offline",
         "NEWSINTEL_DB=/tmp/demo.duckdb newsintel demo",
     )
+
+    mail = _command(
+        sub, "mail", _missing, "newsletters from email", "newsintel mail import inbox.mbox"
+    )
+    mail_sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
+    p = _command(
+        mail_sub,
+        "import",
+        cmd_mail_import,
+        "store the stories of the newsletters in an mbox, Maildir, .eml or folder of .eml",
+        "newsintel mail import ~/Mail/newsletters.mbox --source 'The Download' --json",
+    )
+    p.add_argument("path", metavar="PATH", help="mbox file, Maildir folder, .eml or .eml folder")
+    p.add_argument(
+        "--source",
+        metavar="NAME",
+        help="newsletter name for every message (default: List-Id, else From)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON report")
 
     p = _command(
         sub,
