@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from newsintel.config import Settings, load_settings  # noqa: E402
 
-pytest_plugins = ["feedserver"]
+pytest_plugins = ["feedserver", "imapserver"]
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

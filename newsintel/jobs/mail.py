@@ -291,6 +291,7 @@ def read_mailboxes(
     Each mailbox's status (ok, or failed with its error in words) is recorded on its
     sources row (``kind = 'mailbox'``), its UID state in ``mail_state``.
     """
+    from newsintel.store.connect import transaction
     from newsintel.store.mail import record_mailbox_status, upsert_mailboxes
 
     mailboxes = list(mailboxes)
@@ -300,7 +301,8 @@ def read_mailboxes(
         return ()
     with open_db(settings.db) as con:
         migrate(con)
-        upsert_mailboxes(con, [(m.source_id, m.name, m.url) for m in mailboxes])
+        with transaction(con):
+            upsert_mailboxes(con, [(m.source_id, m.name, m.url) for m in mailboxes])
         progress.start("reading mailboxes", len(mailboxes))
         for mailbox in mailboxes:
             fetched_at = now()
