@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -17,6 +18,9 @@ from newsintel.store.feeds import (
     _record_fetches,
     upsert_outlets,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -147,3 +151,16 @@ def mailbox_health(con: Connection) -> list[dict[str, object]]:
     cursor = con.execute("SELECT * FROM v_mailbox_health ORDER BY name")
     names = [d[0] for d in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def mailbox_health_frame(con: Connection) -> pd.DataFrame:
+    """Mailbox health for the Sources page, failing mailboxes first."""
+    return con.execute(
+        """
+        SELECT name, url, last_status, last_error, last_fetch_at, last_success_at,
+               consecutive_failures, last_uid, last_message_at, messages_read,
+               messages_skipped, last_skipped
+        FROM v_mailbox_health
+        ORDER BY consecutive_failures DESC, name
+        """
+    ).df()
