@@ -25,6 +25,7 @@ TINY = {
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
     "app": {"articles": 2_000},
+    "mail": {"messages": 20},
 }
 
 
@@ -60,6 +61,8 @@ def test_every_benchmark_writes_a_section(
         "| topics | NMI vs planted |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
+        "| mail | mail import wall time |",
+        "| mail | stories stored / expected | 200 of 200 | all | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
@@ -84,3 +87,14 @@ def test_verdicts() -> None:
     assert Figure("context", 1.0, "s").verdict == ""
     assert Figure("count", 50_000, "articles").shown() == "50,000 articles"
     assert Figure("ratio", 1.234, "x").shown() == "1.23 x"
+
+
+def test_mail_benchmark_at_tiny_size() -> None:
+    from benchmarks.bench_mail import run
+
+    result = run(messages=12)
+    figures = {f.name: f for f in result.figures}
+    assert figures["stories stored / expected"].value == 120
+    assert figures["stories stored / expected"].verdict == "PASS"
+    assert figures["mail import wall time"].verdict == "n/a"  # not the target's size
+    assert figures["per message: stories / (message_from_bytes + html_to_text)"].value > 0

@@ -154,7 +154,7 @@ def test_tracking_links_are_unwrapped_without_fetching(href: str, expected: str)
 
 
 def test_housekeeping_links() -> None:
-    unsubscribe = ("https://x.example.com/u/123",)
+    unsubscribe = frozenset({"https://x.example.com/u/123"})
     assert is_housekeeping_link("https://x.example.com/u/123", unsubscribe)
     assert is_housekeeping_link("https://list.example.com/unsubscribe?id=1")
     assert is_housekeeping_link("https://x.example.com/view-in-browser/9")

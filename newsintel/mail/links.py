@@ -10,6 +10,7 @@ as it is: finding out would mean fetching it.
 
 from __future__ import annotations
 
+import functools
 import re
 from html import unescape
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -41,12 +42,15 @@ def _target(url: str) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    for name in _TARGET_PARAMS:
-        value = params.get(name, "").strip()
-        if _is_web(value):
-            return value
+    if "http" in parts.query:  # a target in the query is an absolute http(s) URL
+        params = dict(parse_qsl(parts.query))
+        for name in _TARGET_PARAMS:
+            value = params.get(name, "").strip()
+            if value and _is_web(value):
+                return value
     path = url[len(f"{parts.scheme}://{parts.netloc}") :]
+    if "http" not in path:
+        return None
     encoded = _ENCODED_IN_PATH.search(path)
     if encoded:
         return unquote(encoded.group(1))
@@ -56,6 +60,7 @@ def _target(url: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # footers and web-view links repeat in every issue
 def unwrap_link(href: str) -> str:
     """The canonical article URL behind a (possibly tracking) newsletter link.
 

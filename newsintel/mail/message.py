@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
-from email.errors import CloseBoundaryNotFoundDefect, StartBoundaryNotFoundDefect
+from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import parseaddr, parsedate_to_datetime
 from html import escape
@@ -82,14 +83,46 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _header(msg: Message, name: str) -> str:
-    """A header as folded text; '' when missing or beyond repair."""
+def _raw(msg: Message, name: str) -> str | None:
+    """A header's raw value, unparsed.
+
+    ``msg.get`` under policy.default runs the full header parser on every call (most of
+    the cost of reading a newsletter); the few headers needed here are simple enough to
+    read from ``raw_items`` directly.
+    """
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
+
+
+def _decoded(raw: str) -> str:
+    """RFC 2047 encoded words decoded; the text as it is when they are broken."""
+    if "=?" not in raw:
+        return raw
     try:
-        value = msg.get(name)
-    except (ValueError, IndexError, TypeError, AttributeError):
-        # policy.default parses lazily and a few malformed headers raise on access.
-        value = msg.get_all(name, failobj=[""])[0] if hasattr(msg, "get_all") else ""
-    return fold_whitespace(str(value)) if value is not None else ""
+        return str(make_header(decode_header(raw)))
+    except (HeaderParseError, UnicodeError, LookupError, ValueError):
+        return raw
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header as decoded, folded text; '' when missing."""
+    raw = _raw(msg, name)
+    return fold_whitespace(_decoded(raw)) if raw is not None else ""
+
+
+def _content_type(part: Message) -> str:
+    raw = _raw(part, "Content-Type")
+    if not raw or "/" not in raw:
+        return "text/plain"  # RFC 2045 section 5.2: the default
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def _disposition(part: Message) -> str:
+    raw = _raw(part, "Content-Disposition") or ""
+    return raw.split(";", 1)[0].strip().lower()
 
 
 def parse_mail_date(text: str) -> datetime | None:
@@ -116,9 +149,10 @@ def _source(msg: Message) -> tuple[str, str]:
     if match:
         key = match.group("id").strip().lower()
         return (fold_whitespace(match.group("name") or "") or key), key
-    name, address = parseaddr(_header(msg, "From"))
+    name, address = parseaddr(_raw(msg, "From") or "")
+    name = fold_whitespace(_decoded(name))
     address = address.strip().lower()
-    return (fold_whitespace(name) or address or "unknown sender"), address or "unknown"
+    return (name or address or "unknown sender"), address or "unknown"
 
 
 def _unsubscribe(msg: Message) -> tuple[str, ...]:
@@ -173,33 +207,43 @@ def _body(msg: EmailMessage) -> str:
     if part is None:
         return ""
     content = _text_content(part)
-    return content if part.get_content_subtype() == "html" else text_to_html(content)
+    return content if _content_type(part) == "text/html" else text_to_html(content)
 
 
-def _is_attachment(part: Message) -> bool:
+def _is_attachment(part: Message, content_type: str) -> bool:
     if part.is_multipart():
         return False
-    disposition = (part.get_content_disposition() or "").lower()
+    disposition = _disposition(part)
     if disposition == "attachment":
         return True
-    maintype = part.get_content_maintype()
     # Inline images of an HTML newsletter (multipart/related) are parts of its layout.
-    return maintype not in ("text", "image", "message") and disposition != "inline"
+    return content_type.split("/")[0] not in ("text", "image", "message") and (
+        disposition != "inline"
+    )
 
 
-def _count_attachments(msg: Message) -> int:
-    return sum(1 for part in msg.walk() if _is_attachment(part))
+@dataclass(frozen=True)
+class _Parts:
+    """What one walk over a message's parts finds."""
+
+    attachments: int
+    attached: EmailMessage | None  # the first message/rfc822 part: a forward
+    truncated: bool
 
 
-def _attached_message(msg: EmailMessage) -> EmailMessage | None:
-    """The first message/rfc822 part: a newsletter forwarded as an attachment."""
+def _walk(msg: EmailMessage) -> _Parts:
+    attachments, attached, truncated = 0, None, False
     for part in msg.walk():
-        if part.get_content_type() == "message/rfc822":
+        content_type = _content_type(part)
+        truncated = truncated or any(isinstance(d, _TRUNCATED) for d in part.defects)
+        if content_type == "message/rfc822" and attached is None:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, EmailMessage):
-                return inner
-    return None
+                attached = inner
+        elif _is_attachment(part, content_type):
+            attachments += 1
+    return _Parts(attachments, attached, truncated)
 
 
 @dataclass(frozen=True)
@@ -229,13 +273,12 @@ def _inline_forward(html: str) -> _InlineForward | None:
     return _InlineForward(rest, sender, parse_mail_date(when), headers.get("subject", ""))
 
 
-def _check_whole(msg: EmailMessage, raw: bytes) -> None:
+def _check_whole(msg: EmailMessage, raw: bytes, parts: _Parts) -> None:
     if not raw.strip():
         raise MessageError("empty message")
-    defects = [d for part in msg.walk() for d in part.defects]
-    if any(isinstance(d, _TRUNCATED) for d in defects):
+    if parts.truncated:
         raise MessageError("truncated MIME (a multipart boundary never closes)")
-    if not any(msg.get(name) for name in ("From", "Subject", "Date", "Message-ID")):
+    if not any(_raw(msg, name) for name in ("From", "Subject", "Date", "Message-ID")):
         raise MessageError("no mail headers (From, Subject, Date, Message-ID all missing)")
 
 
@@ -256,10 +299,10 @@ def parse_message(
         raise MessageError(f"too large ({len(raw):,} bytes; the limit is {max_bytes:,})")
     outer = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(outer, EmailMessage)  # policy.default builds EmailMessage
-    _check_whole(outer, raw)
-    attachments = _count_attachments(outer)
-    inner = _attached_message(outer)
-    msg = inner if inner is not None and inner.get("From") else outer
+    parts = _walk(outer)
+    _check_whole(outer, raw, parts)
+    attachments, inner = parts.attachments, parts.attached
+    msg = inner if inner is not None and _raw(inner, "From") else outer
     html = _body(msg)
     forwarded = msg is not outer
     source_name, source_key = _source(msg)

@@ -46,11 +46,14 @@ _SHARE_HOSTS = frozenset(
 )  # fmt: skip
 
 
-def is_housekeeping_link(url: str, unsubscribe: tuple[str, ...] = ()) -> bool:
-    """Whether a link manages the subscription (unsubscribe, preferences, web view)."""
+def is_housekeeping_link(url: str, unsubscribe: frozenset[str] = frozenset()) -> bool:
+    """Whether a link manages the subscription (unsubscribe, preferences, web view).
+
+    ``unsubscribe`` holds the List-Unsubscribe URLs, unwrapped as story links are.
+    """
     if not url or url.lower().startswith(("mailto:", "tel:", "#")):
         return True
-    if url in unsubscribe or unwrap_link(url) in {unwrap_link(u) for u in unsubscribe}:
+    if url in unsubscribe or unwrap_link(url) in unsubscribe:
         return True
     host = (urlsplit(url).hostname or "").lower()
     return bool(_HOUSEKEEPING_URL.search(url)) or (
@@ -58,7 +61,7 @@ def is_housekeeping_link(url: str, unsubscribe: tuple[str, ...] = ()) -> bool:
     )
 
 
-def is_story(article: Article, unsubscribe: tuple[str, ...] = ()) -> bool:
+def is_story(article: Article, unsubscribe: frozenset[str] = frozenset()) -> bool:
     """False for a split item that is a sponsor block, a footer or housekeeping link."""
     if article.url is None or is_housekeeping_link(article.url, unsubscribe):
         return False
@@ -89,7 +92,8 @@ def mail_articles(
     if not articles:
         return []
     issue, *stories = articles
-    kept = [story for story in stories if is_story(story, message.unsubscribe)]
+    unsubscribe = frozenset(unwrap_link(url) for url in message.unsubscribe)
+    kept = [story for story in stories if is_story(story, unsubscribe)]
     if stories and not kept:
         issue = replace(issue, is_issue=False)  # only housekeeping links: a plain email
     return [
