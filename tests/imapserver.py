@@ -16,6 +16,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,7 +159,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
+def imap_server() -> Iterator[ImapServer]:
     """A Dovecot server for the module's tests (each test uses its own folders)."""
     dovecot = shutil.which("dovecot") or (
         "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
@@ -170,7 +171,9 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    root = tmp_path_factory.mktemp("dovecot")
+    # Its own folder rather than pytest's: the server outlives single tests, and a
+    # pytest run beside this one may prune old basetemp folders while it still runs.
+    root = Path(tempfile.mkdtemp(prefix="newsintel-dovecot-"))
     if os.getuid() == 0:
         # Dovecot's own users must reach the folders under the (0700) pytest temp dir.
         for parent in [root, *root.parents]:
@@ -191,3 +194,4 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(root, ignore_errors=True)

@@ -76,8 +76,11 @@ def test_mbox_with_broken_from_lines_and_a_50mb_message(settings: Settings, tmp_
     assert all(name.startswith(str(path)) for name in reasons)
     sources = {r[0] for r in _rows(settings, "SELECT DISTINCT source FROM v_articles")}
     assert {"The Download", "Grid Notes", "Battery Weekly"} <= sources
-    # The From_ line's date stands in for a missing Date header (flagged).
     assert import_mail(settings, path).new_articles == 0
+    # Without the .mbox suffix, the From_ lines further down still make it an mbox.
+    renamed = path.rename(tmp_path / "inbox")
+    again = import_mail(settings, renamed)
+    assert (again.messages, len(again.skipped), again.new_articles) == (5, 2, 0)
 
 
 def test_maildir_empty_then_filled_and_named_source(settings: Settings, tmp_path: Path) -> None:

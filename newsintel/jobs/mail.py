@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from newsintel.config import Settings
-from newsintel.errors import ConfigError, MailboxError, MessageError
+from newsintel.errors import MessageError, NewsintelError
 from newsintel.feeds.sources import slugify
 from newsintel.jobs import NoProgress, Progress, utcnow
 from newsintel.mail.message import MailMessage, parse_message
@@ -308,7 +308,7 @@ def read_mailboxes(
             fetched_at = now()
             try:
                 report = _read_mailbox(settings, con, mailbox, fetched_at)
-            except (MailboxError, ConfigError) as exc:
+            except NewsintelError as exc:  # mailbox, config or store: this mailbox fails alone
                 report = MailboxReport(
                     mailbox.source_id, mailbox.name, mailbox.url, "failed", error=str(exc)
                 )

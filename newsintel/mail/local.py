@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,9 @@ from pathlib import Path
 from newsintel.errors import MailboxError
 
 _FROM_LINE_DATE = "%a %b %d %H:%M:%S %Y"  # asctime(), as MTAs write the mbox From_ line
+# A From_ line further down: "From sender Tue Feb 11 13:10:00 2025" (ends with a year).
+_FROM_LINE = re.compile(rb"^From \S+ .*\d{4}\r?$", re.MULTILINE)
+_SNIFF_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,14 @@ def kind_of(path: Path) -> str:
         return "eml"
     try:
         with path.open("rb") as handle:
-            head = handle.read(5)
+            head = handle.read(_SNIFF_BYTES)
     except OSError as exc:
         raise MailboxError(f"cannot read {path}: {exc.strerror}") from None
-    # An mbox starts with "From "; anything else that is not empty is one message.
-    return "mbox" if head == b"From " or path.suffix.lower() in (".mbox", ".mbx") else "eml"
+    # An mbox starts with "From "; one whose first From_ line is broken or missing still
+    # has the From_ lines of the messages after it. Anything else is one message.
+    if head.startswith(b"From ") or path.suffix.lower() in (".mbox", ".mbx"):
+        return "mbox"
+    return "mbox" if _FROM_LINE.search(head) else "eml"
 
 
 def _leading_bytes(path: Path) -> bytes:
