@@ -107,9 +107,8 @@ def test_single_eml_and_missing_path(settings: Settings, tmp_path: Path) -> None
 
 
 def test_same_story_from_email_and_web_feed_is_one_story(settings: Settings) -> None:
-    web = FeedSource(
-        "mit-technology-review-the-download", "The Download (web)", str(WEB_NEWSLETTER)
-    )
+    # Named exactly like the newsletter's List-Id: the email still gets its own source.
+    web = FeedSource("the-download", "The Download", str(WEB_NEWSLETTER))
     ingest(settings, sources=[web])
     import_mail(settings, FOLDER / "the_download.eml")
     rows = _rows(
@@ -126,3 +125,5 @@ def test_same_story_from_email_and_web_feed_is_one_story(settings: Settings) -> 
         "demand', 'Sodium-ion batteries reach cars')",
     )
     assert stories == [(3,)]
+    kinds = dict(_rows(settings, "SELECT source_id, kind FROM sources"))
+    assert kinds == {"the-download": "feed", "mail-the-download": "outlet"}

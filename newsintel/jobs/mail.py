@@ -93,7 +93,9 @@ class MailImportReport:
 def _outlet(message: MailMessage, name: str) -> tuple[str, str, str]:
     key = message.source_key
     url = f"mailto:{key}" if "@" in key else f"list:{key}"
-    return slugify(name) or "mail", name, url
+    # Namespaced: a feed named like the newsletter ("The Download") keeps its own row,
+    # and the email copy of a story can still join the web copy (another source).
+    return f"mail-{slugify(name) or 'unknown'}", name, url
 
 
 def message_articles(
