@@ -11,13 +11,7 @@ import pyarrow as pa
 
 from newsintel.models import Article, SourceUpdate
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.feeds import (
-    _first_of_each_id,
-    _independent_groups,
-    _insert_articles,
-    _record_fetches,
-    upsert_outlets,
-)
+from newsintel.store.feeds import _record_fetches, insert_article_batches, upsert_outlets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,12 +88,9 @@ def save_mail_stories(
     already stored are skipped; a story matching another source's story by title
     within days joins it (the web copy of the same newsletter, for one).
     """
-    unique = [_first_of_each_id(articles) for articles in messages]
     with transaction(con):
         upsert_outlets(con, outlets)
-        added = 0
-        for group in _independent_groups(unique):
-            added += sum(_insert_articles(con, group))
+        added = insert_article_batches(con, messages)
         if mailbox is not None and progress is not None:
             _advance(con, mailbox, progress)
     return added
