@@ -24,8 +24,8 @@ TINY = {
     "assign": {"n": 2_000},
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
-    "app": {"articles": 2_000},
     "mail": {"messages": 20},
+    "app": {"articles": 2_000},
 }
 
 
@@ -59,10 +59,10 @@ def test_every_benchmark_writes_a_section(
         "| assign | article_themes rows written |",
         "| topics | cluster + label time |",
         "| topics | NMI vs planted |",
-        "| app | Overview render, cold (median of 3) |",
-        "| app | Themes render, cold (median of 3) |",
         "| mail | mail import wall time |",
         "| mail | stories stored / expected | 200 of 200 | all | PASS |",
+        "| app | Overview render, cold (median of 3) |",
+        "| app | Themes render, cold (median of 3) |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
@@ -80,15 +80,6 @@ def test_every_benchmark_writes_a_section(
     assert "--quick --only analysis --output" in again
 
 
-def test_verdicts() -> None:
-    assert check("t", 3.0, "s", "< 5 s", True).verdict == "PASS"
-    assert check("t", 7.0, "s", "< 5 s", False).verdict == "FAIL"
-    assert check("t", 7.0, "s", "< 5 s", False, at_target_size=False).verdict == "n/a"
-    assert Figure("context", 1.0, "s").verdict == ""
-    assert Figure("count", 50_000, "articles").shown() == "50,000 articles"
-    assert Figure("ratio", 1.234, "x").shown() == "1.23 x"
-
-
 def test_mail_benchmark_at_tiny_size() -> None:
     from benchmarks.bench_mail import run
 
@@ -98,3 +89,12 @@ def test_mail_benchmark_at_tiny_size() -> None:
     assert figures["stories stored / expected"].verdict == "PASS"
     assert figures["mail import wall time"].verdict == "n/a"  # not the target's size
     assert figures["per message: stories / (message_from_bytes + html_to_text)"].value > 0
+
+
+def test_verdicts() -> None:
+    assert check("t", 3.0, "s", "< 5 s", True).verdict == "PASS"
+    assert check("t", 7.0, "s", "< 5 s", False).verdict == "FAIL"
+    assert check("t", 7.0, "s", "< 5 s", False, at_target_size=False).verdict == "n/a"
+    assert Figure("context", 1.0, "s").verdict == ""
+    assert Figure("count", 50_000, "articles").shown() == "50,000 articles"
+    assert Figure("ratio", 1.234, "x").shown() == "1.23 x"
