@@ -27,7 +27,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from html import escape
 
 from newsintel.errors import MessageError
-from newsintel.feeds.clean import fold_whitespace
+from newsintel.feeds.clean import fold_whitespace, html_to_text
 
 # Lines that open an inline forward: Gmail, Outlook, Apple Mail, Thunderbird.
 _FORWARD_MARKER = re.compile(
@@ -259,10 +259,8 @@ def _inline_forward(html: str) -> _InlineForward | None:
     match = _FORWARD_MARKER.search(html)
     if match is None:
         return None
-    from newsintel.feeds.clean import html_to_text
-
     rest = html[match.end() :]
-    # The header block is the first few lines after the marker, up to a blank line.
+    # The header block (From, Date or Sent, Subject, To) is in the lines after the marker.
     headers: dict[str, str] = {}
     for line in html_to_text(rest[:4000]).split("\n")[:8]:
         found = _FORWARD_HEADER.match(line)
