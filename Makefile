@@ -12,7 +12,7 @@ DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/se
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run demo test check lint bench eval browser screenshots clean
+.PHONY: install run demo test check lint bench eval browser imap-server screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,14 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+# Dovecot for the IMAP tests (Debian dovecot-imapd; the tests configure and run it
+# themselves, in the foreground, without systemd) and openssl for their certificate.
+imap-server:
+	@command -v /usr/sbin/dovecot >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dovecot-imapd openssl >/dev/null; }
+
+test: $(STAMP) browser imap-server
 	$(PY) -m pytest
 
 # Refresh the README's pictures (docs/overview.png, docs/digest.png) from the browser tests.

@@ -48,3 +48,31 @@ st.dataframe(
         "articles": st.column_config.NumberColumn("Articles"),
     },
 )
+
+# IMAP mailboxes (kind = "imap" in feeds.toml): how far each has been read, and why not.
+mailboxes = data.mailbox_health(settings.db)
+if not mailboxes.empty:
+    st.subheader("Mailboxes")
+    st.dataframe(
+        mailboxes,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Mailbox", width="medium"),
+            "url": st.column_config.TextColumn("Folder"),
+            "last_status": st.column_config.TextColumn("Status"),
+            "last_error": st.column_config.TextColumn("Last error", width="medium"),
+            "last_fetch_at": st.column_config.DatetimeColumn("Last read", format="D MMM HH:mm"),
+            "last_success_at": st.column_config.DatetimeColumn(
+                "Last success", format="D MMM HH:mm"
+            ),
+            "consecutive_failures": st.column_config.NumberColumn("Failures in a row"),
+            "last_uid": st.column_config.NumberColumn("Last UID", format="%d"),
+            "last_message_at": st.column_config.DatetimeColumn(
+                "Last message", format="D MMM HH:mm"
+            ),
+            "messages_read": st.column_config.NumberColumn("Messages"),
+            "messages_skipped": st.column_config.NumberColumn("Skipped"),
+            "last_skipped": st.column_config.TextColumn("Last skipped", width="medium"),
+        },
+    )

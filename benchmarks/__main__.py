@@ -36,6 +36,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "assign": {"n": 1_000_000},
     "analysis": {"themes": 20, "prices": 5},
     "topics": {"n": 100_000},
+    "mail": {"messages": 10_000},
     "app": {"articles": 1_000_000},
     "gdelt": {"themes": 8, "per_theme": 12_500, "years": 3},
 }
@@ -45,6 +46,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "assign": {"n": 50_000},
     "analysis": {"themes": 4, "prices": 5},
     "topics": {"n": 10_000},
+    "mail": {"messages": 1_000},
     "app": {"articles": 100_000},
     "gdelt": {"themes": 2, "per_theme": 2_000, "years": 1},
 }
@@ -67,6 +69,10 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         return assign
     if name == "topics":
         return _topics
+    if name == "mail":
+        from benchmarks.bench_mail import run as mail
+
+        return mail
     if name == "app":
         from benchmarks.bench_app import run as app
 

@@ -54,6 +54,11 @@ def _print_ingest(report: Any) -> None:
     for feed in report.feeds:
         if feed.status == "failed":
             print(f"  failed  {feed.name}: {feed.error}", file=sys.stderr)
+    for box in report.mailboxes:
+        if box.status == "failed":
+            print(f"  failed  mailbox {box.name}: {box.error}", file=sys.stderr)
+        else:
+            print(f"  mailbox {box.name}: {box.messages} messages, {box.new_articles} new")
     print(
         f"feeds: {report.count('ok')} ok, {report.count('not_modified')} not modified, "
         f"{report.count('failed')} failed, {report.count('skipped')} skipped; "
@@ -75,6 +80,46 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print_ingest(report)
     return 0
+
+
+def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.mail import import_mail
+
+    report = import_mail(settings, Path(args.path), source=args.source, progress=_progress(args))
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    print(
+        f"mail {report.path}: {report.messages} messages, {report.stories} stories, "
+        f"{report.new_articles} new articles; {len(report.skipped)} skipped, "
+        f"{report.attachments} attachments ignored, {report.estimated_dates} estimated dates "
+        f"({report.seconds:.1f} s)"
+    )
+    return 0
+
+
+def _add_mail_commands(sub: Any) -> None:
+    """The ``mail`` group: newsletters from email (IMAP mailboxes are read by ingest)."""
+    mail = _command(
+        sub, "mail", _missing, "newsletters from email", "newsintel mail import inbox.mbox"
+    )
+    mail_sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
+    p = _command(
+        mail_sub,
+        "import",
+        cmd_mail_import,
+        "store the stories of the newsletters in an mbox, Maildir, .eml or folder of .eml",
+        "newsintel mail import ~/Mail/newsletters.mbox --source 'The Download' --json",
+    )
+    p.add_argument("path", metavar="PATH", help="mbox file, Maildir folder, .eml or .eml folder")
+    p.add_argument(
+        "--source",
+        metavar="NAME",
+        help="newsletter name for every message (default: List-Id, else From)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON report")
 
 
 def cmd_feeds_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -684,6 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
     p.add_argument("--json", action="store_true", help="print a JSON report with per-feed status")
     p.add_argument("--force", action="store_true", help="fetch feeds even if not yet due")
+
+    _add_mail_commands(sub)
 
     feeds = _command(
         sub, "feeds", _missing, "the configured feeds and their health", "newsintel feeds list"

@@ -154,6 +154,13 @@ class Settings:
     app_password: str = _setting(
         "", "If set, the web app asks for this password before showing anything."
     )
+    # --- newsletters from email (newsintel/mail) ---
+    mail_max_bytes: int = _setting(
+        10_000_000,
+        "Largest email accepted from a mailbox or file, in bytes; larger ones are skipped "
+        "and counted (IMAP checks the size before downloading).",
+    )
+    mail_timeout: float = _setting(30.0, "Seconds before an IMAP operation times out.")
 
     @property
     def vector_model(self) -> str:

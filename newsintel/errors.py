@@ -54,3 +54,14 @@ class DigestError(NewsintelError):
 
 class MailError(DigestError):
     """The SMTP server refused, dropped or timed out a message."""
+
+
+class MailboxError(FeedError):
+    """A mailbox (IMAP server, mbox, Maildir, .eml) could not be read.
+
+    One failing mailbox never stops the feeds or the other mailboxes.
+    """
+
+
+class MessageError(MailboxError):
+    """One email could not be used (malformed MIME, too large); the others go on."""

@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from newsintel.config import Settings, load_settings  # noqa: E402
 
-pytest_plugins = ["feedserver"]
+pytest_plugins = ["feedserver", "imapserver"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

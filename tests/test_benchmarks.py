@@ -24,6 +24,7 @@ TINY = {
     "assign": {"n": 2_000},
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
+    "mail": {"messages": 20},
     "app": {"articles": 2_000},
     "gdelt": {"themes": 1, "per_theme": 300, "years": 1},
 }
@@ -59,6 +60,8 @@ def test_every_benchmark_writes_a_section(
         "| assign | article_themes rows written |",
         "| topics | cluster + label time |",
         "| topics | NMI vs planted |",
+        "| mail | mail import wall time |",
+        "| mail | stories stored / expected | 200 of 200 | all | PASS |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
         "| gdelt | backfill wall time (replay, interval 0) |",
@@ -78,6 +81,17 @@ def test_every_benchmark_writes_a_section(
     assert again.startswith(text)
     assert again.count("\n## ") == 2
     assert "--quick --only analysis --output" in again
+
+
+def test_mail_benchmark_at_tiny_size() -> None:
+    from benchmarks.bench_mail import run
+
+    result = run(messages=12)
+    figures = {f.name: f for f in result.figures}
+    assert figures["stories stored / expected"].value == 120
+    assert figures["stories stored / expected"].verdict == "PASS"
+    assert figures["mail import wall time"].verdict == "n/a"  # not the target's size
+    assert figures["per message: stories / (message_from_bytes + html_to_text)"].value > 0
 
 
 def test_verdicts() -> None:

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from newsintel.errors import ConfigError
 from newsintel.tomlfile import read_toml
 
-_KEYS = frozenset({"name", "url", "tags", "min_interval_minutes"})
+_KEYS = frozenset({"name", "url", "tags", "min_interval_minutes", "kind"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,8 @@ def _source_from_table(table: Mapping[str, Any], index: int, base_dir: Path) -> 
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+    if table.get("kind", "feed") != "feed":
+        raise ConfigError(f"{where}: kind must be 'feed' or 'imap', not {table['kind']!r}")
     url = table.get("url")
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"{where}: missing 'url'")
@@ -139,6 +141,8 @@ def load_sources(path: Path) -> list[FeedSource]:
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"feeds file {path}: 'feeds' must be [[feeds]] tables")
     base_dir = path.resolve().parent
+    # Mailboxes (kind = "imap") live in the same file; newsintel.mail.sources reads them.
+    tables = [t for t in tables if t.get("kind", "feed") != "imap"]
     sources = [
         _source_from_table(table, index, base_dir) for index, table in enumerate(tables, start=1)
     ]

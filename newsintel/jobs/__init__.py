@@ -111,13 +111,16 @@ class FeedReport:
 class IngestReport:
     feeds: tuple[FeedReport, ...]
     seconds: float
+    # IMAP mailboxes of the feeds file (newsintel.jobs.mail.MailboxReport), read after them.
+    mailboxes: tuple[Any, ...] = ()
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.feeds if f.status == status)
 
     @property
     def new_articles(self) -> int:
-        return sum(f.new_articles for f in self.feeds)
+        from_mail: int = sum(m.new_articles for m in self.mailboxes)
+        return sum(f.new_articles for f in self.feeds) + from_mail
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +132,7 @@ class IngestReport:
             "new_articles": self.new_articles,
             "seconds": round(self.seconds, 3),
             "feeds": [f.__dict__ for f in self.feeds],
+            "mailboxes": [m.to_dict() for m in self.mailboxes],
         }
 
 
@@ -211,8 +215,12 @@ def ingest(
     progress = progress or NoProgress()
     rng = rng or random.Random()
     started = time.monotonic()
+    mailboxes: list[Any] = []
     if sources is None:
+        from newsintel.mail.sources import load_mailboxes
+
         sources = load_sources(feeds_file or Path(settings.feeds_file))
+        mailboxes = load_mailboxes(feeds_file or Path(settings.feeds_file))
     with open_db(settings.db) as con:
         from newsintel.store.connect import transaction
         from newsintel.store.feeds import source_states, upsert_sources
@@ -277,7 +285,11 @@ def ingest(
         storer.wait(progress)
         progress.finish()
     ordered = tuple(reports[s.source_id] for s in sources)
-    return IngestReport(ordered, time.monotonic() - started)
+    # Mailboxes are read beside the feeds: each records its own failure and never raises.
+    from newsintel.jobs.mail import read_mailboxes
+
+    read = read_mailboxes(settings, mailboxes, progress=progress, now=now)
+    return IngestReport(ordered, time.monotonic() - started, read)
 
 
 class _FeedStorer(threading.Thread):

@@ -155,6 +155,14 @@ def source_health(db: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def mailbox_health(db: str) -> pd.DataFrame:
+    """IMAP mailbox health, one row per mailbox (see store.mail.mailbox_health_frame)."""
+    from newsintel.store.mail import mailbox_health_frame
+
+    return q.read_batch(db, mailbox_health_frame)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 50) -> pd.DataFrame:
     """Stories containing ``keyword`` in [start, end], newest first."""
     return q.read_batch(db, lambda con: q.keyword_search(con, keyword, start, end, limit))

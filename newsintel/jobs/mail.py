@@ -1,0 +1,338 @@
+"""Mail jobs: import a local mailbox, and read the configured IMAP mailboxes.
+
+Both compose the same steps: raw bytes (``newsintel.mail.local`` or ``.imap``) ->
+``parse_message`` -> ``mail_articles`` -> ``newsintel.store.mail``. One bad message is
+skipped, counted and named, and the rest go on; one failing mailbox is recorded as
+failed and the others (and the feeds) go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from newsintel.config import Settings
+from newsintel.errors import MessageError, NewsintelError
+from newsintel.feeds.sources import slugify
+from newsintel.jobs import NoProgress, Progress, utcnow
+from newsintel.mail.message import MailMessage, parse_message
+from newsintel.mail.sources import MailboxSource
+from newsintel.mail.stories import mail_articles
+from newsintel.models import Article, SourceUpdate
+from newsintel.store import migrate, open_db
+
+# Messages stored per transaction: a killed import loses at most this many, and the
+# commit cost (milliseconds) is shared by them all.
+_BATCH_MESSAGES = 200
+
+
+@dataclass(frozen=True)
+class SkippedMessage:
+    """A message that gave no stories, and why (malformed, too large, unreadable)."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class _Tally:
+    """Counts of a mailbox read, filled while its messages go by."""
+
+    messages: int = 0
+    stories: int = 0
+    new_articles: int = 0
+    attachments: int = 0
+    estimated_dates: int = 0
+    last_message_at: datetime | None = None
+    skipped: list[SkippedMessage] = field(default_factory=list)
+
+    def skip(self, name: str, reason: str) -> None:
+        self.skipped.append(SkippedMessage(name, reason))
+
+    def count(self, message: MailMessage, articles: Sequence[Article]) -> None:
+        self.messages += 1
+        self.stories += sum(1 for a in articles if not a.is_issue)
+        self.attachments += message.attachments
+        self.estimated_dates += message.date_estimated
+        if message.published_at is not None and (
+            self.last_message_at is None or message.published_at > self.last_message_at
+        ):
+            self.last_message_at = message.published_at
+
+
+@dataclass(frozen=True)
+class MailImportReport:
+    """What ``newsintel mail import`` did with one local mailbox."""
+
+    path: str
+    messages: int
+    stories: int
+    new_articles: int
+    attachments: int
+    estimated_dates: int
+    skipped: tuple[SkippedMessage, ...]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "messages": self.messages,
+            "stories": self.stories,
+            "new_articles": self.new_articles,
+            "attachments_skipped": self.attachments,
+            "estimated_dates": self.estimated_dates,
+            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _outlet(message: MailMessage, name: str) -> tuple[str, str, str]:
+    key = message.source_key
+    url = f"mailto:{key}" if "@" in key else f"list:{key}"
+    # Namespaced: a feed named like the newsletter ("The Download") keeps its own row,
+    # and the email copy of a story can still join the web copy (another source).
+    return f"mail-{slugify(name) or 'unknown'}", name, url
+
+
+def message_articles(
+    message: MailMessage, source: str | None, fetched_at: datetime
+) -> tuple[tuple[str, str, str], list[Article]]:
+    """The outlet (id, name, url) a message is stored under, and its articles."""
+    outlet = _outlet(message, source or message.source_name)
+    articles = mail_articles(
+        message, source_id=outlet[0], source_name=outlet[1], fetched_at=fetched_at
+    )
+    return outlet, articles
+
+
+class _Writer:
+    """Collects messages' articles and stores them a batch at a time."""
+
+    def __init__(self, con: Any, tally: _Tally) -> None:
+        self.con = con
+        self.tally = tally
+        self.messages: list[list[Article]] = []
+        self.outlets: dict[str, tuple[str, str, str]] = {}
+
+    def add(self, outlet: tuple[str, str, str], articles: list[Article]) -> None:
+        self.outlets.setdefault(outlet[0], outlet)
+        self.messages.append(articles)
+
+    def flush(self, **state: Any) -> None:
+        from newsintel.store.mail import save_mail_stories
+
+        self.tally.new_articles += save_mail_stories(
+            self.con, self.messages, list(self.outlets.values()), **state
+        )
+        self.messages, self.outlets = [], {}
+
+
+def import_mail(
+    settings: Settings,
+    path: Path,
+    *,
+    source: str | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> MailImportReport:
+    """Store the stories of every newsletter in an mbox, Maildir, .eml or .eml folder.
+
+    ``source`` names the newsletter for every message (default: each message's List-Id,
+    else its sender). Importing the same mailbox again adds nothing. Raises
+    MailboxError only when ``path`` itself cannot be read.
+    """
+    from newsintel.mail.local import count_messages, read_local
+
+    progress = progress or NoProgress()
+    started = time.monotonic()
+    path = Path(path)
+    total = count_messages(path)  # raises MailboxError for a missing path
+    tally = _Tally()
+    fetched_at = now()
+    with open_db(settings.db) as con:
+        migrate(con)
+        writer = _Writer(con, tally)
+        progress.start(f"reading {path.name}", total or 0)
+        for raw in read_local(path, settings.mail_max_bytes):
+            progress.advance()
+            if raw.data is None:
+                tally.skip(raw.name, raw.error or "unreadable")
+                continue
+            try:
+                message = parse_message(
+                    raw.data, max_bytes=settings.mail_max_bytes, file_time=raw.arrived_at
+                )
+            except MessageError as exc:
+                tally.skip(raw.name, str(exc))
+                continue
+            outlet, articles = message_articles(message, source, fetched_at)
+            tally.count(message, articles)
+            writer.add(outlet, articles)
+            if len(writer.messages) >= _BATCH_MESSAGES:
+                writer.flush()
+        writer.flush()
+        progress.finish()
+    return MailImportReport(
+        path=str(path),
+        messages=tally.messages,
+        stories=tally.stories,
+        new_articles=tally.new_articles,
+        attachments=tally.attachments,
+        estimated_dates=tally.estimated_dates,
+        skipped=tuple(tally.skipped),
+        seconds=time.monotonic() - started,
+    )
+
+
+# --- IMAP mailboxes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailboxReport:
+    """What one IMAP mailbox gave in an ingest run; ``status`` ok or failed."""
+
+    source_id: str
+    name: str
+    url: str
+    status: str
+    messages: int = 0
+    stories: int = 0
+    new_articles: int = 0
+    last_uid: int = 0
+    resynced: bool = False
+    skipped: tuple[SkippedMessage, ...] = ()
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["skipped"] = [{"name": s.name, "reason": s.reason} for s in self.skipped]
+        return data
+
+
+def _read_mailbox(
+    settings: Settings, con: Any, mailbox: MailboxSource, fetched_at: datetime
+) -> MailboxReport:
+    from newsintel.mail.imap import ImapFolder
+    from newsintel.mail.sources import mailbox_password
+    from newsintel.store.mail import MailProgress, mailbox_state, restart_mailbox
+
+    tally = _Tally()
+    writer = _Writer(con, tally)
+    with ImapFolder(mailbox, mailbox_password(mailbox), settings.mail_timeout) as folder:
+        opened = folder.examine()
+        state = mailbox_state(con, mailbox.source_id)
+        resynced = state.uidvalidity is not None and state.uidvalidity != opened.uidvalidity
+        last_uid = 0 if resynced else state.last_uid
+        if resynced:
+            # The server renumbered the folder: old UIDs mean nothing now. Read it all
+            # again; stories keep their Message-ID ids, so none is stored twice.
+            restart_mailbox(con, mailbox.source_id, opened.uidvalidity)
+        uids = folder.uids_after(last_uid)
+        for message in folder.fetch(uids, settings.mail_max_bytes):
+            name = f"{mailbox.name} UID {message.uid}"
+            skipped_before = len(tally.skipped)
+            if message.data is None:
+                tally.skip(name, f"too large ({message.size:,} bytes; the limit is "
+                                 f"{settings.mail_max_bytes:,})")  # fmt: skip
+            else:
+                try:
+                    parsed = parse_message(
+                        message.data,
+                        max_bytes=settings.mail_max_bytes,
+                        internal_date=message.internal_date,
+                    )
+                except MessageError as exc:
+                    tally.skip(name, str(exc))
+                else:
+                    outlet, articles = message_articles(parsed, None, fetched_at)
+                    tally.count(parsed, articles)
+                    writer.add(outlet, articles)
+            skipped = len(tally.skipped) - skipped_before
+            # Each message moves the UID on in the same transaction as its stories.
+            writer.flush(
+                mailbox=mailbox.source_id,
+                progress=MailProgress(
+                    uidvalidity=opened.uidvalidity,
+                    last_uid=message.uid,
+                    last_message_at=tally.last_message_at,
+                    read=1 - skipped,
+                    skipped=skipped,
+                    last_skipped=f"{tally.skipped[-1].name}: {tally.skipped[-1].reason}"
+                    if skipped
+                    else None,
+                ),
+            )
+            last_uid = message.uid
+    return MailboxReport(
+        mailbox.source_id,
+        mailbox.name,
+        mailbox.url,
+        "ok",
+        messages=tally.messages,
+        stories=tally.stories,
+        new_articles=tally.new_articles,
+        last_uid=last_uid,
+        resynced=resynced,
+        skipped=tuple(tally.skipped),
+    )
+
+
+def read_mailboxes(
+    settings: Settings,
+    mailboxes: Iterable[MailboxSource],
+    *,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> tuple[MailboxReport, ...]:
+    """Read the new messages of each IMAP mailbox; one failing never stops the others.
+
+    Each mailbox's status (ok, or failed with its error in words) is recorded on its
+    sources row (``kind = 'mailbox'``), its UID state in ``mail_state``.
+    """
+    from newsintel.store.connect import transaction
+    from newsintel.store.mail import record_mailbox_status, upsert_mailboxes
+
+    mailboxes = list(mailboxes)
+    progress = progress or NoProgress()
+    reports: list[MailboxReport] = []
+    if not mailboxes:
+        return ()
+    with open_db(settings.db) as con:
+        migrate(con)
+        with transaction(con):
+            upsert_mailboxes(con, [(m.source_id, m.name, m.url) for m in mailboxes])
+        progress.start("reading mailboxes", len(mailboxes))
+        for mailbox in mailboxes:
+            fetched_at = now()
+            try:
+                report = _read_mailbox(settings, con, mailbox, fetched_at)
+            except NewsintelError as exc:  # mailbox, config or store: this mailbox fails alone
+                report = MailboxReport(
+                    mailbox.source_id, mailbox.name, mailbox.url, "failed", error=str(exc)
+                )
+            record_mailbox_status(
+                con,
+                SourceUpdate(mailbox.source_id, report.status, fetched_at, error=report.error),
+            )
+            reports.append(report)
+            progress.advance()
+        progress.finish()
+    return tuple(reports)
+
+
+def ingest_mailboxes(
+    settings: Settings,
+    feeds_file: Path | None,
+    *,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> tuple[MailboxReport, ...]:
+    """The mailboxes of the feeds file, read as ``read_mailboxes`` does (for ``ingest``)."""
+    from newsintel.mail.sources import load_mailboxes
+
+    mailboxes = load_mailboxes(feeds_file or Path(settings.feeds_file))
+    return read_mailboxes(settings, mailboxes, progress=progress, now=now)
