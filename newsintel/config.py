@@ -100,6 +100,14 @@ class Settings:
         "newsintel/0.1 (+https://github.com/newsintel/newsintel)",
         "User-Agent sent with every feed request.",
     )
+    archive_min_interval: float = _setting(
+        1.0,
+        "`newsintel backfill archive`: seconds between two requests to one host (a site's "
+        "robots.txt Crawl-delay, when longer, wins).",
+    )
+    archive_per_host: int = _setting(
+        1, "`newsintel backfill archive`: requests at once to one host."
+    )
     timezone: str = _setting(
         "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
     )
