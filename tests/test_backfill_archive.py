@@ -22,7 +22,7 @@ from newsintel.backfill.sitemaps import SitemapEntry, page_verdict, parse_sitema
 from newsintel.cli import main
 from newsintel.config import Settings
 from newsintel.errors import ConfigError, FeedError
-from newsintel.jobs import ingest
+from newsintel.jobs import group_near_duplicates, ingest
 from newsintel.jobs.backfill_archive import backfill_archive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,6 +248,10 @@ def test_a_story_seen_by_the_archive_then_by_the_feed_is_one_story(tmp_path: Pat
     for copies in by_url.values():
         archive = next(r for r in copies if r[1] == "archive")
         assert all(r[3] == archive[2] for r in copies)  # the feed copy joins the archive story
+    # The later regrouping of all stories (titles, plus embeddings when there are any)
+    # keeps them joined.
+    group_near_duplicates(settings, settings.model)
+    assert _rows(settings.db, "SELECT count(DISTINCT story_id) FROM articles")[0][0] == 12
 
 
 def _cli(db: str, url: str, *extra: str) -> list[str]:
