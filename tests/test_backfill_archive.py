@@ -17,6 +17,7 @@ import pytest
 from archiveserver import ArchiveSite, Post, make_posts
 from conftest import make_settings
 
+import newsintel.jobs.backfill_archive as archive_job
 from newsintel.backfill.paged import PageSummary, page_url, stop_after
 from newsintel.backfill.sitemaps import SitemapEntry, page_verdict, parse_sitemap
 from newsintel.cli import main
@@ -96,14 +97,26 @@ def test_paging_stops_on_404_and_on_a_repeated_page(tmp_path: Path) -> None:
     assert page_url("https://a.example/feed", "path", 2) == "https://a.example/feed/page/2/"
 
 
-def test_a_server_repeating_page_one_falls_back_to_sitemaps(tmp_path: Path) -> None:
+def test_a_server_repeating_page_one_falls_back_to_sitemaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Also the path big backfills take: extraction in worker processes, in chunks
+    # (3 pages here, so that the last chunk is a partial one).
+    monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 5)
+    monkeypatch.setattr(archive_job, "EXTRACT_CHUNK", 3)
     posts = make_posts(30)
     site = ArchiveSite(posts, paging="repeat")
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, archive_per_host=2)
     with site.serve() as server:
         report = backfill_archive(settings, server.url("/feed/"), SINCE, UNTIL)
     assert report.paged_style is None and len(report.sitemaps_read) == 3
-    assert report.new_articles == len(_in_window(posts))
+    inside = _in_window(posts)
+    assert report.new_articles == len(inside)
+    assert report.statuses == {"stored": len(inside) - 10}  # 10 came with the feed's page 1
+    rows = _rows(settings.db, "SELECT title, published_at FROM articles")
+    assert sorted((str(t), p.date()) for t, p in rows) == sorted(  # type: ignore[attr-defined]
+        (p.title, p.day) for p in inside
+    )
 
 
 def test_sitemaps_filter_by_date_and_report_each_problem(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ TINY = {
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
     "app": {"articles": 2_000},
+    "archive": {"pages": 30},
 }
 
 
@@ -60,6 +61,9 @@ def test_every_benchmark_writes_a_section(
         "| topics | NMI vs planted |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
+        "| archive | backfill pages/s / bare trafilatura pages/s |",
+        "| archive | articles stored / expected | 30 of 30 | all stored | PASS |",
+        "| archive |   articles added by a second run | 0 | 0 | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

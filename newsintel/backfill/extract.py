@@ -8,7 +8,7 @@ fetcher got, so it makes no network calls of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -77,3 +77,9 @@ def extract_page(url: str, body: bytes, headers: Mapping[str, str]) -> Extracted
     if not text and not title:
         return ExtractedPage(url, "empty", error="no main text found")
     return ExtractedPage(url, "ok", title, text, _day(field("date")))
+
+
+def extract_pages(pages: Sequence[tuple[str, bytes, Mapping[str, str]]]) -> list[ExtractedPage]:
+    """``extract_page`` over several (url, body, headers): one task for a worker process,
+    so that handing pages over costs one round trip per batch, not per page."""
+    return [extract_page(url, body, headers) for url, body, headers in pages]

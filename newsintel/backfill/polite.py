@@ -99,9 +99,13 @@ class PoliteFetcher:
     async def _get(self, url: str) -> FetchResult:
         host = self._host(url)
         async with host.slots:
-            delay = host.next_start - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Claim the next start time before sleeping, so that with several slots per
+            # host the starts are still spaced by the interval.
+            now = time.monotonic()
+            start = max(now, host.next_start)
+            host.next_start = start + host.interval
+            if start > now:
+                await asyncio.sleep(start - now)
             try:
                 self.requests += 1
                 return await fetch_feed(

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pyarrow as pa
+
 from newsintel.models import Article
 from newsintel.store.connect import Connection, transaction
 from newsintel.store.feeds import add_articles
@@ -79,16 +81,39 @@ def page_states(con: Connection, source_id: str, feed_url: str) -> dict[int, Pag
     return {row[0]: PageState(*row) for row in rows}
 
 
+_STATE_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("status", pa.string()),
+        ("http_status", pa.int32()),
+        ("error", pa.string()),
+        ("article_id", pa.string()),
+        ("published_at", pa.timestamp("us")),
+        ("next_try_at", pa.timestamp("us")),
+    ]
+)
+
+
 def _record_urls(
     con: Connection, source_id: str, states: Sequence[UrlState], now: datetime
 ) -> None:
     if not states:
         return
-    con.executemany(
+    # One statement over an Arrow table: executemany runs one statement per row, which
+    # cost more than storing the articles themselves.
+    last: dict[str, UrlState] = {s.url: s for s in states}  # ON CONFLICT needs unique keys
+    table = pa.table(
+        [pa.array([getattr(s, f.name) for s in last.values()], f.type) for f in _STATE_SCHEMA],
+        schema=_STATE_SCHEMA,
+    )
+    con.register("incoming_url_states", table)
+    con.execute(
         """
         INSERT INTO archive_urls (source_id, url, status, http_status, error, article_id,
                                   published_at, attempts, next_try_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+        SELECT ?, url, status, http_status, error, article_id, published_at, 1,
+               next_try_at, ?
+        FROM incoming_url_states
         ON CONFLICT (source_id, url) DO UPDATE SET
             status = excluded.status, http_status = excluded.http_status,
             error = excluded.error, article_id = excluded.article_id,
@@ -97,21 +122,9 @@ def _record_urls(
                             THEN archive_urls.attempts + 1 ELSE archive_urls.attempts END,
             updated_at = excluded.updated_at
         """,
-        [
-            [
-                source_id,
-                s.url,
-                s.status,
-                s.http_status,
-                s.error,
-                s.article_id,
-                s.published_at,
-                s.next_try_at,
-                now,
-            ]
-            for s in states
-        ],
+        [source_id, now],
     )
+    con.unregister("incoming_url_states")
 
 
 def save_archive_pages(
