@@ -123,6 +123,7 @@ class ArchiveSite:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     base: str = ""
     feed_status: int | None = None  # when set, the feed answers only this status
+    robots_status: int | None = None  # when set, robots.txt answers only this status
 
     def _record(self, handler: object) -> str:
         full = handler.path  # type: ignore[attr-defined]
@@ -236,10 +237,16 @@ class ArchiveSite:
         server.route("/feed/", self._feed)  # type: ignore[arg-type]
         for page in range(2, self._pages() + 3):
             server.route(f"/feed/page/{page}/", self._feed)  # type: ignore[arg-type]
-        server.route(
-            "/robots.txt",
-            self._static(self.robots.format(base=self.base).encode(), "text/plain"),  # type: ignore[arg-type]
-        )
+        robots = self._static(self.robots.format(base=self.base).encode(), "text/plain")
+
+        def robots_route(handler: object) -> None:
+            if self.robots_status is not None:
+                self._record(handler)
+                _send(handler, self.robots_status, b"unavailable", "text/plain")
+                return
+            robots(handler)  # type: ignore[operator]
+
+        server.route("/robots.txt", robots_route)  # type: ignore[arg-type]
         if self.sitemaps:
             for path, body in self._sitemap_files().items():
                 kind = "application/x-gzip" if path.endswith(".gz") else "application/xml"

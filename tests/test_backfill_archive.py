@@ -227,6 +227,20 @@ def test_bad_input_gets_one_clear_line(
         for tried in ("/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml"):
             assert server.url(tried) in message
 
+    # A feed without paging and a site without sitemaps: page 1 is kept, and the
+    # error names what was tried.
+    unpaged = ArchiveSite(make_posts(15), paging="none", sitemaps=False, robots="")
+    settings = _settings(tmp_path, "unpaged.duckdb")
+    with unpaged.serve() as server, pytest.raises(FeedError, match=r"tried \?paged=2 \(HTTP 404"):
+        backfill_archive(settings, server.url("/feed/"), date(2019, 1, 1))
+    assert _rows(settings.db, "SELECT count(*) FROM articles")[0][0] == 10
+
+    # robots.txt answering 503: RFC 9309 says assume complete disallow.
+    down = ArchiveSite(make_posts(5), robots_status=503)
+    with down.serve() as server, pytest.raises(FeedError, match=r"robots\.txt unreachable"):
+        backfill_archive(_settings(tmp_path, "down.duckdb"), server.url("/feed/"), SINCE)
+    assert [path for path, _t in down.log] == ["/robots.txt"]
+
     denied = ArchiveSite(make_posts(5), robots="User-agent: *\nDisallow: /feed/\n")
     with denied.serve() as server:
         code = main(

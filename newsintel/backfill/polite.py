@@ -66,7 +66,11 @@ class PoliteFetcher:
                 elif result.http_status is not None and 400 <= result.http_status < 500:
                     host.robots = parse_robots(None, self._settings.user_agent, "missing")
                 else:
-                    host.robots = parse_robots(None, self._settings.user_agent, "unreachable")
+                    # RFC 9309 section 2.3.1.4: an unreachable robots.txt (5xx, network)
+                    # means complete disallow, until a later run can read it.
+                    host.robots = parse_robots(
+                        b"User-agent: *\nDisallow: /\n", self._settings.user_agent, "unreachable"
+                    )
                 delay = host.robots.crawl_delay
                 if delay is not None:
                     host.interval = max(host.interval, delay)

@@ -22,7 +22,7 @@ class RobotsRules:
     text: str = ""
     user_agent: str = "*"
     # What happened when fetching it: "ok", "missing" (4xx: allow all, RFC 9309 2.3.1.3)
-    # or "unreachable" (5xx or network: we still go on, as most crawlers do, but say so).
+    # or "unreachable" (5xx or network: disallow all, RFC 9309 2.3.1.4).
     status: str = "missing"
     _parser: RobotFileParser = field(default_factory=RobotFileParser, compare=False, repr=False)
 

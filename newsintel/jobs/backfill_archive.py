@@ -230,6 +230,9 @@ async def _backfill(run: _Run) -> None:
             found = await _from_sitemaps(run, fetcher)
             if not paged_ok and not found:
                 tried = ", ".join(run.report.sitemaps_tried) or "none"
+                rules = await fetcher.robots(run.source.url)
+                if rules.status == "unreachable":
+                    tried += " (robots.txt unreachable: nothing may be fetched, RFC 9309)"
                 raise FeedError(
                     f"no paged feed and no sitemap for {run.source.url}: {paged_note}; "
                     f"sitemaps tried: {tried}"
@@ -317,8 +320,9 @@ async def _walk_paged(run: _Run, fetcher: PoliteFetcher) -> tuple[bool, str]:
                     return False, note
                 report.paged_stop = "no_more_pages"
                 if number == 2 and style is None:
+                    # Page 1 is stored, but there is no paging: not a paged feed.
                     report.paged_stop = None
-                    return True, why
+                    return False, why
                 if why and "HTTP 404" not in why and "HTTP 410" not in why:
                     run.problem(f"page {number} of {run.source.url}: {why}")
                 return True, ""
