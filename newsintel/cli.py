@@ -546,7 +546,7 @@ def _print_archive(report: Any) -> None:
         f"fetched, {report.pages_already_done} already done, stop: {report.paged_stop or '-'}"
     )
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items())) or "none"
-    print(paged)
+    print(paged + (f" ({report.paged_note})" if report.paged_note else ""))
     if report.sitemaps_read or report.sitemaps_tried:
         print(
             f"sitemaps: {len(report.sitemaps_read)} read; {report.urls_listed} pages listed, "

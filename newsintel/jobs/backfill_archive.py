@@ -78,12 +78,13 @@ class ArchiveReport:
     pages_fetched: int = 0
     pages_already_done: int = 0
     paged_stop: str | None = None
+    paged_note: str | None = None  # why the feed could not be paged, if it could not
     sitemaps_read: list[str] = field(default_factory=list)
     sitemaps_tried: list[str] = field(default_factory=list)
     urls_listed: int = 0
     urls_in_window: int = 0
     urls_already_done: int = 0
-    pages_fetched_articles: int = 0
+    article_pages_fetched: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     new_articles: int = 0
     requests: int = 0
@@ -225,6 +226,7 @@ async def _backfill(run: _Run) -> None:
         fetcher = PoliteFetcher(client, run.settings)
         try:
             paged_ok, paged_note = await _walk_paged(run, fetcher)
+            run.report.paged_note = paged_note or None
             if run.report.paged_stop == "older_than_since":
                 return  # the feed itself reached back past --since
             found = await _from_sitemaps(run, fetcher)
@@ -570,7 +572,7 @@ async def _backfill_pages(
                 except asyncio.QueueEmpty:
                     return
                 result = await fetcher.fetch(entry.loc)
-                run.report.pages_fetched_articles += 0 if is_denied(result) else 1
+                run.report.article_pages_fetched += 0 if is_denied(result) else 1
                 if result.status != "ok" or result.body is None:
                     await done(entry, result, None)
                 elif pool is None:
