@@ -577,7 +577,8 @@ def cmd_backfill_archive(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _add_backfill_commands(sub: Any) -> None:
+def _add_backfill_commands(sub: Any) -> Any:
+    """The ``backfill`` group and its sources; returns the group's subparsers."""
     backfill = _command(
         sub,
         "backfill",
@@ -586,6 +587,12 @@ def _add_backfill_commands(sub: Any) -> None:
         "newsintel backfill archive Electrek --since 2021-01-01",
     )
     backfill_sub = backfill.add_subparsers(dest="backfill_command", metavar="SOURCE", required=True)
+    _add_backfill_archive_command(backfill_sub)
+    return backfill_sub
+
+
+def _add_backfill_archive_command(backfill_sub: Any) -> None:
+    """`newsintel backfill archive` (one call in the backfill group)."""
     p = _command(
         backfill_sub,
         "archive",

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from newsintel.models import Article
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.feeds import add_articles
+from newsintel.store.feeds import insert_article_batches
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def save_archive_pages(
     Returns the number of articles added.
     """
     with transaction(con):
-        added = add_articles(con, articles)
+        added = insert_article_batches(con, [articles])
         _record_urls(con, source_id, states, now)
     return added
 
@@ -156,7 +156,7 @@ def save_feed_page(
 ) -> int:
     """Store one page of a paged feed: its articles, their URLs as done, and the page."""
     with transaction(con):
-        added = add_articles(con, articles)
+        added = insert_article_batches(con, [articles])
         _record_urls(con, source_id, states, now)
         con.execute(
             """

@@ -128,13 +128,18 @@ def save_articles(con: Connection, articles: Sequence[Article]) -> int:
     or ``upsert_outlets``). Returns the number of articles added.
     """
     with transaction(con):
-        return add_articles(con, articles)
+        return insert_article_batches(con, [articles])
 
 
-def add_articles(con: Connection, articles: Sequence[Article]) -> int:
-    """``save_articles`` inside the caller's transaction, for writes that must commit
-    together with other rows (the archive backfill's per-URL state)."""
-    return sum(_insert_articles(con, [_first_of_each_id(articles)]))
+def insert_article_batches(con: Connection, batches: Sequence[Sequence[Article]]) -> int:
+    """Insert batches of articles, in order, inside the caller's transaction.
+
+    Each batch is stored as ``save_articles`` stores it (a batch sees the batches before
+    it); for jobs that write articles together with state of their own (a backfill
+    cursor) in one transaction. Returns the number of articles added.
+    """
+    unique = [_first_of_each_id(batch) for batch in batches if batch]
+    return sum(sum(_insert_articles(con, group)) for group in _independent_groups(unique))
 
 
 def source_states(con: Connection) -> dict[str, SourceState]:
