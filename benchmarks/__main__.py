@@ -1,7 +1,7 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
-Runs the benchmarks in order (ingest, embed, assign, analysis, topics, app, gdelt), prints a
-table of every figure with its target and verdict, and appends a dated section to
+Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
+archive), prints a table of every figure with its target and verdict, and appends a dated section to
 BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
 record figures. With ``--strict`` the exit status is 1 when any target was missed (for
 scheduled runs).
@@ -39,6 +39,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "mail": {"messages": 10_000},
     "app": {"articles": 1_000_000},
     "gdelt": {"themes": 8, "per_theme": 12_500, "years": 3},
+    "archive": {"pages": 5_000},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -49,6 +50,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "mail": {"messages": 1_000},
     "app": {"articles": 100_000},
     "gdelt": {"themes": 2, "per_theme": 2_000, "years": 1},
+    "archive": {"pages": 1_000},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -73,6 +75,11 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_mail import run as mail
 
         return mail
+
+    if name == "archive":
+        from benchmarks.bench_archive import run as archive
+
+        return archive
     if name == "app":
         from benchmarks.bench_app import run as app
 

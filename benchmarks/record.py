@@ -25,8 +25,8 @@ HEADER = """\
 # Benchmarks
 
 Speed targets of newsintel, measured by `make bench`
-(`.venv/bin/python -m benchmarks [--only ingest|embed|assign|analysis|topics|app]
-[--quick]`), and the quality figures of `make eval`.
+(`.venv/bin/python -m benchmarks [--only NAME] [--quick]`), and the quality figures
+of `make eval`.
 Each run appends a dated section below with the command that produced it, the machine
 (CPU, cores, RAM, load average, torch version and device) and every figure with its
 target and PASS/FAIL. Sections are never rewritten: compare figures only between
@@ -70,6 +70,22 @@ What each benchmark measures:
   windows and monthly timelines (about 2,000 calls, 100,000 articles) from a loopback
   DOC API with no latency and no pacing; target < 60 s end to end, every article
   stored once, peak memory < 1.5 GB.
+- **mail**: `newsintel mail import` of an mbox of 10,000 generated newsletter emails
+  shaped like The Download (multipart/alternative, quoted-printable, about 10 stories
+  each with tracking links, a quote of the day, a sponsor block, a footer) into a fresh
+  DuckDB file: target < 60 s, and per message at most 1.5x the CPU of
+  `email.message_from_bytes` plus HTML-to-text of the chosen part over the same bytes.
+- **archive**: `newsintel backfill archive`'s job (`backfill_archive`) over 5,000
+  article pages of a generated outlet (`tests/archiveserver.py` in a child process:
+  robots.txt, a sitemap index, two gzip sitemaps, article pages; its feed answers 404
+  so every page goes through sitemap, fetch, trafilatura extraction, normalise and
+  store), minimum interval 0 and 4 requests at once to the host (all on 127.0.0.1:
+  with the polite default of 1 the loopback round trip would be measured), into a
+  fresh DuckDB file; then a second run (target: adds nothing). Against bare
+  `trafilatura.bare_extraction` over the same page bytes with the same options, one
+  process. Target: newsintel's pages/s >= 0.8x the bare extractor's. CPU per page of
+  both is reported too (newsintel's includes its extraction workers), being steadier
+  than wall time on a shared machine.
 
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.

@@ -648,6 +648,48 @@ def cmd_backfill_gdelt(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_archive(report: Any) -> None:
+    shown = 20  # a site can fail thousands of pages alike: the first ones say enough
+    for line in report.problems[:shown]:
+        print(f"  {line}", file=sys.stderr)
+    if len(report.problems) > shown:
+        print(f"  ... and {len(report.problems) - shown} more problems", file=sys.stderr)
+    paged = (
+        f"paged feed ({report.paged_style or 'page 1 only'}): {report.pages_fetched} pages "
+        f"fetched, {report.pages_already_done} already done, stop: {report.paged_stop or '-'}"
+    )
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items())) or "none"
+    print(paged + (f" ({report.paged_note})" if report.paged_note else ""))
+    if report.sitemaps_read or report.sitemaps_tried:
+        print(
+            f"sitemaps: {len(report.sitemaps_read)} read; {report.urls_listed} pages listed, "
+            f"{report.urls_in_window} in window, {report.urls_already_done} already done; "
+            f"fetched: {statuses}"
+        )
+    print(
+        f"{report.source_id} {report.since}..{report.until}: new articles "
+        f"{report.new_articles} ({report.requests} requests, {report.seconds:.1f} s)"
+    )
+
+
+def cmd_backfill_archive(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.backfill_archive import backfill_archive, parse_day
+
+    report = backfill_archive(
+        settings,
+        args.feed,
+        parse_day(args.since, "--since"),
+        parse_day(args.until, "--until") if args.until else None,
+        feeds_file=Path(args.feeds) if args.feeds else None,
+        progress=_progress(args),
+    )
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        _print_archive(report)
+    return 0
+
+
 def _add_backfill_commands(sub: Any) -> Any:
     """The ``backfill`` group and its sources; returns the group's subparsers."""
     backfill = _command(
@@ -681,7 +723,25 @@ def _add_backfill_commands(sub: Any) -> Any:
     )
     p.add_argument("--until", type=_iso_day, metavar="YYYY-MM-DD", help="last day (default: today)")
     p.add_argument("--json", action="store_true", help="print a JSON report with every window")
+    _add_backfill_archive_command(backfill_sub)
     return backfill_sub
+
+
+def _add_backfill_archive_command(backfill_sub: Any) -> None:
+    """`newsintel backfill archive` (one call in the backfill group)."""
+    p = _command(
+        backfill_sub,
+        "archive",
+        cmd_backfill_archive,
+        "backfill an outlet's stories from its paged feed (?paged=N, /page/N/) and "
+        "sitemaps, politely (robots.txt, one request at a time per host); re-run to resume",
+        "newsintel backfill archive Electrek --since 2021-01-01 --until 2023-12-31",
+    )
+    p.add_argument("feed", metavar="FEED", help="a configured feed's name, or a feed/site URL")
+    p.add_argument("--since", required=True, metavar="YYYY-MM-DD", help="first day to backfill")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to backfill (default today)")
+    p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
 
 
 # --- parser -----------------------------------------------------------------------------

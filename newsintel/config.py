@@ -111,6 +111,14 @@ class Settings:
     gdelt_timeout: float = _setting(
         60.0, "Seconds allowed for one GDELT API request (long timelines are slow to build)."
     )
+    archive_min_interval: float = _setting(
+        1.0,
+        "`newsintel backfill archive`: seconds between two requests to one host (a site's "
+        "robots.txt Crawl-delay, when longer, wins).",
+    )
+    archive_per_host: int = _setting(
+        1, "`newsintel backfill archive`: requests at once to one host."
+    )
     timezone: str = _setting(
         "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
     )

@@ -27,6 +27,7 @@ TINY = {
     "mail": {"messages": 20},
     "app": {"articles": 2_000},
     "gdelt": {"themes": 1, "per_theme": 300, "years": 1},
+    "archive": {"pages": 30},
 }
 
 
@@ -66,6 +67,9 @@ def test_every_benchmark_writes_a_section(
         "| app | Themes render, cold (median of 3) |",
         "| gdelt | backfill wall time (replay, interval 0) |",
         "| gdelt | second run: calls / articles added | 0 | 0 | PASS |",
+        "| archive | backfill pages/s / bare trafilatura pages/s |",
+        "| archive | articles stored / expected | 30 of 30 | all stored | PASS |",
+        "| archive |   articles added by a second run | 0 | 0 | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

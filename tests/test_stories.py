@@ -126,6 +126,17 @@ def test_title_pairs_need_another_source_and_the_window() -> None:
     assert near_duplicate_stories(candidates) == {"a": "a", "b": "b", "c": "c", "d": "c"}
 
 
+def test_a_same_source_copy_from_another_origin_is_the_same_story() -> None:
+    key = "lithium miners cut output as prices slump"
+    archive = StoryCandidate("a", "s1", datetime(2025, 1, 1, 0), key, "archive")
+    feed = StoryCandidate("b", "s1", datetime(2025, 1, 1, 9), key, "feed")
+    column = StoryCandidate("c", "s1", datetime(2025, 1, 2, 9), key, "feed")
+    # The outlet's archive page and its feed entry: one story. Two feed entries of one
+    # source with one title stay apart (a recurring column), as before.
+    assert near_duplicate_stories([archive, feed]) == {"a": "a", "b": "a"}
+    assert near_duplicate_stories([feed, column]) == {"b": "b", "c": "c"}
+
+
 def test_embedding_pairs_respect_threshold_and_window_across_blocks() -> None:
     count = 2500  # more than one block of rows
     times = np.array(

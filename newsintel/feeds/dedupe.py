@@ -42,6 +42,9 @@ class StoryCandidate:
     source_id: str
     published_at: datetime
     title_key: str | None
+    # A copy from the same source counts when it came another way (archive vs feed):
+    # the outlet's archive page and the same post in its feed have different ids.
+    origin: str = "feed"
 
 
 class _UnionFind:
@@ -74,7 +77,8 @@ def _order(candidates: Sequence[StoryCandidate]) -> list[int]:
 def title_pairs(
     candidates: Sequence[StoryCandidate], window: timedelta = DEFAULT_WINDOW
 ) -> list[tuple[int, int]]:
-    """Index pairs with the same title key, from different sources, within ``window``."""
+    """Index pairs with the same title key, from different sources (or one source by
+    different origins), within ``window``."""
     by_key: dict[str, list[int]] = {}
     for index in _order(candidates):
         key = candidates[index].title_key
@@ -86,7 +90,8 @@ def title_pairs(
             for b in members[position + 1 :]:
                 if candidates[b].published_at - candidates[a].published_at > window:
                     break  # members are in time order: later ones are further still
-                if candidates[a].source_id != candidates[b].source_id:
+                first, second = candidates[a], candidates[b]
+                if first.source_id != second.source_id or first.origin != second.origin:
                     pairs.append((a, b))
     return pairs
 

@@ -196,7 +196,9 @@ def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[A
     A new story whose ``title_key`` equals that of a stored story from another source
     published within ``STORY_WINDOW_DAYS`` takes that story's ``story_id`` (the earliest
     such story's, so that the choice never depends on scan order): syndicated copies
-    count once. Returns the number of articles added.
+    count once. So does a copy from the same source but another origin: an outlet's
+    archive page has a URL id, the same post in its feed a GUID id, yet one story.
+    Returns the number of articles added.
     """
     return save_feed_results(con, [(update, articles)])[0]
 
@@ -269,7 +271,8 @@ def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
                    arg_min(a.story_id, (a.published_at, a.article_id)) AS story_id
             FROM incoming_articles i
             JOIN articles a ON a.title_key = i.title_key
-            WHERE NOT i.is_issue AND NOT a.is_issue AND a.source_id <> i.source_id
+            WHERE NOT i.is_issue AND NOT a.is_issue
+              AND (a.source_id <> i.source_id OR a.origin <> i.origin)
               AND a.published_at
                   BETWEEN i.published_at - INTERVAL {STORY_WINDOW_DAYS} DAY
                   AND i.published_at + INTERVAL {STORY_WINDOW_DAYS} DAY

@@ -1,0 +1,175 @@
+"""Archive benchmark: an outlet's article pages from loopback, through the whole backfill.
+
+The outlet (``tests/archiveserver.py``: robots.txt, a sitemap index, two gzip
+sitemaps, N article pages; its feed answers 404 so every page comes through the
+sitemaps and extraction) runs in a child process, as a real site would. newsintel's
+``backfill_archive`` fetches, extracts, normalises and stores every page with the
+minimum interval at 0. The baseline is bare trafilatura extraction, one process, over
+the same page bytes with the same options. Target (issue 11): newsintel's pages per
+second at least 0.8x the bare extractor's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from benchmarks.record import ROOT, BenchResult, Figure, check, peak_rss_mb
+
+PAGES = 5_000
+RATIO_TARGET = 0.8
+PER_HOST = 4
+FIRST_DAY = date(2010, 1, 1)
+
+
+def _posts(pages: int) -> list[object]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from archiveserver import make_posts
+
+    return list(make_posts(pages, first=FIRST_DAY, every_days=1))
+
+
+@contextmanager
+def archive_server(pages: int) -> Iterator[str]:
+    """Start the outlet in a child process; yields its base URL."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_archive", str(pages)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline().strip()
+        if not line.startswith("http://"):
+            raise RuntimeError(f"archive server did not start (said {line!r})")
+        yield line
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()  # the child serves until its stdin closes
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _serve(pages: int) -> None:
+    """Child process: serve the outlet until stdin closes; print the base URL."""
+    from archiveserver import ArchiveSite
+
+    site = ArchiveSite(_posts(pages), feed_status=404)  # type: ignore[arg-type]
+    with site.serve() as server:
+        print(server.url("/"), flush=True)
+        sys.stdin.read()
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _bare_extraction(pages: int) -> tuple[float, float]:
+    """Wall and CPU seconds of bare trafilatura over the same page bytes, same options,
+    one process."""
+    import trafilatura
+
+    posts = _posts(pages)  # puts tests/ on the path
+    from archiveserver import article_html
+
+    bodies = [(p.path, article_html(p)) for p in posts]  # type: ignore[attr-defined]
+    trafilatura.bare_extraction(bodies[0][1], with_metadata=True)  # warm-up: lazy imports
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for path, body in bodies:
+        trafilatura.bare_extraction(
+            body,
+            url=f"http://127.0.0.1{path}",
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+        )
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def run(pages: int = PAGES) -> BenchResult:
+    """Backfill ``pages`` article pages from loopback; see the module docstring."""
+    from newsintel.config import load_settings
+    from newsintel.jobs.backfill_archive import backfill_archive
+
+    with (
+        tempfile.TemporaryDirectory(prefix="newsintel-bench-") as tmp,
+        archive_server(pages) as base,
+    ):
+        settings = load_settings(
+            env={},
+            config_file=None,
+            db=str(Path(tmp) / "archive.duckdb"),
+            feeds_file=str(Path(tmp) / "none.toml"),
+            archive_min_interval=0.0,
+            # Every page lives on 127.0.0.1: with one request at a time (the polite
+            # default) the loopback round trip, not newsintel, is what would be measured.
+            archive_per_host=PER_HOST,
+        )
+        rss_before = peak_rss_mb()
+        cpu_before = _cpu_s()
+        started = time.perf_counter()
+        report = backfill_archive(settings, base, FIRST_DAY, date(2030, 12, 31))
+        wall = time.perf_counter() - started
+        # Our process and its extraction workers (joined by now); the server child is
+        # still running, so it is not in RUSAGE_CHILDREN yet.
+        cpu = _cpu_s() - cpu_before
+        rss_peak = peak_rss_mb()
+        again = backfill_archive(settings, base, FIRST_DAY, date(2030, 12, 31))
+    bare_s, bare_cpu = _bare_extraction(pages)
+    ours = report.new_articles / wall if wall else 0.0
+    bare = pages / bare_s if bare_s else float("nan")
+    ratio = ours / bare if bare else float("nan")
+    # On a shared machine wall time swings with the load; CPU per page does not.
+    cpu_ratio = bare_cpu / cpu if cpu else float("nan")
+    figures = (
+        check(
+            "backfill pages/s / bare trafilatura pages/s",
+            ratio,
+            "x",
+            f">= {RATIO_TARGET:g} x",
+            ratio >= RATIO_TARGET,
+            at_target_size=pages == PAGES,
+        ),
+        Figure("articles stored / expected", report.new_articles, f"of {pages:,}", "all stored",
+               report.new_articles == pages),
+        Figure("backfill wall time (robots, sitemaps, fetch, extract, store)", wall, "s"),
+        Figure("  backfill pages per second", ours, "pages/s"),
+        Figure("  bare trafilatura pages per second", bare, "pages/s"),
+        Figure("bare CPU s / backfill CPU s (incl. workers)", cpu_ratio, "x"),
+        Figure("  backfill CPU per page", 1000 * cpu / max(1, report.new_articles), "ms"),
+        Figure("  bare trafilatura CPU per page", 1000 * bare_cpu / pages, "ms"),
+        Figure("HTTP requests", report.requests, ""),
+        Figure("  articles added by a second run", again.new_articles, "", "0",
+               again.new_articles == 0),
+        Figure("peak RSS (VmHWM, whole process)", max(rss_peak, rss_before), "MiB"),
+    )  # fmt: skip
+    return BenchResult(
+        "archive",
+        {"pages": pages, "min_interval_s": 0, "per_host": PER_HOST},
+        figures,
+        (
+            "newsintel extracts in worker processes while it fetches; the bare baseline "
+            "is one process",
+        ),
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "tests"))
+    _serve(int(sys.argv[1]))

@@ -1,2 +1,0 @@
--- 007: reserved for another branch (mail branch placeholder; the lead replaces it at merge).
-SELECT 1;
