@@ -143,6 +143,17 @@ class Settings:
     app_password: str = _setting(
         "", "If set, the web app asks for this password before showing anything."
     )
+    sql_timeout: float = _setting(
+        30.0,
+        "Seconds one ad-hoc query (`newsintel sql`, the app's SQL page) may run before it "
+        "is interrupted.",
+    )
+    sql_memory_limit: str = _setting(
+        "1GB",
+        "Memory one ad-hoc query may use (DuckDB units: 512MB, 1GB...); past DuckDB's own "
+        "limit it spills to data/.sql-spill, and its process is capped at this plus 1 GB.",
+    )
+    sql_threads: int = _setting(2, "Threads one ad-hoc query may use.")
 
     @property
     def vector_model(self) -> str:
