@@ -1,10 +1,11 @@
 """The app's cached, read-only data layer.
 
-Every function takes the database connection string first, opens one short read-only
-connection for its batch of queries (``store.dashboard.read_batch``: bounded retry
-while a pipeline job writes) and caches the result for a minute, so pages stay fast
-and a running pipeline still gets the lock between page loads. No connection is ever
-kept: DuckDB lets one process write only while no other process has the file open.
+Every function takes the connection string of what to read first: the snapshot that
+app.py holds for the page load (``ui.snapshot``), never the file the pipeline writes.
+It opens one short read-only connection for its batch of queries
+(``store.dashboard.read_batch``) and caches the result for a minute, keyed by that
+path, so a newly published snapshot is read on the next page load. No connection is
+ever kept.
 """
 
 from __future__ import annotations
