@@ -13,7 +13,7 @@ import streamlit as st
 from newsintel.config import load_settings
 from newsintel.errors import NewsintelError
 from newsintel.ui import context, data, guard
-from newsintel.ui.auth import require_password
+from newsintel.ui.auth import require_sign_in
 from newsintel.ui.snapshot import reading_snapshot, show_freshness
 
 st.set_page_config(
@@ -29,7 +29,7 @@ except NewsintelError as exc:
     guard.show_error(exc)
     st.stop()
 
-require_password(settings.app_password)
+require_sign_in(settings.app_password, settings.app_password_hash)
 
 pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

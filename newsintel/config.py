@@ -143,6 +143,11 @@ class Settings:
     app_password: str = _setting(
         "", "If set, the web app asks for this password before showing anything."
     )
+    app_password_hash: str = _setting(
+        "",
+        "The app's password as a scrypt hash (`python -m newsintel.passwords` makes one); "
+        "used instead of NEWSINTEL_APP_PASSWORD when set.",
+    )
     sql_timeout: float = _setting(
         30.0,
         "Seconds one ad-hoc query (`newsintel sql`, the app's SQL page) may run before it "
