@@ -30,6 +30,8 @@ def reading_snapshot(settings: Settings) -> Iterator[tuple[Settings, ReadTarget]
 def freshness(target: ReadTarget, timezone: str, now: datetime | None = None) -> str:
     """'Data as of 10:32' (with the day when it is not today), in ``timezone``."""
     if target.snapshot is None:
+        if target.db.startswith("md:") or target.db == ":memory:":
+            return "Data: live (MotherDuck and in-memory databases have no snapshots)"
         return "Data: read directly from the database (no snapshot published yet)"
     zone = ZoneInfo(timezone)
     stamp = target.snapshot.published_at.astimezone(zone)
