@@ -1,6 +1,6 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
-Runs the benchmarks in order (ingest, embed, assign, analysis, topics, app), prints a
+Runs the benchmarks in order (ingest, embed, assign, analysis, topics, app, load), prints a
 table of every figure with its target and verdict, and appends a dated section to
 BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
 record figures. With ``--strict`` the exit status is 1 when any target was missed (for
@@ -37,6 +37,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "analysis": {"themes": 20, "prices": 5},
     "topics": {"n": 100_000},
     "app": {"articles": 1_000_000},
+    "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -45,6 +46,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "analysis": {"themes": 4, "prices": 5},
     "topics": {"n": 10_000},
     "app": {"articles": 100_000},
+    "load": {"articles": 50_000, "sessions": 25, "cycles": 1, "feeds": 2},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -69,6 +71,10 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_app import run as app
 
         return app
+    if name == "load":
+        from benchmarks.bench_load import run as load
+
+        return load
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

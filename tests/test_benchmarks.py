@@ -25,6 +25,7 @@ TINY = {
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
     "app": {"articles": 2_000},
+    "load": {"articles": 2_000, "sessions": 2, "cycles": 1, "feeds": 0},
 }
 
 
@@ -60,6 +61,9 @@ def test_every_benchmark_writes_a_section(
         "| topics | NMI vs planted |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
+        "| load | 'locked' / 'busy' messages | 0 | 0 | PASS |",
+        "| load | p95 page time, 2 sessions |",
+        "| load | writer time under load vs idle |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
