@@ -1,8 +1,10 @@
 """The only place where steps are composed. The CLI, the scheduler and the app call these.
 
 Each job opens the database for short writes only (DuckDB allows one writer process or
-many readers), so that the app's read-only connections get in between steps. Each job
-returns a frozen report dataclass; printing it is the caller's business.
+many readers), so that other jobs get in between steps; each writing job ends by
+publishing a read snapshot (``@publishes``, newsintel.jobs.publish), which is what the
+app and ``newsintel sql`` read. Each job returns a frozen report dataclass; printing it
+is the caller's business.
 """
 
 from __future__ import annotations
