@@ -13,7 +13,8 @@ import streamlit as st
 from newsintel.config import load_settings
 from newsintel.errors import NewsintelError
 from newsintel.ui import context, data, guard
-from newsintel.ui.auth import require_password
+from newsintel.ui.auth import require_sign_in
+from newsintel.ui.snapshot import reading_snapshot, show_freshness
 
 st.set_page_config(
     page_title="newsintel",
@@ -28,8 +29,7 @@ except NewsintelError as exc:
     guard.show_error(exc)
     st.stop()
 
-require_password(settings.app_password)
-context.use_settings(settings)
+require_sign_in(settings.app_password, settings.app_password_hash)
 
 pages = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
@@ -51,8 +51,12 @@ if guard.database_missing(settings):
     guard.show_missing_database(settings)
     st.stop()
 
-with guard.friendly_errors():
-    span = data.window(settings.db)
+# Pages read the newest published snapshot, held for this whole page load: the
+# pipeline keeps writing its own file meanwhile (newsintel.store.snapshots).
+with guard.friendly_errors(), reading_snapshot(settings) as (reader_settings, target):
+    context.use_settings(reader_settings)
+    show_freshness(target, settings.timezone)
+    span = data.window(reader_settings.db)
     if span.last is not None:
         st.sidebar.caption(f"Stories from {span.first:%d %b %Y} to {span.last:%d %b %Y}")
     page.run()

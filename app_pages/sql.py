@@ -81,7 +81,7 @@ if not to_run:
     st.caption("Write a query and press Run. Results are capped at 10,000 rows.")
     st.stop()
 
-result = data.run_sql(settings.db, to_run)
+result = data.run_sql(settings.db, to_run, limits=data.sql_limits(settings))
 frame = pd.DataFrame.from_records(result.rows, columns=list(result.columns))
 note = " (first 10,000 rows only)" if result.truncated else ""
 st.caption(f"{len(frame)} rows{note}.")

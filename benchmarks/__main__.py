@@ -1,7 +1,7 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
 Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
-archive), prints a table of every figure with its target and verdict, and appends a dated section to
+archive, load), prints a table of every figure with its target and verdict, and appends a dated section to
 BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
 record figures. With ``--strict`` the exit status is 1 when any target was missed (for
 scheduled runs).
@@ -40,6 +40,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "app": {"articles": 1_000_000},
     "gdelt": {"themes": 8, "per_theme": 12_500, "years": 3},
     "archive": {"pages": 5_000},
+    "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -51,6 +52,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "app": {"articles": 100_000},
     "gdelt": {"themes": 2, "per_theme": 2_000, "years": 1},
     "archive": {"pages": 1_000},
+    "load": {"articles": 50_000, "sessions": 25, "cycles": 1, "feeds": 2},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -88,6 +90,11 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_gdelt import run as gdelt
 
         return gdelt
+
+    if name == "load":
+        from benchmarks.bench_load import run as load
+
+        return load
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

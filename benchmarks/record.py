@@ -87,6 +87,12 @@ What each benchmark measures:
   both is reported too (newsintel's includes its extraction workers), being steadier
   than wall time on a shared machine.
 
+- **load**: a real `streamlit run app.py` over a generated 1,000,000-article database,
+  25 concurrent sessions (WebSocket clients speaking Streamlit's protocol, as browser
+  tabs do) cycling through every page while `newsintel run` writes: targets zero
+  errors and zero "locked"/"busy" messages, p95 page time at most 2x the single-user
+  p95 of the same run, and the run at most 10% slower than with no readers.
+
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.
 """

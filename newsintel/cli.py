@@ -483,9 +483,10 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store.sql import run_readonly_query
+    from newsintel.store.sql import SqlLimits, run_readonly_query
 
-    result = run_readonly_query(settings.db, args.query, max_rows=args.max_rows)
+    limits = SqlLimits.from_settings(settings)
+    result = run_readonly_query(settings.db, args.query, max_rows=args.max_rows, limits=limits)
     if args.format == "json":
         _emit_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
     elif args.format == "csv":

@@ -169,6 +169,22 @@ class Settings:
         "and counted (IMAP checks the size before downloading).",
     )
     mail_timeout: float = _setting(30.0, "Seconds before an IMAP operation times out.")
+    app_password_hash: str = _setting(
+        "",
+        "The app's password as a scrypt hash (`python -m newsintel.passwords` makes one); "
+        "used instead of NEWSINTEL_APP_PASSWORD when set.",
+    )
+    sql_timeout: float = _setting(
+        30.0,
+        "Seconds one ad-hoc query (`newsintel sql`, the app's SQL page) may run before it "
+        "is interrupted.",
+    )
+    sql_memory_limit: str = _setting(
+        "1GB",
+        "Memory one ad-hoc query may use (DuckDB units: 512MB, 1GB...); past DuckDB's own "
+        "limit it spills to data/.sql-spill, and its process is capped at this plus 1 GB.",
+    )
+    sql_threads: int = _setting(2, "Threads one ad-hoc query may use.")
 
     @property
     def vector_model(self) -> str:

@@ -1,8 +1,8 @@
 """The app stays up while the pipeline writes: two processes, zero errors.
 
 A writer process runs `newsintel run` over the sample feeds in a loop (ingest,
-embed, themes, analysis: every write the pipeline makes) while this process loads
-every page of the app again and again on the same database file.
+embed, themes, analysis: every write the pipeline makes, then a snapshot publish)
+while this process loads every page of the app again and again from the snapshots.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from newsintel.store.snapshots import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["overview", "themes", "prices", "topics", "search", "sources", "sql"]
@@ -56,6 +58,8 @@ def test_every_page_loads_while_the_pipeline_writes(
 ) -> None:
     db = tmp_path / "shared.duckdb"
     shutil.copy(demo_db.db, db)
+    # Readers open the published snapshot; the writer keeps the file (store.snapshots).
+    assert publish(str(db)) is not None
     monkeypatch.setenv("NEWSINTEL_DB", str(db))
     monkeypatch.delenv("NEWSINTEL_APP_PASSWORD", raising=False)
     stop = tmp_path / "stop"

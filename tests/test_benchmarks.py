@@ -28,6 +28,7 @@ TINY = {
     "app": {"articles": 2_000},
     "gdelt": {"themes": 1, "per_theme": 300, "years": 1},
     "archive": {"pages": 30},
+    "load": {"articles": 2_000, "sessions": 2, "cycles": 1, "feeds": 0},
 }
 
 
@@ -70,6 +71,9 @@ def test_every_benchmark_writes_a_section(
         "| archive | backfill pages/s / bare trafilatura pages/s |",
         "| archive | articles stored / expected | 30 of 30 | all stored | PASS |",
         "| archive |   articles added by a second run | 0 | 0 | PASS |",
+        "| load | 'locked' / 'busy' messages | 0 | 0 | PASS |",
+        "| load | p95 page time, 2 sessions |",
+        "| load | writer time under load vs idle |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

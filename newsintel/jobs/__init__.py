@@ -1,8 +1,10 @@
 """The only place where steps are composed. The CLI, the scheduler and the app call these.
 
 Each job opens the database for short writes only (DuckDB allows one writer process or
-many readers), so that the app's read-only connections get in between steps. Each job
-returns a frozen report dataclass; printing it is the caller's business.
+many readers), so that other jobs get in between steps; each writing job ends by
+publishing a read snapshot (``@publishes``, newsintel.jobs.publish), which is what the
+app and ``newsintel sql`` read. Each job returns a frozen report dataclass; printing it
+is the caller's business.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, NewsintelError, SeriesError
+from newsintel.jobs.publish import publishes
 from newsintel.models import Article, SeriesMeta, SourceState, SourceUpdate
 from newsintel.store import migrate, open_db
 
@@ -79,6 +82,7 @@ class InitReport:
     applied: tuple[int, ...]
 
 
+@publishes
 def init_db(settings: Settings) -> InitReport:
     """Create the database or bring its schema up to date."""
     from newsintel.store.schema import current_version
@@ -188,6 +192,7 @@ def _parse_pool(feeds: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@publishes
 def ingest(
     settings: Settings,
     feeds_file: Path | None = None,
@@ -502,6 +507,7 @@ def feeds_health(
     return rows
 
 
+@publishes
 def add_feeds(
     settings: Settings, new: Sequence[FeedSource], feeds_file: Path | None = None
 ) -> list[FeedSource]:
@@ -539,6 +545,7 @@ def make_embedder(settings: Settings, model: str | None = None) -> Embedder:
     )
 
 
+@publishes
 def embed(
     settings: Settings,
     *,
@@ -590,6 +597,7 @@ class StoriesReport:
     changed: int  # articles whose story_id this run changed
 
 
+@publishes
 def group_near_duplicates(
     settings: Settings, model: str, threshold: float = 0.92, window_days: int = 3
 ) -> StoriesReport:
@@ -650,6 +658,7 @@ def load_scorer(settings: Settings, embedder: Embedder, themes_file: Path | None
 _ASSIGN_WRITERS = 2
 
 
+@publishes
 def assign_themes(
     settings: Settings,
     *,
@@ -886,6 +895,7 @@ class TopicBuildReport:
         return {**self.__dict__, "seconds": round(self.seconds, 3)}
 
 
+@publishes
 def build_topics(
     settings: Settings, *, window: str = "all", seed: int = 0, cluster_params: Any = None
 ) -> TopicBuildReport:
@@ -1023,6 +1033,7 @@ class SeriesImportReport:
     warnings: tuple[str, ...]
 
 
+@publishes
 def import_series(
     settings: Settings,
     path: Path,
@@ -1094,6 +1105,7 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
     return log_counts(points, freq)  # type: ignore[arg-type]
 
 
+@publishes
 def analyze(
     settings: Settings,
     x: str,
@@ -1171,6 +1183,7 @@ class AnalyzeAllReport:
     results: tuple[PairAnalysis, ...]
 
 
+@publishes
 def analyze_all(
     settings: Settings, *, freq: str = "W", max_lag: int = 8, progress: Progress | None = None
 ) -> AnalyzeAllReport:
@@ -1261,6 +1274,7 @@ def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesIm
     ]
 
 
+@publishes
 def demo(
     settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> DemoReport:
@@ -1291,6 +1305,7 @@ class RunReport:
     topics: TopicBuildReport | None = None  # None: nothing new was embedded, no rebuild
 
 
+@publishes
 def run(
     settings: Settings,
     *,

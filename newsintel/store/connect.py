@@ -1,8 +1,9 @@
 """Opening DuckDB connections, with lock conflicts mapped to our errors.
 
-DuckDB allows one writer process or many readers per file. Writers (jobs) open one
-connection per run; readers (app, SQL command) open short read-only connections and
-retry for a bounded time when a writer holds the lock.
+DuckDB allows one writer process or many readers per file. Writers (jobs) open the
+database file; people's readers (app, SQL command) open its newest read snapshot
+(``store.snapshots``) instead, so they never meet a writer's lock. The bounded retry
+here is for the rest: jobs waiting for each other, and files never published.
 """
 
 from __future__ import annotations

@@ -1,30 +1,29 @@
 """The app's cached, read-only data layer.
 
-Every function takes the database connection string first, opens one short read-only
-connection for its batch of queries (``store.dashboard.read_batch``: bounded retry
-while a pipeline job writes) and caches the result for a minute, so pages stay fast
-and a running pipeline still gets the lock between page loads. No connection is ever
-kept: DuckDB lets one process write only while no other process has the file open.
+Every function takes the connection string of what to read first: the snapshot that
+app.py holds for the page load (``ui.snapshot``), never the file the pipeline writes.
+It opens one short read-only connection for its batch of queries
+(``store.dashboard.read_batch``) and caches the result for a minute, keyed by that
+path, so a newly published snapshot is read on the next page load. No connection is
+ever kept.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from newsintel.config import stored_model_name
+from newsintel.config import Settings, stored_model_name
 from newsintel.digest.build import build_digest
 from newsintel.digest.content import DigestContent
 from newsintel.embed import Embedder, make_backend_embedder
-from newsintel.errors import DatabaseLockedError
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
 from newsintel.store import topics as topic_queries
-from newsintel.store.sql import QueryResult, run_readonly_query
+from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
 from newsintel.topics.emerging import emergence_by_period
 from newsintel.topics.projection import project_2d
@@ -293,16 +292,18 @@ def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
     return TopicMap(points, explained, sample.total)
 
 
+def sql_limits(settings: Settings) -> SqlLimits:
+    """The time, memory and thread limits of the SQL page's queries."""
+    return SqlLimits.from_settings(settings)
+
+
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def run_sql(db: str, query: str, max_rows: int = 10_000) -> QueryResult:
-    """An ad-hoc read-only query in the sandbox of ``store.sql`` (rows possibly truncated)."""
-    attempts = 4
-    for attempt in range(1, attempts + 1):
-        try:
-            return run_readonly_query(db, query, max_rows=max_rows)
-        except DatabaseLockedError:
-            # Bounded retry: a pipeline write usually holds the lock for under a second.
-            if attempt == attempts:
-                raise
-            time.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+def run_sql(
+    db: str, query: str, max_rows: int = 10_000, limits: SqlLimits | None = None
+) -> QueryResult:
+    """An ad-hoc read-only query in the sandbox of ``store.sql`` (rows possibly truncated).
+
+    ``db`` is the snapshot this page load holds, so no writer can lock it; a query that
+    hits a limit raises QueryLimitError, shown as a message by the router.
+    """
+    return run_readonly_query(db, query, max_rows=max_rows, limits=limits)

