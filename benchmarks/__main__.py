@@ -1,8 +1,8 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
 Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
-archive, load), prints a table of every figure with its target and verdict, and appends a dated section to
-BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
+archive, load), prints a table of every figure with its target and verdict, and appends
+a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
 record figures. With ``--strict`` the exit status is 1 when any target was missed (for
 scheduled runs).
 """
