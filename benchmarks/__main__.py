@@ -2,9 +2,9 @@
 
 Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
 archive, load), prints a table of every figure with its target and verdict, and appends
-a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error: the run exists to
-record figures. With ``--strict`` the exit status is 1 when any target was missed (for
-scheduled runs).
+a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error:
+the run exists to record figures. With ``--strict`` the exit status is 1 when any target
+was missed (for scheduled runs).
 """
 
 from __future__ import annotations
