@@ -24,6 +24,7 @@ from newsintel.config import Settings, load_settings
 from newsintel.feeds.sources import FeedSource
 from newsintel.jobs import ingest
 from newsintel.jobs.backfill_gdelt import GdeltBackfillReport, backfill_gdelt
+from newsintel.store.snapshots import current
 
 ROOT = Path(__file__).resolve().parent.parent
 LITHIUM = "(lithium OR spodumene)"
@@ -114,6 +115,13 @@ def test_a_busy_week_is_split_until_nothing_is_cut(env: Env) -> None:
     # The outlet is the source, known as an outlet rather than a feed.
     assert env.count("SELECT count(*) FROM sources WHERE kind <> 'outlet'") == 0
     assert env.rows("SELECT DISTINCT source_id FROM articles WHERE source_id LIKE 'www.%'") == []
+    # Readers see the backfill: it ends by publishing a snapshot that holds the stories.
+    snapshot = current(env.settings.db)
+    assert snapshot is not None
+    with duckdb.connect(str(snapshot.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles WHERE origin = 'gdelt'").fetchone() == (
+            720,
+        )
 
 
 def test_timelines_store_counts_and_share_of_all_monitored_news(env: Env) -> None:

@@ -46,6 +46,7 @@ from newsintel.config import Settings
 from newsintel.errors import ConfigError, FeedError, ParseError
 from newsintel.feeds.sources import FeedSource, is_http_url, slugify
 from newsintel.jobs import NoProgress, Progress, _exit_with_parent, utcnow
+from newsintel.jobs.publish import publishes
 from newsintel.models import Article
 from newsintel.store import migrate, open_db
 from newsintel.store.archive import PageState, UrlState
@@ -160,6 +161,7 @@ class _Run:
         self.report.problems.append(line)
 
 
+@publishes
 def backfill_archive(
     settings: Settings,
     feed: str,

@@ -33,6 +33,7 @@ from newsintel.backfill.gdelt import (
 from newsintel.config import Settings
 from newsintel.errors import ThemeError
 from newsintel.jobs import NoProgress, Progress, utcnow
+from newsintel.jobs.publish import publishes
 from newsintel.models import Article, ThemeDefinition
 from newsintel.store import connect, migrate, open_db
 from newsintel.store.backfill import (
@@ -390,6 +391,7 @@ async def _backfill(
     return [reports[t.theme_id] for t in themes], calls
 
 
+@publishes
 def backfill_gdelt(
     settings: Settings,
     *,

@@ -19,6 +19,7 @@ from newsintel.config import Settings
 from newsintel.errors import MessageError, NewsintelError
 from newsintel.feeds.sources import slugify
 from newsintel.jobs import NoProgress, Progress, utcnow
+from newsintel.jobs.publish import publishes
 from newsintel.mail.message import MailMessage, parse_message
 from newsintel.mail.sources import MailboxSource
 from newsintel.mail.stories import mail_articles
@@ -131,6 +132,7 @@ class _Writer:
         self.messages, self.outlets = [], {}
 
 
+@publishes
 def import_mail(
     settings: Settings,
     path: Path,
