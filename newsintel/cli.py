@@ -213,10 +213,10 @@ def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_themes_list(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store import open_db
+    from newsintel.store.snapshots import open_snapshot
     from newsintel.store.themes import theme_summaries
 
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         summaries = theme_summaries(con)
     if args.json:
         _emit_json([s.__dict__ for s in summaries])
@@ -331,10 +331,10 @@ def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store import open_db
     from newsintel.store.series import series_summaries
+    from newsintel.store.snapshots import open_snapshot
 
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         summaries = series_summaries(con)
     if args.json:
         _emit_json([s.__dict__ for s in summaries])
@@ -348,10 +348,10 @@ def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_series_show(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store import open_db
     from newsintel.store.series import series_detail, series_summaries
+    from newsintel.store.snapshots import open_snapshot
 
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         detail = series_detail(con, args.name)
         known = [s.series_id for s in series_summaries(con)] if detail is None else []
     if detail is None:

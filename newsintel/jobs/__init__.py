@@ -27,6 +27,7 @@ from newsintel.errors import AnalysisError, NewsintelError, SeriesError
 from newsintel.jobs.publish import publishes
 from newsintel.models import Article, SeriesMeta, SourceState, SourceUpdate
 from newsintel.store import migrate, open_db
+from newsintel.store.snapshots import open_snapshot
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -482,7 +483,7 @@ def feeds_health(
     health: dict[str, dict[str, Any]] = {}
     path = file_path(settings.db)
     if path is None or path.exists():
-        with open_db(settings.db, read_only=True) as con:
+        with open_snapshot(settings.db) as con:
             health = source_health(con)
     rows = []
     for s in sources:
@@ -835,7 +836,7 @@ def explain_article(
     from newsintel.themes.scoring import prototype_texts
 
     embedder = embedder or make_embedder(settings)
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         rows = texts_for(con, [article_id])
         if not rows:
             raise ThemeError(f"no article with id '{article_id}'")
@@ -995,7 +996,7 @@ def list_topics(settings: Settings) -> TopicListReport:
     from newsintel.store.topics import has_topics, latest_build, period_counts, topic_rows
     from newsintel.topics.emerging import emergence_by_period, listing_order
 
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         build = latest_build(con) if has_topics(con) else None
         if build is None:
             raise AnalysisError("no topics yet: run `newsintel topics build` first")
@@ -1138,7 +1139,7 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
     kind, _, name = spec.partition(":")
     if kind == "theme":
         return f"share of all stories per {period}"
-    with open_db(settings.db, read_only=True) as con:
+    with open_snapshot(settings.db) as con:
         meta = series_meta(con, name)
     if meta is not None and meta.kind == "price":
         return (

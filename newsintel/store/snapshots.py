@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsintel.errors import DatabaseLockedError, StoreError
-from newsintel.store.connect import file_path, open_db
+from newsintel.store.connect import Connection, file_path, open_db
 
 POINTER = "CURRENT"
 _SUFFIX = ".duckdb"
@@ -239,3 +239,15 @@ def reading(db: str, *, attempts: int = 20) -> Iterator[ReadTarget]:
         if fd is not None:
             os.close(fd)
             remove_unused(db)
+
+
+@contextmanager
+def open_snapshot(db: str) -> Iterator[Connection]:
+    """A read-only connection to the newest snapshot of ``db`` for the block.
+
+    For readers outside the pipeline (CLI listings, the app): a writer holding the
+    database never makes them wait. Without a snapshot (':memory:', MotherDuck, a file
+    from before snapshots) it opens ``db`` itself read-only, as before.
+    """
+    with reading(db) as target, open_db(target.db, read_only=True) as con:
+        yield con
