@@ -1,7 +1,8 @@
 """The ``newsintel`` command: parse arguments, call a job, print its report.
 
 Command names and arguments are a contract that users and automation rely on. Every
-error newsintel raises on purpose becomes one line on stderr and exit status 1;
+error newsintel raises on purpose becomes one line on stderr and exit status 1, and so
+does any other exception (its traceback only under ``--debug``);
 argument errors exit with 2 (argparse). Heavy libraries are imported only inside the
 commands that need them, so ``newsintel --help`` stays fast.
 """
@@ -13,6 +14,7 @@ import csv
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -407,8 +409,12 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             print(
-                f"run {report.run_id}: {report.pairs} pairs analysed, {len(report.failed)} skipped"
+                f"run {report.run_id}: {report.pairs} pairs analysed "
+                f"({report.not_analysable} not analysable), {len(report.failed)} skipped"
             )
+            for r in report.results:
+                if not r.analysable:
+                    print(f"  {r.x} vs {r.y}: {r.warnings[0]}", file=sys.stderr)
             for theme, series, reason in report.failed:
                 print(f"  skipped theme:{theme} vs series:{series}: {reason}", file=sys.stderr)
         return 0
@@ -417,6 +423,11 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag)
     if args.json:
         _emit_json(result.to_dict())
+    elif not result.analysable:
+        # Stored as a not_analysable row; a warning, not an error (issue 17).
+        print(f"{args.x} vs {args.y} ({args.freq}): nothing to report")
+        for warning in result.warnings:
+            print(f"warning: {warning}")
     else:
         _print_leadlag(result)
     return 0
@@ -462,29 +473,40 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     report = run(
         settings, feeds_file=Path(args.feeds) if args.feeds else None, progress=_progress(args)
     )
+    analysis = report.analysis
     if args.json:
         _emit_json(
             {
-                "ingest": report.ingest.to_dict(),
-                "embedded": report.embed.embedded,
-                "themes": report.assign.members,
-                "analysis_run": report.analysis.run_id,
-                "pairs": report.analysis.pairs,
+                "ingest": report.ingest.to_dict() if report.ingest else None,
+                "embedded": report.embed.embedded if report.embed else None,
+                "themes": report.assign.members if report.assign else None,
+                "analysis_run": analysis.run_id if analysis else None,
+                "pairs": analysis.pairs if analysis else None,
                 "topics": report.topics.to_dict() if report.topics else None,
+                "failures": [{"step": s, "error": e} for s, e in report.failures],
             }
         )
-        return 0
-    _print_ingest(report.ingest)
-    print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
-    print(f"analysis run {report.analysis.run_id}: {report.analysis.pairs} pairs")
-    if report.topics is None:
-        print("topics: no new articles, last build kept")
-    else:
+        return 0 if report.ok else 1
+    if report.ingest is not None:
+        _print_ingest(report.ingest)
+    if report.embed is not None and report.assign is not None:
+        print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
+    if analysis is not None:
+        print(
+            f"analysis run {analysis.run_id}: {analysis.pairs} pairs "
+            f"({analysis.not_analysable} not analysable)"
+        )
+    if report.topics is not None:
         print(
             f"topics build {report.topics.build_id}: {report.topics.n_topics} topics "
             f"over {report.topics.n_articles} stories"
         )
-    return 0
+    elif report.embed is not None and not report.embed.embedded:
+        print("topics: no new articles, last build kept")
+    for step, error in report.failures:
+        print(f"error: step {step} failed: {error}", file=sys.stderr)
+    # Every step ran; the exit status still says that one of them failed.
+    return 0 if report.ok else 1
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
@@ -523,7 +545,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  embedded: {report.embed.embedded} with {report.embed.model}")
     print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
     print(f"  series: {', '.join(s.series_id for s in report.series)}")
-    print(f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs")
+    print(
+        f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs "
+        f"({report.analysis.not_analysable} not analysable)"
+    )
     for built in report.topics:
         print(
             f"  topic build {built.build_id} (window {built.window}): {built.n_topics} topics "
@@ -563,6 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", help="database (overrides NEWSINTEL_DB)")
     parser.add_argument("--config", help="settings file (default newsintel.toml)")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     _command(sub, "init", cmd_init, "create or migrate the database", "newsintel init")
@@ -840,6 +868,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug still gets one readable line
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else " (run with --debug for the traceback)"
+        print(
+            f"error: newsintel {args.command} failed: {type(exc).__name__}: {exc}{hint}",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

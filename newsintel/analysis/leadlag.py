@@ -36,6 +36,7 @@ from newsintel.analysis.granger import (
 )
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.prewhiten import prewhiten as prewhiten_pair
+from newsintel.analysis.screen import screen_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError, SeriesError
@@ -236,20 +237,13 @@ def _best_lag(ccf: Sequence[CcfPoint], alpha: float) -> int | None:
 
 
 def _checked_pair(
-    x: pd.Series, y: pd.Series, x_name: str, y_name: str
+    x: pd.Series, y: pd.Series, x_name: str, y_name: str, notes: list[str]
 ) -> tuple[pd.Series, pd.Series]:
     try:
-        ax, ay = align_pair(x, y)
+        ax, ay, screened = screen_pair(x, y, x_name=x_name, y_name=y_name, min_obs=MIN_OBS)
     except SeriesError as exc:
         raise AnalysisError(str(exc)) from exc
-    if len(ax) < MIN_OBS:
-        raise AnalysisError(
-            f"{x_name} and {y_name} share only {len(ax)} dates with values; "
-            f"lead-lag needs at least {MIN_OBS}"
-        )
-    for name, values in ((x_name, ax), (y_name, ay)):
-        if np.ptp(values.to_numpy()) == 0:
-            raise AnalysisError(f"{name} is constant over the common window; nothing to correlate")
+    notes.extend(screened)
     return ax, ay
 
 
@@ -319,13 +313,41 @@ def lead_lag(
     """Cross-correlations and Granger tests of ``x`` and ``y`` at lags -max_lag..max_lag.
 
     ``x`` and ``y`` are already at frequency ``freq`` (e.g. weekly returns and weekly
-    theme share). Raises AnalysisError when fewer than ``MIN_OBS`` dates are shared,
-    when either series is constant, or when a statsmodels step fails.
+    theme share). Raises AnalysisError, and nothing else, when the data cannot carry
+    the analysis: fewer than ``MIN_OBS`` shared dates, a (nearly) constant series,
+    infinite values (see ``screen_pair``), or a numerical step that fails.
     """
+    try:
+        with np.errstate(all="ignore"):
+            return _lead_lag(
+                x,
+                y,
+                max_lag=max_lag,
+                x_name=x_name,
+                y_name=y_name,
+                freq=freq,
+                prewhiten=prewhiten,
+                alpha=alpha,
+            )
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"lead/lag failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _lead_lag(
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    max_lag: int,
+    x_name: str,
+    y_name: str,
+    freq: str,
+    prewhiten: bool,
+    alpha: float,
+) -> LeadLagResult:
     if max_lag < 1:
         raise AnalysisError(f"max_lag must be at least 1, got {max_lag}")
     notes: list[str] = []
-    ax, ay = _checked_pair(x, y, x_name, y_name)
+    ax, ay = _checked_pair(x, y, x_name, y_name, notes)
     n_obs = len(ax)
     if n_obs < _SMALL_N:
         notes.append(
@@ -345,10 +367,16 @@ def lead_lag(
     xs = sx.to_numpy()
     ys = sy.to_numpy()
 
+    pw_info: dict[str, Any]
+    filtered = None
     if prewhiten:
-        filtered = prewhiten_pair(xs, ys)
+        try:
+            filtered = prewhiten_pair(xs, ys)
+        except AnalysisError as exc:
+            notes.append(f"{exc}; the CCF is computed on the unfiltered series")
+    if filtered is not None:
         xw, yw = filtered.x, filtered.y
-        pw_info: dict[str, Any] = {
+        pw_info = {
             "applied": True,
             "ar_order": filtered.order,
             "coefficients": list(filtered.coefficients),
@@ -356,9 +384,10 @@ def lead_lag(
     else:
         xw, yw = xs - xs.mean(), ys - ys.mean()
         pw_info = {"applied": False}
-        notes.append(
-            "not prewhitened: the CCF bands assume white noise and may overstate significance"
-        )
+        if not prewhiten:
+            notes.append(
+                "not prewhitened: the CCF bands assume white noise and may overstate significance"
+            )
     n_used = int(xw.size)
 
     ccf_lag = min(max_lag, n_used - _MIN_PAIRS)
@@ -369,7 +398,13 @@ def lead_lag(
             f"Granger up to lag {granger_lag}"
         )
     ccf = cross_correlation(xw, yw, max(ccf_lag, 0))
-    granger = granger_tests(xs, ys, granger_lag)
+    try:
+        granger = granger_tests(xs, ys, granger_lag)
+    except AnalysisError as exc:
+        # Lagged columns that are constant or fit perfectly (sparse data): the CCF
+        # still says something, so report it without Granger tests.
+        granger = []
+        notes.append(f"{exc}; no Granger test reported")
     try:
         aic, bic = select_var_order(xs, ys, granger_lag) if granger_lag >= 1 else (None, None)
     except AnalysisError as exc:
@@ -397,7 +432,7 @@ def lead_lag(
         transforms={"x": x_info, "y": y_info, "prewhiten": pw_info},
         warnings=tuple(notes),
         max_lag=max_lag,
-        prewhitened=prewhiten,
+        prewhitened=filtered is not None,
         n_stationary=len(xs),
         n_used=n_used,
         ccf_band=null_band(n_used),

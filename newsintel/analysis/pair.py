@@ -16,16 +16,18 @@ are estimates with intervals (event study, impulse response) or descriptions
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from newsintel.analysis.changepoints import ChangePoints, detect_change_points
 from newsintel.analysis.events import EventStudy, event_study
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
-from newsintel.analysis.leadlag import LeadLagResult, lead_lag
+from newsintel.analysis.leadlag import MIN_OBS, LeadLagResult, lead_lag
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.rolling import (
     RollingCorrelation,
@@ -34,14 +36,25 @@ from newsintel.analysis.rolling import (
     rolling_granger,
 )
 from newsintel.analysis.rows import RowContext
+from newsintel.analysis.screen import NotAnalysable, screen_pair
 from newsintel.analysis.stationarity import check_stationarity
 from newsintel.analysis.threads import one_blas_thread
-from newsintel.errors import AnalysisError
+from newsintel.errors import AnalysisError, NewsintelError
 from newsintel.series.align import align_pair
 
-__all__ = ["PairAnalysis", "adjust_run", "analyse_pair"]
+__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyse_pair"]
 
 T = TypeVar("T")
+
+# What numerical code raises on degenerate data (statsmodels' KPSS: OverflowError;
+# singular designs: LinAlgError; shape checks: ValueError). Caught per statistic and
+# per pair, so one pair's data never stops a run; anything else is a bug and surfaces.
+NUMERIC_FAILURES: tuple[type[Exception], ...] = (
+    NewsintelError,
+    ArithmeticError,
+    ValueError,
+    np.linalg.LinAlgError,
+)
 
 # Per frequency: rolling window, event window (pre, post) and change-point minimum
 # segment, in periods. About a year of weeks or two of months per rolling window; an
@@ -74,6 +87,10 @@ class PairAnalysis:
     irf: ImpulseResponse | None
     settings: dict[str, Any]
     skipped: tuple[str, ...]
+    # What screening the inputs noticed (left-out periods, sparse series).
+    notes: tuple[str, ...] = ()
+
+    analysable = True
 
     @property
     def x(self) -> str:
@@ -89,8 +106,8 @@ class PairAnalysis:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Lead/lag warnings, then why any statistic was left out."""
-        return self.lead_lag.warnings + self.skipped
+        """Screening notes, lead/lag warnings, then why any statistic was left out."""
+        return self.notes + self.lead_lag.warnings + self.skipped
 
     def p_values(self) -> list[float]:
         """The p-values that enter the run's adjustment (CCF, then Granger)."""
@@ -104,6 +121,7 @@ class PairAnalysis:
         """Lead/lag keys (x, y, freq, n_obs, ccf, granger, best_lag, warnings, ...) plus
         ``rolling``, ``change_points``, ``event_study`` and ``irf`` (null when skipped)."""
         data = self.lead_lag.to_dict()
+        data["analysable"] = True
         data["warnings"] = list(self.warnings)
         rolling: dict[str, Any] | None = None
         if self.rolling is not None:
@@ -138,12 +156,16 @@ class PairAnalysis:
         return rows
 
 
-def adjust_run(analyses: Sequence[PairAnalysis]) -> list[PairAnalysis]:
+# A pair's result: the analysis, or the reason its data could not carry one.
+PairResult = PairAnalysis | NotAnalysable
+
+
+def adjust_run(analyses: Sequence[PairResult]) -> list[PairResult]:
     """Benjamini-Hochberg once over every p-value of every pair in a run."""
     pvalues = [p for a in analyses for p in a.p_values()]
     adjusted = benjamini_hochberg(pvalues)
     tested = sum(1 for p in pvalues if not math.isnan(p))  # a test not run is NaN
-    out: list[PairAnalysis] = []
+    out: list[PairResult] = []
     start = 0
     for analysis in analyses:
         size = len(analysis.p_values())
@@ -160,12 +182,28 @@ def _differenced(series: pd.Series, times: int) -> pd.Series:
 
 
 def _attempt(what: str, skipped: list[str], compute: Callable[[], T]) -> T | None:
-    """Run one descriptive statistic; on AnalysisError record why and go on."""
+    """Run one descriptive statistic; when the data defeat it, record why and go on."""
     try:
         return compute()
-    except AnalysisError as exc:
-        skipped.append(f"{what} skipped: {exc}")
+    except NUMERIC_FAILURES as exc:
+        skipped.append(f"{what} skipped: {_reason(exc)}")
         return None
+
+
+def _reason(exc: Exception) -> str:
+    """Our errors carry user-facing messages; a library's gets its type named."""
+    return str(exc) if isinstance(exc, NewsintelError) else f"{type(exc).__name__}: {exc}"
+
+
+def _window(x: pd.Series, y: pd.Series) -> tuple[int, Any, Any]:
+    """Common dates and their first and last day, as far as the input allows."""
+    try:
+        common = pd.DatetimeIndex(x.index).intersection(pd.DatetimeIndex(y.index))
+    except (TypeError, ValueError):
+        return 0, None, None
+    if common.empty:
+        return 0, None, None
+    return len(common), common.min().date(), common.max().date()
 
 
 def _best_granger_lag(result: LeadLagResult) -> int | None:
@@ -173,7 +211,6 @@ def _best_granger_lag(result: LeadLagResult) -> int | None:
     return min(tests, key=lambda g: g.p).lag if tests else None
 
 
-@one_blas_thread()
 def analyse_pair(
     x: pd.Series,
     y: pd.Series,
@@ -185,12 +222,63 @@ def analyse_pair(
     x_input: str = "",
     y_input: str = "",
     seed: int = 0,
-) -> PairAnalysis:
+) -> PairResult:
     """Lead/lag of ``x`` and ``y`` (already at ``freq``) plus the descriptive statistics.
 
     ``x_input``/``y_input`` describe how each series was made (reported with the
-    transforms). Raises AnalysisError when lead/lag itself cannot run.
+    transforms). Never raises on the data: a pair that screening rejects, or on which
+    lead/lag itself fails, comes back as ``NotAnalysable`` with the reason.
     """
+    if max_lag < 1:
+        raise AnalysisError(f"max_lag must be at least 1, got {max_lag}")
+    try:
+        ax, ay, notes = screen_pair(x, y, x_name=x_name, y_name=y_name, min_obs=MIN_OBS)
+    except AnalysisError as exc:
+        n, start, end = _window(x, y)
+        return NotAnalysable(x_name, y_name, freq, str(exc), n, start, end)
+    try:
+        # Degenerate windows make numpy warn (0/0, overflow) where the result is then
+        # discarded or flagged; the warnings list says what matters, not stderr.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = _analyse(
+                ax,
+                ay,
+                max_lag=max_lag,
+                x_name=x_name,
+                y_name=y_name,
+                freq=freq,
+                x_input=x_input,
+                y_input=y_input,
+                seed=seed,
+            )
+    except NUMERIC_FAILURES as exc:
+        return NotAnalysable(
+            x_name,
+            y_name,
+            freq,
+            _reason(exc),
+            len(ax),
+            ax.index[0].date(),
+            ax.index[-1].date(),
+            tuple(notes),
+        )
+    return replace(result, notes=tuple(notes))
+
+
+@one_blas_thread()
+def _analyse(
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    max_lag: int,
+    x_name: str,
+    y_name: str,
+    freq: str,
+    x_input: str,
+    y_input: str,
+    seed: int,
+) -> PairAnalysis:
     result = lead_lag(x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq)
     ax, ay = align_pair(x, y)
     # State both tests before and after differencing, so a reader sees why it was done.

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, NewsintelError, SeriesError
@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from newsintel.analysis.pair import PairAnalysis
+    from newsintel.analysis.pair import PairResult
     from newsintel.embed import Embedder
     from newsintel.feeds.body import BodyArticles
     from newsintel.feeds.fetch import FetchResult
     from newsintel.feeds.sources import FeedSource
     from newsintel.store.connect import Connection
+
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -1091,11 +1093,12 @@ def analyze(
     max_lag: int = 8,
     run_id: str | None = None,
     store: bool = True,
-) -> PairAnalysis:
+) -> PairResult:
     """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
     (rolling, change points, event study, impulse response); stored with a run id.
 
-    The run is this one pair, so p-values are adjusted over this pair's tests.
+    The run is this one pair, so p-values are adjusted over this pair's tests. A pair
+    whose data cannot carry the analysis is stored as one ``not_analysable`` row.
     """
     result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag)
     if store:
@@ -1126,7 +1129,7 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
 
 def pair_analysis(
     settings: Settings, x: str, y: str, *, freq: str = "W", max_lag: int = 8
-) -> PairAnalysis:
+) -> PairResult:
     """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
     from newsintel.analysis.pair import analyse_pair
 
@@ -1156,7 +1159,12 @@ class AnalyzeAllReport:
     run_id: str
     pairs: int
     failed: tuple[tuple[str, str, str], ...]
-    results: tuple[PairAnalysis, ...]
+    results: tuple[PairResult, ...]
+
+    @property
+    def not_analysable(self) -> int:
+        """Pairs stored as ``not_analysable`` (their data could not carry the tests)."""
+        return sum(1 for r in self.results if not r.analysable)
 
 
 def analyze_all(
@@ -1177,7 +1185,7 @@ def analyze_all(
         themes = theme_ids(con)
         prices = [s.series_id for s in series_summaries(con, "price")]
     run_id = new_run_id()
-    results: list[PairAnalysis] = []
+    results: list[PairResult] = []
     failed: list[tuple[str, str, str]] = []
     progress.start("analysing theme x price pairs", len(themes) * len(prices))
     for theme in themes:
@@ -1191,6 +1199,8 @@ def analyze_all(
             except NewsintelError as exc:
                 # Series that barely overlap the articles are expected; record, go on.
                 failed.append((theme, price, str(exc)))
+            except Exception as exc:  # one pair must never stop the run
+                failed.append((theme, price, f"unexpected {type(exc).__name__}: {exc}"))
             progress.advance()
     progress.finish()
     results = adjust_run(results)
@@ -1272,11 +1282,19 @@ def demo(
 
 @dataclass(frozen=True)
 class RunReport:
-    ingest: IngestReport
-    embed: EmbedReport
-    assign: AssignReport
-    analysis: AnalyzeAllReport
+    """What each step of ``run`` gave; ``None`` where the step failed or was skipped."""
+
+    ingest: IngestReport | None
+    embed: EmbedReport | None
+    assign: AssignReport | None
+    analysis: AnalyzeAllReport | None
     topics: TopicBuildReport | None = None  # None: nothing new was embedded, no rebuild
+    # (step, error) of every step that failed; the later steps still ran.
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
 
 def run(
@@ -1289,16 +1307,35 @@ def run(
     """The whole pipeline, in order: ingest, embed, assign themes, analyse, topics.
 
     Topics are rebuilt (whole corpus, seed 0, so continuing topics keep their ids) only
-    when this run embedded new articles; otherwise the last build still holds.
+    when this run embedded new articles; otherwise the last build still holds. A step
+    that fails is recorded in ``failures`` and the next steps run on what the database
+    holds (a scheduled run must not lose its topics to one bad analysis window); steps
+    that need the embedding model are skipped when it cannot be loaded.
     """
-    ingest_report = ingest(settings, feeds_file, progress=progress)
-    embedder = embedder or make_embedder(settings)
-    embed_report = embed(settings, embedder=embedder, progress=progress)
-    group_near_duplicates(settings, embedder.model_name)
-    assign_report = assign_themes(settings, embedder=embedder, progress=progress)
-    analysis = analyze_all(settings, progress=progress)
-    topics = build_topics(settings, window="all", seed=0) if embed_report.embedded else None
-    return RunReport(ingest_report, embed_report, assign_report, analysis, topics)
+    failures: list[tuple[str, str]] = []
+
+    def step(name: str, call: Callable[[], T]) -> T | None:
+        try:
+            return call()
+        except Exception as exc:  # reported, and the run goes on
+            text = str(exc) if isinstance(exc, NewsintelError) else f"{type(exc).__name__}: {exc}"
+            failures.append((name, text))
+            return None
+
+    ingest_report = step("ingest", lambda: ingest(settings, feeds_file, progress=progress))
+    model = embedder or step("load the embedding model", lambda: make_embedder(settings))
+    embed_report = assign_report = None
+    if model is not None:
+        embed_report = step("embed", lambda: embed(settings, embedder=model, progress=progress))
+        step("group near-duplicates", lambda: group_near_duplicates(settings, model.model_name))
+        assign_report = step(
+            "assign themes", lambda: assign_themes(settings, embedder=model, progress=progress)
+        )
+    analysis = step("analyse", lambda: analyze_all(settings, progress=progress))
+    topics = None
+    if embed_report is not None and embed_report.embedded:
+        topics = step("topics", lambda: build_topics(settings, window="all", seed=0))
+    return RunReport(ingest_report, embed_report, assign_report, analysis, topics, tuple(failures))
 
 
 # --- digest -----------------------------------------------------------------------------
@@ -1461,11 +1498,22 @@ def scheduled_actions(
 
     def pipeline() -> str:
         report = run(settings, embedder=shared)
-        return (
-            f"{report.ingest.new_articles} new articles, {report.ingest.count('failed')} "
-            f"feeds failed, {report.embed.embedded} embedded, "
-            f"analysis run {report.analysis.run_id}"
-        )
+        parts = []
+        if report.ingest is not None:
+            parts.append(
+                f"{report.ingest.new_articles} new articles, "
+                f"{report.ingest.count('failed')} feeds failed"
+            )
+        if report.embed is not None:
+            parts.append(f"{report.embed.embedded} embedded")
+        if report.analysis is not None:
+            parts.append(f"analysis run {report.analysis.run_id}")
+        summary = ", ".join(parts)
+        if report.failures:
+            # Raised after every step ran, so the scheduler logs the run as failed.
+            failed = "; ".join(f"{name} failed: {error}" for name, error in report.failures)
+            raise NewsintelError(f"{summary}; {failed}" if summary else failed)
+        return summary
 
     def digest(period: str) -> Callable[[], str]:
         def send() -> str:
