@@ -288,7 +288,8 @@ def _findings(
             g = min(tested, key=lambda point: point.p_adj)
             lines.append(
                 f"{src}->{dst} Granger test at lag {g.lag}: p_adj={g.p_adj:.3g} "
-                f"({src}'s past improves prediction of {dst})"
+                f"(in this sample, {src}'s past adds information about {dst} beyond "
+                f"{dst}'s own past; not a forecast test)"
             )
     if not lines:
         lines.append(

@@ -81,13 +81,19 @@ def price_moves(content: DigestContent) -> pd.DataFrame:
 def granger_table(frame: pd.DataFrame, theme_label: str, series_label: str) -> pd.DataFrame:
     """Granger rows with the question each one answers in words."""
     questions = {
-        "x->y": f"Does past {theme_label} volume help predict {series_label}?",
-        "y->x": f"Does past {series_label} help predict {theme_label} volume?",
+        "x->y": (
+            f"In this sample, does the past share of {theme_label} stories add information "
+            f"about {series_label} beyond its own past?"
+        ),
+        "y->x": (
+            f"In this sample, does the past of {series_label} add information about the "
+            f"share of {theme_label} stories beyond its own past?"
+        ),
     }
     out = frame.copy()
     out.insert(0, "question", out["direction"].map(questions).fillna(out["direction"]))
     out["warnings"] = out["warnings"].map(lambda w: "; ".join(w) if w is not None else "")
-    return out.drop(columns="direction")
+    return out.drop(columns=["direction", "freq"], errors="ignore")
 
 
 def week_rows(totals: pd.DataFrame, week: date) -> tuple[dict[str, int], dict[str, int]]:
