@@ -341,11 +341,20 @@ def _print_leadlag(result: Any) -> None:
     print(
         f"{data['x']} vs {data['y']} ({data['freq']}, n={data['n_obs']}); positive lag: x leads y"
     )
+    # The pre-specified tests and the out-of-sample verdict come before the scan.
+    for line in data.get("findings", []):
+        print(f"finding: {line}")
+    print("exploratory scan (p_adj: BH over every classic test of the run):")
     for point in data["ccf"]:
         marker = " *" if point.get("p_adj") is not None and point["p_adj"] < 0.05 else ""
         print(f"  lag {point['lag']:>+3}  r={point['r']:+.3f}  p_adj={point['p_adj']:.3f}{marker}")
     for g in data.get("granger", []):
-        print(f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} p_adj={g['p_adj']:.4f}")
+        robust = g.get("p_robust")
+        extra = f" robust p={robust:.4f} ({g.get('robust')})" if robust is not None else ""
+        print(
+            f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} "
+            f"p_adj={g['p_adj']:.4f}{extra}"
+        )
     best = data.get("best_lag")
     print(f"best lag: {best if best is not None else 'none significant after adjustment'}")
     _print_pair_extras(data)
@@ -379,6 +388,27 @@ def _print_pair_extras(data: dict[str, Any]) -> None:
         print(
             f"event study: {len(events['events'])} x spikes; CAR of y at +{last['offset']}: "
             f"{last['car']:+.4f} (95% CI {last['ci'][0]:+.4f} .. {last['ci'][1]:+.4f})"
+        )
+    power, fragile = data.get("power") or {}, data.get("fragile") or {}
+    if power.get("min_detectable_r") is not None:
+        print(
+            f"power: |r| >= {power['min_detectable_r']:.2f} detectable (80%) at n={power['n']} "
+            f"after adjustment over {power['tests']} tests"
+        )
+    if fragile.get("fragile") is not None:
+        lo, hi = fragile["p_range"]
+        verdict = f"fragile (decided by {fragile['period']})" if fragile["fragile"] else "robust"
+        print(
+            f"influence, CCF lag {fragile['lag']:+d}: robust p {lo:.3g}..{hi:.3g} leaving one "
+            f"period out: {verdict}"
+        )
+    regimes = data.get("regimes")
+    if regimes is not None:
+        change = regimes["change_test"]
+        p_text = f"{change['p']:.3g}" if change["p"] is not None else "n/a"
+        print(
+            f"regimes ({regimes['source']}; breaks {', '.join(regimes['breaks'])}): "
+            f"change p={p_text}"
         )
     irf = data.get("irf")
     if irf is not None:
@@ -420,7 +450,15 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not (args.x and args.y):
         raise NewsintelError("give X and Y (theme:<name> or series:<name>), or --all")
-    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag)
+    split = None
+    if args.split:
+        from datetime import date
+
+        try:
+            split = date.fromisoformat(args.split)
+        except ValueError:
+            raise NewsintelError(f"--split must be a date YYYY-MM-DD, got {args.split!r}") from None
+    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag, split=split)
     if args.json:
         _emit_json(result.to_dict())
     elif not result.analysable:
@@ -776,6 +814,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freq", choices=["D", "W", "M"], default="W", help="resampling frequency")
     p.add_argument("--max-lag", type=int, default=8, metavar="N", help="largest lag tested")
     p.add_argument("--all", action="store_true", help="every theme against every price series")
+    p.add_argument(
+        "--split",
+        metavar="YYYY-MM-DD",
+        help="compare the relation before and after this date (default: x's change points)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = _command(

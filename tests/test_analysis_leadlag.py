@@ -188,8 +188,22 @@ def test_to_dict_is_json_ready(planted: tuple[pd.Series, pd.Series, LeadLagResul
     assert data["window"] == ["2018-01-01", result.window_end.isoformat()]
     assert len(data["ccf"]) == 17
     assert set(data["ccf"][0]) >= {"lag", "r", "ci", "p", "p_adj"}
-    assert set(data["granger"][0]) == {"direction", "lag", "statistic", "p", "p_adj"}
+    assert set(data["granger"][0]) == {
+        "direction",
+        "lag",
+        "statistic",
+        "p",
+        "p_adj",
+        "p_robust",
+        "p_robust_adj",
+        "robust",
+    }
     assert data["best_lag"] == 3
+    # The planted 3-week lead survives the robust test and leaving any week out.
+    best = next(c for c in data["ccf"] if c["lag"] == 3)
+    assert best["p_robust_adj"] < 0.01
+    assert data["fragile"]["lag"] == 3 and data["fragile"]["fragile"] is False
+    assert 0 < data["power"]["min_detectable_r"] < 0.5
 
 
 def test_to_rows_map_onto_analysis_results(

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from newsintel.analysis.ccf import CcfPoint, cross_correlation, null_band
+from newsintel.analysis.forecast import out_of_sample
 from newsintel.analysis.granger import (
     GrangerPoint,
     granger_max_lag,
@@ -36,6 +37,7 @@ from newsintel.analysis.granger import (
 )
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.prewhiten import prewhiten as prewhiten_pair
+from newsintel.analysis.robust import min_detectable_r, robust_corr_p
 from newsintel.analysis.screen import screen_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.analysis.threads import one_blas_thread
@@ -86,10 +88,63 @@ class LeadLagResult:
     findings: tuple[str, ...]
     # How many p-values the Benjamini-Hochberg adjustment ran over (the whole run's).
     bh_tests: int = 0
+    # Leave-one-period-out p-values of the strongest CCF lag (see ``_influence``).
+    influence: dict[str, Any] | None = None
+    # The robust family's size (HC3/HAC Granger and HAC CCF p-values of the run).
+    robust_tests: int = 0
+    # The pre-specified test per direction (see ``_primary``) and the out-of-sample
+    # forecast comparison of y with and without x's lags (None: too few points).
+    primary: dict[str, Any] | None = None
+    oos: dict[str, Any] | None = None
 
     def p_values(self) -> list[float]:
         """Unadjusted p-values of every test, CCF lags first, then Granger tests."""
         return [c.p for c in self.ccf] + [g.p for g in self.granger]
+
+    def robust_p_values(self) -> list[float]:
+        """Robust p-values in the same order (their own BH family)."""
+        return [c.p_robust for c in self.ccf] + [g.p_robust for g in self.granger]
+
+    def with_robust_adj(self, adjusted: Sequence[float], tests: int) -> LeadLagResult:
+        """A copy with robust adjusted p-values over a family of ``tests``; the
+        influence verdict (``fragile``) follows the new adjustment."""
+        if len(adjusted) != len(self.ccf) + len(self.granger):
+            raise AnalysisError("adjusted p-values do not match the tests of this result")
+        ccf = tuple(
+            replace(c, p_robust_adj=p)
+            for c, p in zip(self.ccf, adjusted[: len(self.ccf)], strict=True)
+        )
+        granger = tuple(
+            replace(g, p_robust_adj=p)
+            for g, p in zip(self.granger, adjusted[len(self.ccf) :], strict=True)
+        )
+        influence = _judge(self.influence, ccf, self.alpha)
+        return replace(self, ccf=ccf, granger=granger, influence=influence, robust_tests=tests)
+
+    def power(self) -> dict[str, Any]:
+        """The smallest |r| the CCF could detect (80% power) at ``n_used`` points, at
+        the per-test level the run's adjustment leaves (alpha over the family size)."""
+        tests = max(self.robust_tests, self.bh_tests, 1)
+        return {
+            "min_detectable_r": _num(min_detectable_r(self.n_used, self.alpha, tests)),
+            "n": self.n_used,
+            "alpha": self.alpha,
+            "tests": tests,
+            "power": 0.8,
+        }
+
+    def fragile(self) -> dict[str, Any]:
+        """Whether one period makes or breaks the strongest result, and which."""
+        if self.influence is None:
+            return {"fragile": None, "period": None, "reason": "no CCF lag to test"}
+        return {
+            "fragile": self.influence.get("fragile"),
+            "period": self.influence.get("period"),
+            "test": "ccf",
+            "lag": self.influence["lag"],
+            "p_robust": self.influence["p_robust"],
+            "p_range": self.influence["p_range"],
+        }
 
     def with_p_adj(self, adjusted: Sequence[float], bh_tests: int) -> LeadLagResult:
         """A copy with ``adjusted`` p-values (in ``p_values()`` order) from an
@@ -109,7 +164,8 @@ class LeadLagResult:
             ccf=tuple(ccf),
             granger=tuple(granger),
             best_lag=best_lag,
-            findings=_findings(ccf, granger, best_lag, self.x, self.y, self.freq, self.alpha),
+            findings=_headline(self.primary, self.oos, self.x, self.y, self.alpha)
+            + _findings(ccf, granger, best_lag, self.x, self.y, self.freq, self.alpha),
             bh_tests=bh_tests,
         )
 
@@ -133,6 +189,8 @@ class LeadLagResult:
                     "ci": [_num(c.ci_low), _num(c.ci_high)],
                     "p": _num(c.p),
                     "p_adj": _num(c.p_adj),
+                    "p_robust": _num(c.p_robust),
+                    "p_robust_adj": _num(c.p_robust_adj),
                     "n_pairs": c.n_pairs,
                 }
                 for c in self.ccf
@@ -144,6 +202,9 @@ class LeadLagResult:
                     "statistic": _num(g.statistic),
                     "p": _num(g.p),
                     "p_adj": _num(g.p_adj),
+                    "p_robust": _num(g.p_robust),
+                    "p_robust_adj": _num(g.p_robust_adj),
+                    "robust": g.robust,
                 }
                 for g in self.granger
             ],
@@ -152,6 +213,22 @@ class LeadLagResult:
             "transforms": self.transforms,
             "alpha": self.alpha,
             "bh_tests": self.bh_tests,
+            "robust_tests": self.robust_tests,
+            "families": {
+                "p_adj": "Benjamini-Hochberg over every classic CCF and Granger p of the run",
+                "p_robust_adj": (
+                    "Benjamini-Hochberg over every robust (HAC CCF, HC3/HAC Granger) p of the run"
+                ),
+            },
+            "primary": self.primary,
+            "exploratory": {
+                "tests": "every CCF lag and every Granger lag order in the scan",
+                "bh_family": "p_adj: every classic p of the run; p_robust_adj: every "
+                "robust p of the run",
+            },
+            "oos": self.oos,
+            "power": self.power(),
+            "fragile": self.fragile(),
             "findings": list(self.findings),
             "warnings": list(self.warnings),
         }
@@ -170,6 +247,11 @@ class LeadLagResult:
             "lag_order_bic": self.lag_order_bic,
             "transforms": self.transforms,
             "bh_tests": self.bh_tests,
+            "robust_tests": self.robust_tests,
+            "power": self.power(),
+            "fragile": self.fragile(),
+            "primary": self.primary,
+            "oos": self.oos,
         }
 
     def to_rows(self, run_id: str) -> list[dict[str, Any]]:
@@ -180,6 +262,7 @@ class LeadLagResult:
         y->x, ``lag`` = number of lags in the test. ``n_obs`` is the number of
         observations that test used; ``params`` is a JSON string.
         """
+        params = self.params()
         base = {
             "run_id": run_id,
             "x": self.x,
@@ -187,7 +270,6 @@ class LeadLagResult:
             "freq": self.freq,
             "window_start": self.window_start,
             "window_end": self.window_end,
-            "params": json.dumps(self.params()),
             "warnings": list(self.warnings),
         }
         rows: list[dict[str, Any]] = []
@@ -205,6 +287,10 @@ class LeadLagResult:
                     "ci_low": _num(c.ci_low),
                     "ci_high": _num(c.ci_high),
                     "n_obs": c.n_pairs,
+                    "params": json.dumps(
+                        params
+                        | {"p_robust": _num(c.p_robust), "p_robust_adj": _num(c.p_robust_adj)}
+                    ),
                 }
             )
         for g in self.granger:
@@ -221,6 +307,14 @@ class LeadLagResult:
                     "ci_low": None,
                     "ci_high": None,
                     "n_obs": g.n_obs,
+                    "params": json.dumps(
+                        params
+                        | {
+                            "p_robust": _num(g.p_robust),
+                            "p_robust_adj": _num(g.p_robust_adj),
+                            "robust": g.robust,
+                        }
+                    ),
                 }
             )
         return rows
@@ -228,6 +322,74 @@ class LeadLagResult:
 
 def _num(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
+
+
+def _influence(
+    xw: np.ndarray, yw: np.ndarray, ccf: Sequence[CcfPoint], dates: pd.DatetimeIndex
+) -> dict[str, Any] | None:
+    """Leave-one-period-out robust p-values of the CCF lag with the smallest robust p.
+
+    Each overlapping pair (x_t, y_t+k) is dropped in turn; ``dates[i]`` labels pair i
+    by x's period. ``p_range`` is the smallest and largest p seen; ``fragile`` is
+    decided once the run's adjustment is known (``_judge``).
+    """
+    tested = [c for c in ccf if not math.isnan(c.p_robust)]
+    if not tested:
+        return None
+    best = min(tested, key=lambda c: c.p_robust)
+    a, b = _pair_arrays(xw, yw, best.lag)
+    labels = dates[-best.lag :] if best.lag < 0 else dates[: a.size]
+    keep = np.ones(a.size, dtype=bool)
+    left_out: list[float] = []
+    for i in range(a.size):
+        keep[i] = False
+        left_out.append(robust_corr_p(a[keep], b[keep]))
+        keep[i] = True
+    values = np.asarray(left_out)
+    if np.isnan(values).all():
+        return None
+    lo, hi = int(np.nanargmin(values)), int(np.nanargmax(values))
+    return {
+        "lag": best.lag,
+        "p_robust": best.p_robust,
+        "p_range": [float(values[lo]), float(values[hi])],
+        "period_min": labels[lo].date().isoformat(),
+        "period_max": labels[hi].date().isoformat(),
+        "fragile": None,
+        "period": None,
+    }
+
+
+def _pair_arrays(x: np.ndarray, y: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    n = x.size
+    if lag >= 0:
+        return x[: n - lag], y[lag:]
+    return x[-lag:], y[: n + lag]
+
+
+def _judge(
+    influence: dict[str, Any] | None, ccf: Sequence[CcfPoint], alpha: float
+) -> dict[str, Any] | None:
+    """Fragile: leaving one period out flips the adjusted decision at ``alpha``.
+
+    The adjusted p of the left-out fits is read with the same factor the run's BH
+    adjustment applied to the full-sample p (p_robust_adj / p_robust).
+    """
+    if influence is None:
+        return None
+    point = next((c for c in ccf if c.lag == influence["lag"]), None)
+    if point is None or math.isnan(point.p_robust_adj) or point.p_robust <= 0:
+        return influence
+    factor = point.p_robust_adj / point.p_robust
+    significant = point.p_robust_adj < alpha
+    lo, hi = influence["p_range"]
+    if significant:
+        flips = min(1.0, hi * factor) >= alpha
+        period = influence["period_max"]
+    else:
+        flips = min(1.0, lo * factor) < alpha
+        period = influence["period_min"]
+    return influence | {"fragile": bool(flips), "period": period if flips else None}
 
 
 def _best_lag(ccf: Sequence[CcfPoint], alpha: float) -> int | None:
@@ -259,6 +421,68 @@ def _stationary(
     return out, {"differences": differences, "stationarity": report.to_dict()}
 
 
+def _primary(
+    granger: Sequence[GrangerPoint], order: int | None, criterion: str
+) -> dict[str, Any] | None:
+    """Per direction, the one Granger test at the VAR order the criterion chose.
+
+    Chosen before looking at any p-value, so its p needs no adjustment over lags (the
+    scan beside it is exploratory). An order of 0 (no lags help the VAR) is tested at
+    lag 1, the smallest test there is.
+    """
+    if order is None or not granger:
+        return None
+    lag = min(max(order, 1), max(g.lag for g in granger))
+    out: dict[str, Any] = {}
+    for direction in ("x->y", "y->x"):
+        point = next((g for g in granger if g.direction == direction and g.lag == lag), None)
+        if point is not None:
+            out[direction] = {
+                "lag": lag,
+                "criterion": criterion,
+                "order_chosen": order,
+                "p": _num(point.p),
+                "p_robust": _num(point.p_robust),
+                "robust": point.robust,
+            }
+    return out or None
+
+
+def _headline(
+    primary: dict[str, Any] | None,
+    oos: dict[str, Any] | None,
+    x_name: str,
+    y_name: str,
+    alpha: float,
+) -> tuple[str, ...]:
+    """Primary tests first, then the out-of-sample verdict, then (elsewhere) the scan."""
+    lines = []
+    for direction, (src, dst) in (("x->y", (x_name, y_name)), ("y->x", (y_name, x_name))):
+        test = (primary or {}).get(direction)
+        if test is None or test["p_robust"] is None:
+            continue
+        verdict = "significant" if test["p_robust"] < alpha else "not significant"
+        lines.append(
+            f"primary test {src}->{dst} (lag {test['lag']}, chosen by "
+            f"{test['criterion'].upper()} before testing): robust p={test['p_robust']:.3g}, "
+            f"classic p={test['p']:.3g}, {verdict} at {alpha:g} (in-sample)"
+        )
+    if oos is not None and oos["mse_ratio"] is not None and oos["clark_west_p"] is not None:
+        if oos["mse_ratio"] < 1 and oos["clark_west_p"] < alpha:
+            lines.append(
+                f"{x_name}'s past helps forecast {y_name} out-of-sample: MSE ratio "
+                f"{oos['mse_ratio']:.3f}, Clark-West p={oos['clark_west_p']:.3g} over "
+                f"{oos['n_forecasts']} one-step forecasts"
+            )
+        else:
+            lines.append(
+                f"out-of-sample, adding {x_name}'s past did not significantly lower the "
+                f"forecast error of {y_name}: MSE ratio {oos['mse_ratio']:.3f}, Clark-West "
+                f"p={oos['clark_west_p']:.3g} over {oos['n_forecasts']} forecasts"
+            )
+    return tuple(lines)
+
+
 def _findings(
     result_ccf: list[CcfPoint],
     granger: list[GrangerPoint],
@@ -280,14 +504,16 @@ def _findings(
             when = "same period"
         lines.append(
             f"cross-correlation strongest at lag {best_lag:+d} ({when}): r={best.r:.2f}, "
-            f"p_adj={best.p_adj:.3g} (prewhitened series)"
+            f"p_adj={best.p_adj:.3g}, robust (HAC) p={best.p_robust:.3g} "
+            "(prewhitened series)"
         )
     for direction, (src, dst) in (("x->y", (x_name, y_name)), ("y->x", (y_name, x_name))):
         tested = [g for g in granger if g.direction == direction and g.p_adj < alpha]
         if tested:
             g = min(tested, key=lambda point: point.p_adj)
             lines.append(
-                f"{src}->{dst} Granger test at lag {g.lag}: p_adj={g.p_adj:.3g} "
+                f"{src}->{dst} Granger test at lag {g.lag}: p_adj={g.p_adj:.3g}, "
+                f"robust ({g.robust or 'n/a'}) p={g.p_robust:.3g} "
                 f"(in this sample, {src}'s past adds information about {dst} beyond "
                 f"{dst}'s own past; not a forecast test)"
             )
@@ -310,6 +536,7 @@ def lead_lag(
     freq: str,
     prewhiten: bool = True,
     alpha: float = 0.05,
+    criterion: str = "aic",
 ) -> LeadLagResult:
     """Cross-correlations and Granger tests of ``x`` and ``y`` at lags -max_lag..max_lag.
 
@@ -329,6 +556,7 @@ def lead_lag(
                 freq=freq,
                 prewhiten=prewhiten,
                 alpha=alpha,
+                criterion=criterion,
             )
     except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
         raise AnalysisError(f"lead/lag failed: {type(exc).__name__}: {exc}") from exc
@@ -344,9 +572,12 @@ def _lead_lag(
     freq: str,
     prewhiten: bool,
     alpha: float,
+    criterion: str,
 ) -> LeadLagResult:
     if max_lag < 1:
         raise AnalysisError(f"max_lag must be at least 1, got {max_lag}")
+    if criterion not in ("aic", "bic"):
+        raise AnalysisError(f"the lag criterion must be aic or bic, got {criterion!r}")
     notes: list[str] = []
     ax, ay = _checked_pair(x, y, x_name, y_name, notes)
     n_obs = len(ax)
@@ -412,11 +643,30 @@ def _lead_lag(
         aic, bic = None, None
         notes.append(str(exc))
 
+    order = aic if criterion == "aic" else bic
+    primary = _primary(granger, order, criterion)
+    oos: dict[str, Any] | None = None
+    if primary is not None and "x->y" in primary:
+        try:
+            oos = out_of_sample(xs, ys, lag=int(primary["x->y"]["lag"])).to_dict()
+        except AnalysisError as exc:
+            notes.append(f"no out-of-sample evaluation: {exc}")
+
     raw = [c.p for c in ccf] + [g.p for g in granger]
     adjusted = benjamini_hochberg(raw)
     ccf = [replace(c, p_adj=p) for c, p in zip(ccf, adjusted[: len(ccf)], strict=True)]
     granger = [replace(g, p_adj=p) for g, p in zip(granger, adjusted[len(ccf) :], strict=True)]
     best_lag = _best_lag(ccf, alpha)
+    robust_raw = [c.p_robust for c in ccf] + [g.p_robust for g in granger]
+    robust_adj = benjamini_hochberg(robust_raw)
+    ccf = [replace(c, p_robust_adj=p) for c, p in zip(ccf, robust_adj[: len(ccf)], strict=True)]
+    granger = [
+        replace(g, p_robust_adj=p) for g, p in zip(granger, robust_adj[len(ccf) :], strict=True)
+    ]
+    # Prewhitening drops the AR order's first points; pair i of each lag is then
+    # labelled by x's period.
+    dates = pd.DatetimeIndex(sx.index)[len(xs) - n_used :]
+    influence = _judge(_influence(xw, yw, ccf, dates), ccf, alpha)
 
     return LeadLagResult(
         x=x_name,
@@ -438,6 +688,11 @@ def _lead_lag(
         n_used=n_used,
         ccf_band=null_band(n_used),
         alpha=alpha,
-        findings=_findings(ccf, granger, best_lag, x_name, y_name, freq, alpha),
+        findings=_headline(primary, oos, x_name, y_name, alpha)
+        + _findings(ccf, granger, best_lag, x_name, y_name, freq, alpha),
+        primary=primary,
+        oos=oos,
         bh_tests=sum(1 for p in raw if not math.isnan(p)),
+        influence=influence,
+        robust_tests=sum(1 for p in robust_raw if not math.isnan(p)),
     )

@@ -19,6 +19,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, TypeVar
 
 import numpy as np
@@ -29,6 +30,7 @@ from newsintel.analysis.events import EventStudy, event_study
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
 from newsintel.analysis.leadlag import MIN_OBS, LeadLagResult, lead_lag
 from newsintel.analysis.multiple import benjamini_hochberg
+from newsintel.analysis.regimes import regimes
 from newsintel.analysis.rolling import (
     RollingCorrelation,
     RollingGranger,
@@ -89,6 +91,8 @@ class PairAnalysis:
     skipped: tuple[str, ...]
     # What screening the inputs noticed (left-out periods, sparse series).
     notes: tuple[str, ...] = ()
+    # The x->y relation per regime and the test of change (``regimes.regimes``).
+    regimes: dict[str, Any] | None = None
 
     analysable = True
 
@@ -117,6 +121,14 @@ class PairAnalysis:
         """A copy with run-wide adjusted p-values (see ``adjust_run``)."""
         return replace(self, lead_lag=self.lead_lag.with_p_adj(adjusted, bh_tests))
 
+    def robust_p_values(self) -> list[float]:
+        """The robust p-values, the run's second BH family (see ``adjust_run``)."""
+        return self.lead_lag.robust_p_values()
+
+    def with_robust_adj(self, adjusted: Sequence[float], tests: int) -> PairAnalysis:
+        """A copy with run-wide adjusted robust p-values."""
+        return replace(self, lead_lag=self.lead_lag.with_robust_adj(adjusted, tests))
+
     def to_dict(self) -> dict[str, Any]:
         """Lead/lag keys (x, y, freq, n_obs, ccf, granger, best_lag, warnings, ...) plus
         ``rolling``, ``change_points``, ``event_study`` and ``irf`` (null when skipped)."""
@@ -135,6 +147,7 @@ class PairAnalysis:
         data["change_points"] = self.change_points.to_dict() if self.change_points else None
         data["event_study"] = self.event_study.to_dict() if self.event_study else None
         data["irf"] = self.irf.to_dict() if self.irf else None
+        data["regimes"] = self.regimes
         data["settings"] = self.settings
         return data
 
@@ -161,15 +174,20 @@ PairResult = PairAnalysis | NotAnalysable
 
 
 def adjust_run(analyses: Sequence[PairResult]) -> list[PairResult]:
-    """Benjamini-Hochberg once over every p-value of every pair in a run."""
+    """Benjamini-Hochberg once over every p-value of every pair in a run, in two
+    families: the classic p-values, and the robust ones (HAC CCF, HC3/HAC Granger)."""
     pvalues = [p for a in analyses for p in a.p_values()]
     adjusted = benjamini_hochberg(pvalues)
     tested = sum(1 for p in pvalues if not math.isnan(p))  # a test not run is NaN
+    robust = [p for a in analyses for p in a.robust_p_values()]
+    robust_adj = benjamini_hochberg(robust)
+    robust_tested = sum(1 for p in robust if not math.isnan(p))
     out: list[PairResult] = []
     start = 0
     for analysis in analyses:
         size = len(analysis.p_values())
-        out.append(analysis.with_p_adj(adjusted[start : start + size], tested))
+        one = analysis.with_p_adj(adjusted[start : start + size], tested)
+        out.append(one.with_robust_adj(robust_adj[start : start + size], robust_tested))
         start += size
     return out
 
@@ -222,6 +240,8 @@ def analyse_pair(
     x_input: str = "",
     y_input: str = "",
     seed: int = 0,
+    criterion: str = "aic",
+    split: date | None = None,
 ) -> PairResult:
     """Lead/lag of ``x`` and ``y`` (already at ``freq``) plus the descriptive statistics.
 
@@ -251,6 +271,8 @@ def analyse_pair(
                 x_input=x_input,
                 y_input=y_input,
                 seed=seed,
+                criterion=criterion,
+                split=split,
             )
     except NUMERIC_FAILURES as exc:
         return NotAnalysable(
@@ -278,8 +300,12 @@ def _analyse(
     x_input: str,
     y_input: str,
     seed: int,
+    criterion: str,
+    split: date | None,
 ) -> PairAnalysis:
-    result = lead_lag(x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq)
+    result = lead_lag(
+        x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq, criterion=criterion
+    )
     ax, ay = align_pair(x, y)
     # State both tests before and after differencing, so a reader sees why it was done.
     transforms = dict(result.transforms)
@@ -345,6 +371,20 @@ def _analyse(
             f"(fewer than {_MIN_EVENTS}); a bootstrap over so few events is no interval"
         )
         events = None
+    primary = (result.primary or {}).get("x->y")
+    regime_split: dict[str, Any] | None = None
+    if primary is not None:
+        breaks = (
+            [split] if split is not None else list(change_points.dates if change_points else [])
+        )
+        source = "--split" if split is not None else "change points of x"
+        if breaks:
+            regime_lag = int(primary["lag"])
+            regime_split = _attempt(
+                "regimes",
+                skipped,
+                lambda: regimes(sx, sy, lag=regime_lag, breaks=breaks, source=source),
+            )
     irf = _attempt(
         "impulse response",
         skipped,
@@ -374,4 +414,5 @@ def _analyse(
         irf=irf,
         settings=settings,
         skipped=tuple(skipped),
+        regimes=regime_split,
     )

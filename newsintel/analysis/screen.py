@@ -67,6 +67,14 @@ class NotAnalysable:
             raise AnalysisError("a pair that was not analysed has no p-values to adjust")
         return self
 
+    def robust_p_values(self) -> list[float]:
+        """No robust test either."""
+        return []
+
+    def with_robust_adj(self, adjusted: Sequence[float], tests: int) -> NotAnalysable:
+        """Unchanged: there is nothing to adjust."""
+        return self.with_p_adj(adjusted, tests)
+
     def to_dict(self) -> dict[str, Any]:
         """``analysable`` false, the ``reason`` and the pair's keys; no statistics."""
         window = (

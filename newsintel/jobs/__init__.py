@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
@@ -1093,6 +1093,7 @@ def analyze(
     max_lag: int = 8,
     run_id: str | None = None,
     store: bool = True,
+    split: date | None = None,
 ) -> PairResult:
     """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
     (rolling, change points, event study, impulse response); stored with a run id.
@@ -1100,7 +1101,7 @@ def analyze(
     The run is this one pair, so p-values are adjusted over this pair's tests. A pair
     whose data cannot carry the analysis is stored as one ``not_analysable`` row.
     """
-    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag)
+    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag, split=split)
     if store:
         from newsintel.store.analysis import save_results
 
@@ -1128,7 +1129,13 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
 
 
 def pair_analysis(
-    settings: Settings, x: str, y: str, *, freq: str = "W", max_lag: int = 8
+    settings: Settings,
+    x: str,
+    y: str,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    split: date | None = None,
 ) -> PairResult:
     """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
     from newsintel.analysis.pair import analyse_pair
@@ -1146,6 +1153,8 @@ def pair_analysis(
         freq=freq,
         x_input=describe_variable(settings, x, freq),
         y_input=describe_variable(settings, y, freq),
+        criterion=settings.lag_criterion,
+        split=split,
     )
 
 
