@@ -397,7 +397,9 @@ def _print_pair_extras(data: dict[str, Any]) -> None:
         )
     if fragile.get("fragile") is not None:
         lo, hi = fragile["p_range"]
-        verdict = f"fragile (decided by {fragile['period']})" if fragile["fragile"] else "robust"
+        verdict = (
+            f"fragile (decided by {fragile['period']})" if fragile["fragile"] else "not fragile"
+        )
         print(
             f"influence, CCF lag {fragile['lag']:+d}: robust p {lo:.3g}..{hi:.3g} leaving one "
             f"period out: {verdict}"

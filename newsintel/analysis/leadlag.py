@@ -96,6 +96,9 @@ class LeadLagResult:
     # forecast comparison of y with and without x's lags (None: too few points).
     primary: dict[str, Any] | None = None
     oos: dict[str, Any] | None = None
+    # Calendar accounting (used, dropped_partial, lost_to_gaps, lost_to_join), filled
+    # in by ``analyse_pair``, which sees the inputs before they are joined.
+    periods: dict[str, int] | None = None
 
     def p_values(self) -> list[float]:
         """Unadjusted p-values of every test, CCF lags first, then Granger tests."""
@@ -229,6 +232,7 @@ class LeadLagResult:
             "oos": self.oos,
             "power": self.power(),
             "fragile": self.fragile(),
+            "periods": self.periods,
             "findings": list(self.findings),
             "warnings": list(self.warnings),
         }
@@ -252,6 +256,7 @@ class LeadLagResult:
             "fragile": self.fragile(),
             "primary": self.primary,
             "oos": self.oos,
+            "periods": self.periods,
         }
 
     def to_rows(self, run_id: str) -> list[dict[str, Any]]:

@@ -285,7 +285,43 @@ def analyse_pair(
             ax.index[-1].date(),
             tuple(notes),
         )
-    return replace(result, notes=tuple(notes))
+    periods, gap_note = _periods(x, y, ax, freq)
+    notes.extend(gap_note)
+    return replace(result, notes=tuple(notes), lead_lag=replace(result.lead_lag, periods=periods))
+
+
+def _calendar_count(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> int:
+    """Periods from ``first`` to ``last`` inclusive on a full calendar at ``freq``."""
+    if freq == "W":
+        return (last - first).days // 7 + 1
+    if freq == "M":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    # Daily prices keep trading days: weekends are no gap.
+    return int(np.busday_count(first.date(), last.date())) + 1
+
+
+def _periods(
+    x: pd.Series, y: pd.Series, joined: pd.Series, freq: str
+) -> tuple[dict[str, int], list[str]]:
+    """How many periods the tests used and where the others went."""
+    union = pd.DatetimeIndex(x.dropna().index).union(pd.DatetimeIndex(y.dropna().index))
+    index = pd.DatetimeIndex(joined.index)
+    calendar = _calendar_count(index[0], index[-1], freq)
+    gaps = max(0, calendar - len(index))
+    periods = {
+        "used": len(index),
+        "dropped_partial": int(x.attrs.get("dropped_partial", 0))
+        + int(y.attrs.get("dropped_partial", 0)),
+        "lost_to_gaps": gaps,
+        "lost_to_join": len(union) - len(index),
+    }
+    notes = []
+    if gaps:
+        notes.append(
+            f"{gaps} calendar period(s) inside the common window have no value in one of "
+            "the series; lags count observed periods, so a lag can span such a gap"
+        )
+    return periods, notes
 
 
 @one_blas_thread()

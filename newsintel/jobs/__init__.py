@@ -1058,6 +1058,8 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
     Themes become their share of all stories per period; prices become log returns
     of the period's last price; attention series become log counts per period.
     """
+    import pandas as pd
+
     from newsintel.series.align import log_counts, price_returns, theme_share
     from newsintel.store.series import series_meta, series_points
     from newsintel.store.themes import theme_daily_counts, theme_ids
@@ -1071,7 +1073,8 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             if name not in known:
                 raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
             daily = theme_daily_counts(con, name).set_index("day")
-            return theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
+            share = theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
+            return _complete(share, pd.DatetimeIndex(daily.index), freq, business_days=False)
         meta = series_meta(con, name)
         if meta is None:
             from newsintel.store.series import series_summaries
@@ -1079,9 +1082,35 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = [s.series_id for s in series_summaries(con)]
             raise AnalysisError(f"unknown series '{name}'; known: {', '.join(known) or 'none'}")
         points = series_points(con, name)
+    observed = pd.DatetimeIndex(points.index)
     if meta.kind == "price":
-        return price_returns(points, freq)  # type: ignore[arg-type]
-    return log_counts(points, freq)  # type: ignore[arg-type]
+        returns = price_returns(points, freq)  # type: ignore[arg-type]
+        return _complete(returns, observed, freq, business_days=True, check_first=False)
+    return _complete(log_counts(points, freq), observed, freq, business_days=False)  # type: ignore[arg-type]
+
+
+def _complete(
+    values: pd.Series,
+    observed: pd.DatetimeIndex,
+    freq: str,
+    *,
+    business_days: bool,
+    check_first: bool = True,
+) -> pd.Series:
+    """``values`` without partial first/last periods; the count rides in ``attrs`` to
+    the analysis, which reports it under ``periods.dropped_partial``."""
+    from newsintel.series.align import drop_partial
+
+    kept, dropped = drop_partial(
+        values,
+        observed,
+        freq,  # type: ignore[arg-type]
+        business_days=business_days,
+        check_first=check_first,
+    )
+    kept = kept.copy()
+    kept.attrs["dropped_partial"] = dropped
+    return kept
 
 
 def analyze(
