@@ -79,7 +79,9 @@ def test_planted_lead_is_found(planted: tuple[pd.Series, pd.Series, LeadLagResul
     assert result.transforms["x"]["differences"] == 0
     assert result.warnings == ()
     assert any("x->y Granger test" in line for line in result.findings)
-    assert "x leads y by 3 week(s)" in result.findings[0]
+    # The pre-specified primary tests come first, the scan's strongest lag after them.
+    assert result.findings[0].startswith("primary test x->y (lag 3")
+    assert any("x leads y by 3 week(s)" in line for line in result.findings)
 
 
 def test_swapped_pair_gives_negative_lag() -> None:

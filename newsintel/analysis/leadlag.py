@@ -334,9 +334,9 @@ def _influence(
 ) -> dict[str, Any] | None:
     """Leave-one-period-out robust p-values of the CCF lag with the smallest robust p.
 
-    Each overlapping pair (x_t, y_t+k) is dropped in turn; ``dates[i]`` labels pair i
-    by x's period. ``p_range`` is the smallest and largest p seen; ``fragile`` is
-    decided once the run's adjustment is known (``_judge``).
+    Each overlapping pair (x_t, y_t+k) is dropped in turn (its r in closed form);
+    ``dates[i]`` labels pair i by x's period. ``p_range`` is the smallest and largest
+    p seen; ``fragile`` is decided once the run's adjustment is known (``_judge``).
     """
     tested = [c for c in ccf if not math.isnan(c.p_robust)]
     if not tested:
@@ -344,13 +344,28 @@ def _influence(
     best = min(tested, key=lambda c: c.p_robust)
     a, b = _pair_arrays(xw, yw, best.lag)
     labels = dates[-best.lag :] if best.lag < 0 else dates[: a.size]
-    keep = np.ones(a.size, dtype=bool)
-    left_out: list[float] = []
-    for i in range(a.size):
+    # Every leave-one-out r at once from running sums; the HAC p is then computed for
+    # the two periods whose removal moves |r| most (down and up), which bound the range
+    # of p: refitting the HAC test once per period cost more than the rest of lead/lag.
+    m = a.size
+    sa, sb = a.sum() - a, b.sum() - b
+    saa, sbb, sab = (a @ a) - a * a, (b @ b) - b * b, (a @ b) - a * b
+    k = m - 1
+    cov = sab - sa * sb / k
+    var = (saa - sa * sa / k) * (sbb - sb * sb / k)
+    with np.errstate(all="ignore"):
+        r_out = np.abs(np.where(var > 0, cov / np.sqrt(var), np.nan))
+    if np.isnan(r_out).all():
+        return None
+    keep = np.ones(m, dtype=bool)
+    left_out: dict[int, float] = {}
+    for i in (int(np.nanargmin(r_out)), int(np.nanargmax(r_out))):
         keep[i] = False
-        left_out.append(robust_corr_p(a[keep], b[keep]))
+        left_out[i] = robust_corr_p(a[keep], b[keep])
         keep[i] = True
-    values = np.asarray(left_out)
+    values = np.full(m, np.nan)
+    for i, p in left_out.items():
+        values[i] = p
     if np.isnan(values).all():
         return None
     lo, hi = int(np.nanargmin(values)), int(np.nanargmax(values))
