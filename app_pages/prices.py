@@ -58,6 +58,19 @@ any_rows = results.ccf if not results.ccf.empty else results.granger
 unit = _UNITS.get(str(any_rows.iloc[0]["freq"]), "period")
 
 if not results.ccf.empty:
+    # The pre-specified test and the out-of-sample verdict come before the scan.
+    primary_lines = tables.primary_lines(
+        results.ccf.iloc[0].get("primary_test"),
+        results.ccf.iloc[0].get("oos"),
+        theme_label=label,
+        series_label=series_name,
+    )
+    if primary_lines:
+        st.markdown("**Primary result**")
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in primary_lines))
+        st.caption("Below: the exploratory scan over every lag.")
+
+if not results.ccf.empty:
     ccf = results.ccf
     first = ccf.iloc[0]
     with st.container(border=True):

@@ -56,6 +56,8 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def _python_strings(path: Path) -> Iterator[str]:
     tree = ast.parse(path.read_text("utf-8"))
     skip = _docstrings(tree)
+    # An f-string's literal parts are read once, joined, not one by one.
+    skip |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             # The literal parts of an f-string, with a placeholder where values go.
@@ -162,3 +164,24 @@ def test_digest_words_follow_the_sign_of_r(tmp_path: Path) -> None:
         "theme:lithium and series:lithium_carbonate moved in opposite directions in the same month"
     )
     assert not any(problems("digest", s) for s in summaries)
+
+
+def test_only_out_of_sample_evidence_reads_helps_forecast() -> None:
+    import json
+
+    from newsintel.ui.tables import primary_lines
+
+    primary = json.dumps(
+        {"x->y": {"lag": 2, "criterion": "aic", "p": 0.01, "p_robust": 0.02, "robust": "HC3"}}
+    )
+    good = json.dumps({"mse_ratio": 0.9, "clark_west_p": 0.01, "n_forecasts": 120})
+    weak = json.dumps({"mse_ratio": 0.99, "clark_west_p": 0.3, "n_forecasts": 120})
+    lines = primary_lines(primary, good, theme_label="Lithium", series_label="Spot")
+    assert lines[0].startswith("Lithium -> Spot: one test at lag 2, chosen by AIC")
+    assert "not a forecast" in lines[0]
+    assert "helps forecast Spot" in lines[1]
+    weak_lines = primary_lines(primary, weak, theme_label="Lithium", series_label="Spot")
+    assert "did not significantly lower the forecast error" in weak_lines[1]
+    assert not any("helps forecast" in line for line in weak_lines)
+    assert primary_lines(None, None, theme_label="a", series_label="b") == []
+    assert not [p for line in lines + weak_lines for p in problems("page", line)]

@@ -159,6 +159,25 @@ def _ccf_summary(x: str, y: str, lag: int, unit: str, plural: str, r: float) -> 
     )
 
 
+def _oos_sentence(raw: Any, x: str, y: str) -> str:
+    """The out-of-sample verdict: the only evidence worded as helping a forecast."""
+    import json
+
+    oos = json.loads(raw) if isinstance(raw, str) and raw not in ("", "null") else None
+    if not oos or oos.get("mse_ratio") is None or oos.get("clark_west_p") is None:
+        return "No out-of-sample forecast test was possible for this pair."
+    ratio, p = float(oos["mse_ratio"]), float(oos["clark_west_p"])
+    if ratio < 1 and p < 0.05:
+        return (
+            f"Out-of-sample, {x}'s past helps forecast {y}: forecast error ratio {ratio:.2f} "
+            f"(Clark-West p={p:.3f})."
+        )
+    return (
+        f"Out-of-sample, adding {x}'s past did not significantly lower the forecast error "
+        f"of {y} (error ratio {ratio:.2f}, Clark-West p={p:.3f})."
+    )
+
+
 def _finding(row: Any) -> Finding:
     x, y, lag = str(row["x"]), str(row["y"]), int(row["lag"])
     unit = {"D": "day", "W": "week", "M": "month"}.get(str(row["freq"]), "period")
@@ -177,6 +196,7 @@ def _finding(row: Any) -> Finding:
         f"n={int(row['n_obs'])} periods; an association in time, not evidence of cause; "
         "p-values adjusted (Benjamini-Hochberg) across every test in the run."
     )
+    caveat += " " + _oos_sentence(row.get("oos"), x, y)
     warnings = list(row["warnings"]) if row["warnings"] is not None else []
     if warnings:
         caveat += " " + " ".join(warnings)
