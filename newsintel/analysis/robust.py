@@ -7,7 +7,7 @@ constant-variance, independent errors, and over-reject then. Here, beside them:
 
 - Wald tests with HC3 covariance (MacKinnon & White 1985: the small-sample
   heteroskedasticity-consistent choice), switching to Newey-West HAC when the
-  residuals are autocorrelated (Ljung-Box p < 0.05);
+  residuals are autocorrelated (Ljung-Box p < 0.01);
 - a HAC t-test for each cross-correlation (the slope of standardised y on x);
 - leave-one-period-out influence, and the smallest |r| a test could detect.
 
@@ -32,8 +32,10 @@ __all__ = [
     "robust_wald",
 ]
 
-# Ljung-Box below this p marks residuals as autocorrelated: then HAC, not HC3.
-_AUTOCORR_P = 0.05
+# Ljung-Box below this p marks residuals as autocorrelated: then HAC, not HC3. Strict,
+# since Ljung-Box itself over-rejects under volatility clustering (its variance assumes
+# homoskedastic residuals), and a needless HAC adds noise to the standard error.
+_AUTOCORR_P = 0.01
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,12 @@ def robust_wald(target: np.ndarray, design: np.ndarray, tested: slice) -> Robust
 
 
 def robust_corr_p(a: np.ndarray, b: np.ndarray) -> float:
-    """HAC t-test p-value of corr(a, b) = 0: the slope of standardised b on a.
+    """Robust t-test p-value of corr(a, b) = 0: the slope of standardised b on a.
 
-    With both sides standardised the slope is r; its Newey-West standard error keeps
-    the test valid when the product a_t b_t is heteroskedastic or autocorrelated
-    (the Fisher band's 1/sqrt(n) assumes neither). t has n - 2 degrees of freedom.
+    With both sides standardised the slope is r; its HC3 standard error (Newey-West
+    HAC when the products a_t b_t are autocorrelated, by Ljung-Box) keeps the test
+    valid when they are heteroskedastic (the Fisher band's 1/sqrt(n) assumes
+    homoskedastic, independent products). t has n - 2 degrees of freedom.
     """
     n = a.size
     if n < 6:
@@ -130,10 +133,18 @@ def robust_corr_p(a: np.ndarray, b: np.ndarray) -> float:
     zb = (b - b.mean()) / sb
     r = float(za @ zb) / n
     resid = zb - r * za
-    scores = (za * resid)[:, None]
-    meat = float(_meat_hac(scores, hac_bandwidth(n))[0, 0])
-    # Var(r) = meat / (sum za^2)^2 = meat / n^2, with a small-sample scaling.
-    var = meat / n**2 * n / (n - 2)
+    products = za * resid
+    if ljung_box_p(products, min(10, max(1, n // 5))) < _AUTOCORR_P:
+        meat = float(_meat_hac(products[:, None], hac_bandwidth(n))[0, 0])
+        # Var(r) = meat / (sum za^2)^2 = meat / n^2, with a small-sample scaling.
+        var = meat / n**2 * n / (n - 2)
+    else:
+        # Products not autocorrelated (the usual case after prewhitening): HC3, whose
+        # leverage correction keeps the size where a few large |x| dominate; HAC's
+        # extra lags only add noise to the standard error then.
+        leverage = za**2 / n + 1 / n
+        scaled = products / np.clip(1 - leverage, 1e-12, None)
+        var = float(scaled @ scaled) / n**2
     if not var > 0:
         return math.nan
     t = r / math.sqrt(var)
