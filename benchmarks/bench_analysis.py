@@ -119,7 +119,7 @@ def run(
     notes = (
         f"{themes} theme-share series x {prices} price-return series, {weeks} weekly points "
         f"each, lags 1..{max_lag} (CCF -{max_lag}..{max_lag}), prewhitened, seed {seed}",
-        "per pair: ADF + KPSS differencing, AR prewhitening, CCF with HAC tests, Granger F "
+        "per pair: ADF + KPSS differencing, AR prewhitening, CCF with HC3/HAC tests, Granger F "
         "and HC3/HAC Wald tests both ways, VAR order by AIC/BIC, primary test, rolling-"
         "origin out-of-sample forecasts (Clark-West), leave-one-out influence, "
         "Benjamini-Hochberg (newsintel.analysis.leadlag)",

@@ -4,7 +4,7 @@ Null size: independent pairs whose errors are GARCH(1,1) with t(6) shocks (volat
 clusters, as weekly lithium returns have), and independent pairs of sparse Poisson
 counts (a theme present in few weeks) against random-walk log prices (tested on their
 returns). A pair counts as a false positive when any of its tests is significant after
-Benjamini-Hochberg over the pair's family; the robust tests (HAC CCF, HC3/HAC Granger)
+Benjamini-Hochberg over the pair's family; the robust tests (HC3/HAC CCF and Granger)
 should stay at or below 5%, the classic ones are recorded beside them. Power: a planted
 3-week lead (r about 0.45) under GARCH errors, found when the robust adjusted p at lag
 +3 is < 0.01.

@@ -138,3 +138,9 @@ def test_partial_first_and_last_periods_are_dropped() -> None:
         )[1]
         == 0
     )
+
+
+def test_regimes_align_series_of_different_lengths() -> None:
+    x, y = _planted(7)
+    out = regimes(x.iloc[1:], y, lag=2, breaks=[INDEX[150].date()], source="t")
+    assert sum(s["n"] for s in out["segments"]) == 299 - 2

@@ -44,6 +44,9 @@ def regimes(
     ``x`` and ``y``. Breaks leaving a regime too short to fit are dropped (reported)."""
     if lag < 1:
         raise AnalysisError("the regime comparison needs a lag of at least 1")
+    # Differencing may have left the two series of different lengths: common dates only.
+    both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner").dropna()
+    x, y = both["x"], both["y"]
     index = pd.DatetimeIndex(x.index)
     xv, yv = x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")
     k = 2 * lag + 1
