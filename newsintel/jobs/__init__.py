@@ -1072,7 +1072,7 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = theme_ids(con)
             if name not in known:
                 raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
-            daily = theme_daily_counts(con, name).set_index("day")
+            daily = _news_days(theme_daily_counts(con, name).set_index("day"), settings, freq)
             share = theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
             return _complete(share, pd.DatetimeIndex(daily.index), freq, business_days=False)
         meta = series_meta(con, name)
@@ -1082,11 +1082,26 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = [s.series_id for s in series_summaries(con)]
             raise AnalysisError(f"unknown series '{name}'; known: {', '.join(known) or 'none'}")
         points = series_points(con, name)
+    if meta.kind != "price":
+        points = _news_days(points, settings, freq)
     observed = pd.DatetimeIndex(points.index)
     if meta.kind == "price":
         returns = price_returns(points, freq)  # type: ignore[arg-type]
         return _complete(returns, observed, freq, business_days=True, check_first=False)
     return _complete(log_counts(points, freq), observed, freq, business_days=False)  # type: ignore[arg-type]
+
+
+def _news_days(frame: Any, settings: Settings, freq: str) -> Any:
+    """News dated two days later when weeks end on Friday: Saturday and Sunday then
+    fall in the next Monday-labelled week (the next trading week), Monday to Friday
+    stay in their own. Only weekly analyses; prices keep their own dates."""
+    if freq != "W" or settings.news_week_ends != "friday":
+        return frame
+    import pandas as pd
+
+    shifted = frame.copy()
+    shifted.index = pd.DatetimeIndex(shifted.index) + pd.Timedelta(days=2)
+    return shifted
 
 
 def _complete(
@@ -1145,8 +1160,13 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
 
     period = {"D": "day", "W": "week", "M": "month"}.get(freq, freq)
     kind, _, name = spec.partition(":")
+    weekly_note = (
+        " (weeks end on Friday, the market close: weekend stories count toward the next week)"
+        if freq == "W" and settings.news_week_ends == "friday"
+        else ""
+    )
     if kind == "theme":
-        return f"share of all stories per {period}"
+        return f"share of all stories per {period}{weekly_note}"
     with open_db(settings.db, read_only=True) as con:
         meta = series_meta(con, name)
     if meta is not None and meta.kind == "price":
@@ -1154,7 +1174,7 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
             f"log return between the last prices of consecutive observed {period}s "
             "(no filling: periods without a price are absent)"
         )
-    return f"log(1 + sum of counts) per {period}"
+    return f"log(1 + sum of counts) per {period}{weekly_note}"
 
 
 def pair_analysis(
