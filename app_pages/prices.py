@@ -7,6 +7,8 @@ import streamlit as st
 from newsintel.ui import charts, common, context, data, tables
 from newsintel.ui.text import escape_markdown
 
+_UNITS = {"D": "day", "W": "week", "M": "month"}
+
 settings = context.current_settings()
 db = settings.db
 span = common.data_window_or_stop(settings)
@@ -51,24 +53,49 @@ if results.ccf.empty and results.granger.empty:
     )
     st.stop()
 
+# The run's frequency names the period: a monthly run's lags are months, not weeks.
+any_rows = results.ccf if not results.ccf.empty else results.granger
+unit = _UNITS.get(str(any_rows.iloc[0]["freq"]), "period")
+
+if not results.ccf.empty:
+    # The pre-specified test and the out-of-sample verdict come before the scan.
+    primary_lines = tables.primary_lines(
+        results.ccf.iloc[0].get("primary_test"),
+        results.ccf.iloc[0].get("oos"),
+        theme_label=label,
+        series_label=series_name,
+    )
+    if primary_lines:
+        st.markdown("**Primary result**")
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in primary_lines))
+        st.caption("Below: the exploratory scan over every lag.")
+
 if not results.ccf.empty:
     ccf = results.ccf
     first = ccf.iloc[0]
     with st.container(border=True):
         st.altair_chart(
-            charts.ccf(ccf, theme_label=label, series_label=series_name, unit="week"),
+            charts.ccf(ccf, theme_label=label, series_label=series_name, unit=unit),
             width="stretch",
         )
     notes = [
-        f"Run `{escape_markdown(str(first['run_id']))}`, weeks "
+        f"Run `{escape_markdown(str(first['run_id']))}`, {unit}s "
         f"{first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}.",
-        "Positive lag k: theme volume in one week is compared with the series k weeks "
-        "later (the theme leads); negative lag: the series leads.",
+        f"Positive lag k: the theme's share of all stories in one {unit} is compared with "
+        f"the series k {unit}s later (the theme leads); negative lag: the series leads.",
     ]
+    if first["x_diff"] or first["y_diff"]:
+        notes.append(
+            "Differencing (a series replaced by its changes) removed shared trends before the test."
+        )
     if first["prewhiten"] is True:
-        notes.append("Both series were prewhitened so that shared trends do not pass as links.")
+        notes.append(
+            "Both series were then filtered by one autoregressive model fitted to the theme "
+            "series (prewhitening), so that the theme series is close to white noise and "
+            "the significance band of each lag holds; it does not remove shared trends."
+        )
     if first["y_diff"] == 1:
-        notes.append(f"{series_name} was differenced: the test uses its weekly changes.")
+        notes.append(f"{series_name} was differenced: the test uses its changes per {unit}.")
     strong = ccf[ccf["p_adj"].fillna(1.0) < 0.05]
     if strong.empty:
         smallest = ccf["p_adj"].min()
@@ -79,7 +106,7 @@ if not results.ccf.empty:
     else:
         best = strong.iloc[int(strong["r"].abs().to_numpy().argmax())]
         notes.append(
-            f"Strongest association after adjustment: lag {int(best['lag'])} weeks, "
+            f"Strongest association after adjustment: lag {int(best['lag'])} {unit}s, "
             f"r = {best['r']:+.2f} (adjusted p = {best['p_adj']:.3f}). An association in "
             "time, not evidence that one moves the other."
         )
@@ -88,9 +115,10 @@ if not results.ccf.empty:
 if not results.granger.empty:
     st.subheader("Granger tests", anchor=False)
     st.caption(
-        "Each row asks whether the past of one series improves a forecast of the other "
-        "beyond its own past. A small p says it helped predict; it says nothing about cause. "
-        "Adjusted p corrects for every test in the run (Benjamini-Hochberg)."
+        "Each row asks whether, in this sample, the past of one series adds information "
+        "about the other beyond that series' own past (Granger test). It is an in-sample "
+        "test, not a forecast, and it says nothing about cause. Adjusted p corrects for "
+        "every test in the run (Benjamini-Hochberg)."
     )
     st.dataframe(
         tables.granger_table(results.granger, label, series_name),
@@ -98,11 +126,11 @@ if not results.granger.empty:
         width="stretch",
         column_config={
             "question": st.column_config.TextColumn("Question", width="large"),
-            "lag": st.column_config.NumberColumn("Lags (weeks)", format="%d"),
+            "lag": st.column_config.NumberColumn(f"Lags ({unit}s)", format="%d"),
             "statistic": st.column_config.NumberColumn("F", format="%.2f"),
             "p_value": st.column_config.NumberColumn("p", format="%.3f"),
             "p_adj": st.column_config.NumberColumn("Adjusted p", format="%.3f"),
-            "n_obs": st.column_config.NumberColumn("Weeks used", format="%d"),
+            "n_obs": st.column_config.NumberColumn(f"{unit.capitalize()}s used", format="%d"),
             "warnings": st.column_config.TextColumn("Warnings"),
         },
     )

@@ -1,4 +1,4 @@
-"""Themes: volume and share over time, top stories, what drove the peak, source mix."""
+"""Themes: volume and share over time, top stories, the stories of its peak week, source mix."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ with mix_col:
     else:
         st.altair_chart(charts.source_mix(mix, label), width="stretch")
 
-st.subheader("What drove the peak", anchor=False)
+st.subheader("Stories of the peak week", anchor=False)
 peak = detail.peak
 if peak is None:
     st.caption("No stories of this theme in the window.")

@@ -35,6 +35,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "embed": {"n": 2_000},
     "assign": {"n": 1_000_000},
     "analysis": {"themes": 20, "prices": 5},
+    "analysis_size": {"pairs": 200},
     "topics": {"n": 100_000},
     "mail": {"messages": 10_000},
     "app": {"articles": 1_000_000},
@@ -47,6 +48,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "embed": {"n": 200},
     "assign": {"n": 50_000},
     "analysis": {"themes": 4, "prices": 5},
+    "analysis_size": {"pairs": 40},
     "topics": {"n": 10_000},
     "mail": {"messages": 1_000},
     "app": {"articles": 100_000},
@@ -82,6 +84,11 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_archive import run as archive
 
         return archive
+
+    if name == "analysis_size":
+        from benchmarks.bench_analysis_size import run as analysis_size
+
+        return analysis_size
     if name == "app":
         from benchmarks.bench_app import run as app
 

@@ -19,7 +19,8 @@ PRICES = 5
 WEEKS = 520  # ten years
 MAX_LAG = 12
 SEED = 20240601
-TARGET_S = 10.0
+# Issue 17: with robust tests, out-of-sample evaluation and influence in every pair.
+TARGET_S = 20.0
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,8 +119,10 @@ def run(
     notes = (
         f"{themes} theme-share series x {prices} price-return series, {weeks} weekly points "
         f"each, lags 1..{max_lag} (CCF -{max_lag}..{max_lag}), prewhitened, seed {seed}",
-        "per pair: ADF + KPSS differencing, AR prewhitening, CCF, Granger F tests both "
-        "ways, VAR order by AIC/BIC, Benjamini-Hochberg (newsintel.analysis.leadlag)",
+        "per pair: ADF + KPSS differencing, AR prewhitening, CCF with HC3/HAC tests, Granger F "
+        "and HC3/HAC Wald tests both ways, VAR order by AIC/BIC, primary test, rolling-"
+        "origin out-of-sample forecasts (Clark-West), leave-one-out influence, "
+        "Benjamini-Hochberg (newsintel.analysis.leadlag)",
     )
     params: dict[str, object] = {
         "themes": themes,

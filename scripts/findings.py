@@ -22,22 +22,30 @@ ROOT = Path(__file__).resolve().parent.parent
 ATTENTION = "attention/gdelt_lithium_news_daily_volume_tone_2016-2023.csv"
 PRICES = "prices/cn_li2co3_lioh_spot_daily_wind_2005-2023.csv"
 START, END = "2017-01-01", "2023-05-19"
+# The 2021-2023 boom on its own: the spot rose about tenfold and fell back.
+BOOM_START = "2021-01-01"
 RUNS = [
     ("series:gdelt", "series:li2co3", "W", 8),
     ("series:li2co3", "series:gdelt", "W", 8),
     ("series:gdelt", "series:li2co3", "M", 6),
     ("series:li2co3", "series:gdelt", "M", 6),
 ]
+BOOM_RUNS = [
+    ("series:gdelt", "series:li2co3", "W", 8),
+    ("series:li2co3", "series:gdelt", "W", 8),
+]
 
 
-def trim(source: Path, target: Path, column: str, *, drop_zero: bool) -> tuple[int, int]:
+def trim(
+    source: Path, target: Path, column: str, *, drop_zero: bool, start: str = START
+) -> tuple[int, int]:
     """Write date,value rows inside the window; return (rows kept, zero rows dropped)."""
     kept = dropped = 0
     with source.open(newline="") as fin, target.open("w", newline="") as fout:
         writer = csv.writer(fout)
         writer.writerow(["date", "value"])
         for row in csv.DictReader(fin):
-            if not START <= row["date"] <= END:
+            if not start <= row["date"] <= END:
                 continue
             if drop_zero and float(row[column]) == 0:
                 # Zero marks a day without a quote, not a price of zero: leave the day out.
@@ -92,6 +100,37 @@ def summary(result: dict[str, Any]) -> list[str]:
             f"{min(g['p_adj'] for g in tests):.4f}"
         )
     lines.append(f"  lag order AIC/BIC: {result['lag_order']}")
+    for direction, test in (result.get("primary") or {}).items():
+        lines.append(
+            f"  primary {direction}: lag {test['lag']} ({test['criterion']}), "
+            f"p={test['p']:.4f} p_robust={test['p_robust']:.4f} ({test['robust']})"
+        )
+    robust = [c for c in result["ccf"] if c["p_robust_adj"] is not None]
+    if robust:
+        c = min(robust, key=lambda c: c["p_robust_adj"])
+        lines.append(
+            f"  ccf smallest robust p_adj: lag {c['lag']:+d} p_robust={c['p_robust']:.4f} "
+            f"p_robust_adj={c['p_robust_adj']:.4f}"
+        )
+    oos = result.get("oos")
+    if oos:
+        lines.append(
+            f"  oos x->y lag {oos['lag']}: mse_ratio={oos['mse_ratio']:.4f} "
+            f"clark_west_p={oos['clark_west_p']:.4f} n_forecasts={oos['n_forecasts']}"
+        )
+    fragile, power = result.get("fragile") or {}, result.get("power") or {}
+    lines.append(
+        f"  power: min_detectable_r={power.get('min_detectable_r'):.3f} at n={power.get('n')}"
+        f" over {power.get('tests')} tests; fragile={fragile.get('fragile')} "
+        f"(lag {fragile.get('lag')}, p_range {fragile.get('p_range')})"
+    )
+    lines.append(f"  periods: {result.get('periods')}")
+    regimes = result.get("regimes")
+    if regimes:
+        lines.append(
+            f"  regimes ({regimes['source']}, breaks {regimes['breaks']}): change p="
+            f"{regimes['change_test']['p']}"
+        )
     rolling = result["rolling"]
     if rolling:
         lines.append(
@@ -129,20 +168,14 @@ def summary(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def main() -> None:
-    """Prepare, import, analyse, print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/newsintel-findings"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    db = args.out / "findings.duckdb"
+def prepare(data: Path, out: Path, start: str) -> Path:
+    """A fresh database with both series trimmed to ``start``..END."""
+    db = out / f"findings-{start}.duckdb"
     db.unlink(missing_ok=True)
-
-    gdelt, li2co3 = args.out / "gdelt.csv", args.out / "li2co3.csv"
-    kept_a, _ = trim(args.data / ATTENTION, gdelt, "num_news", drop_zero=False)
-    kept_p, zeros = trim(args.data / PRICES, li2co3, "li2co3_99_cny_per_t", drop_zero=True)
-    print(f"gdelt: {kept_a} days; li2co3: {kept_p} quotes, {zeros} zero rows dropped")
+    gdelt, li2co3 = out / f"gdelt-{start}.csv", out / f"li2co3-{start}.csv"
+    kept_a, _ = trim(data / ATTENTION, gdelt, "num_news", drop_zero=False, start=start)
+    kept_p, zeros = trim(data / PRICES, li2co3, "li2co3_99_cny_per_t", drop_zero=True, start=start)
+    print(f"from {start}: gdelt {kept_a} days; li2co3 {kept_p} quotes, {zeros} zero rows dropped")
     newsintel(db, "init")
     newsintel(
         db, "series", "import", str(gdelt), "--name", "gdelt", "--kind", "attention",
@@ -152,12 +185,24 @@ def main() -> None:
         db, "series", "import", str(li2co3), "--name", "li2co3", "--kind", "price",
         "--unit", "CNY/t", "--currency", "CNY", "--origin", "China Li2CO3 99% spot (Wind)",
     )  # fmt: skip
-    for x, y, freq, lag in RUNS:
-        out = newsintel(db, "analyze", x, y, "--freq", freq, "--max-lag", str(lag), "--json")
-        result = json.loads(out)
-        name = f"{x.split(':')[1]}_to_{y.split(':')[1]}_{freq}.json"
-        (args.out / name).write_text(out)
-        print("\n".join(summary(result)))
+    return db
+
+
+def main() -> None:
+    """Prepare, import, analyse, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/newsintel-findings"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for start, runs, tag in ((START, RUNS, ""), (BOOM_START, BOOM_RUNS, "_boom")):
+        db = prepare(args.data, args.out, start)
+        for x, y, freq, lag in runs:
+            out = newsintel(db, "analyze", x, y, "--freq", freq, "--max-lag", str(lag), "--json")
+            result = json.loads(out)
+            name = f"{x.split(':')[1]}_to_{y.split(':')[1]}_{freq}{tag}.json"
+            (args.out / name).write_text(out)
+            print("\n".join(summary(result)))
 
 
 if __name__ == "__main__":

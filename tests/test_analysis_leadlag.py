@@ -79,7 +79,9 @@ def test_planted_lead_is_found(planted: tuple[pd.Series, pd.Series, LeadLagResul
     assert result.transforms["x"]["differences"] == 0
     assert result.warnings == ()
     assert any("x->y Granger test" in line for line in result.findings)
-    assert "x leads y by 3 week(s)" in result.findings[0]
+    # The pre-specified primary tests come first, the scan's strongest lag after them.
+    assert result.findings[0].startswith("primary test x->y (lag 3")
+    assert any("x leads y by 3 week(s)" in line for line in result.findings)
 
 
 def test_swapped_pair_gives_negative_lag() -> None:
@@ -188,8 +190,22 @@ def test_to_dict_is_json_ready(planted: tuple[pd.Series, pd.Series, LeadLagResul
     assert data["window"] == ["2018-01-01", result.window_end.isoformat()]
     assert len(data["ccf"]) == 17
     assert set(data["ccf"][0]) >= {"lag", "r", "ci", "p", "p_adj"}
-    assert set(data["granger"][0]) == {"direction", "lag", "statistic", "p", "p_adj"}
+    assert set(data["granger"][0]) == {
+        "direction",
+        "lag",
+        "statistic",
+        "p",
+        "p_adj",
+        "p_robust",
+        "p_robust_adj",
+        "robust",
+    }
     assert data["best_lag"] == 3
+    # The planted 3-week lead survives the robust test and leaving any week out.
+    best = next(c for c in data["ccf"] if c["lag"] == 3)
+    assert best["p_robust_adj"] < 0.01
+    assert data["fragile"]["lag"] == 3 and data["fragile"]["fragile"] is False
+    assert 0 < data["power"]["min_detectable_r"] < 0.5
 
 
 def test_to_rows_map_onto_analysis_results(

@@ -23,6 +23,7 @@ TINY = {
     "embed": {"n": 50},
     "assign": {"n": 2_000},
     "analysis": {"themes": 2, "prices": 2},
+    "analysis_size": {"pairs": 2},
     "topics": {"n": 2_000},
     "mail": {"messages": 20},
     "app": {"articles": 2_000},
@@ -58,6 +59,7 @@ def test_every_benchmark_writes_a_section(
         "| embed |   texts embedded by the second run | 0 |",
         "| analysis | lead_lag over all 4 pairs |",
         "| analysis | pairs failed (AnalysisError) | 0 of 4 |",
+        "| analysis_size | GARCH null: robust false-positive rate |",
         "| assign | assign_themes time |",
         "| assign | article_themes rows written |",
         "| topics | cluster + label time |",
@@ -78,7 +80,7 @@ def test_every_benchmark_writes_a_section(
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
     assert "| < 20 s | n/a |" in text
-    assert "| < 10 s | n/a |" in text
+    assert "| <= 5 % | n/a |" in text
     printed = capsys.readouterr().out
     assert "ingest wall time" in printed and "lead_lag over all 4 pairs" in printed
 

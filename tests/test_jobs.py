@@ -189,7 +189,9 @@ def test_series_import_and_errors(settings: Settings, tmp_path: Path) -> None:
         unit="CNY/t",
         currency="CNY",
     )
-    assert report.points > 100 and report.first_date == "2023-07-17"
+    assert (
+        report.points > 100 and report.first_date == "2023-07-21"
+    )  # the first week's last close (Friday)
     bad = tmp_path / "bad.csv"
     bad.write_text("date,value\n2024-01-01,10\n2024-01-01,11\n")
     with pytest.raises(SeriesError, match="duplicate date"):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from newsintel.analysis.robust import robust_corr_p
+
 __all__ = ["CcfPoint", "cross_correlation", "null_band"]
 
 _Z95 = 1.959963984540054
@@ -25,7 +27,9 @@ class CcfPoint:
     ``p`` is the two-sided t-test of r = 0 with ``n_pairs - 2`` degrees of freedom (the
     same as ``scipy.stats.pearsonr``); ``ci_low``/``ci_high`` is the 95% Fisher-z
     interval for r; ``p_adj`` is filled in by the caller after multiple-testing
-    correction (NaN until then).
+    correction (NaN until then). ``p_robust`` is the HAC t-test of the same r (valid
+    under heteroskedastic, autocorrelated products; see ``robust_corr_p``) and
+    ``p_robust_adj`` its adjustment over the run's robust family.
     """
 
     lag: int
@@ -36,6 +40,8 @@ class CcfPoint:
     n_pairs: int
     statistic: float
     p_adj: float = math.nan
+    p_robust: float = math.nan
+    p_robust_adj: float = math.nan
 
 
 def null_band(n: int) -> float:
@@ -62,7 +68,9 @@ def _point(lag: int, a: np.ndarray, b: np.ndarray) -> CcfPoint:
     p = float(2 * stats.t.sf(abs(t), m - 2))
     z = math.atanh(r_clipped)
     half = _Z95 / math.sqrt(m - 3)
-    return CcfPoint(lag, r, math.tanh(z - half), math.tanh(z + half), p, m, t)
+    return CcfPoint(
+        lag, r, math.tanh(z - half), math.tanh(z + half), p, m, t, p_robust=robust_corr_p(a, b)
+    )
 
 
 def cross_correlation(x: np.ndarray, y: np.ndarray, max_lag: int) -> list[CcfPoint]:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from newsintel.analysis.rows import RowContext
+from newsintel.analysis.screen import finite_series
 from newsintel.errors import AnalysisError
 
 __all__ = ["ChangePoints", "Segment", "detect_change_points"]
@@ -155,7 +156,7 @@ def detect_change_points(
     penalty_factor: float = 3.0,
 ) -> ChangePoints:
     """Binary segmentation of ``series`` (already at its analysis frequency) on the mean."""
-    clean = series.astype("float64").dropna().sort_index()
+    clean = finite_series(series)
     values = clean.to_numpy()
     n = values.size
     if n < max(_MIN_OBS, 2 * min_size):

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from newsintel.analysis.rows import RowContext
+from newsintel.analysis.screen import finite_pair
 from newsintel.errors import AnalysisError, SeriesError
-from newsintel.series.align import align_pair
 
 __all__ = ["EventStudy", "event_study"]
 
@@ -130,7 +130,7 @@ def event_study(
     if pre < 0 or post < 1:
         raise AnalysisError("event window needs pre >= 0 and post >= 1")
     try:
-        ax, ay = align_pair(x, y)
+        ax, ay = finite_pair(x, y)
     except SeriesError as exc:
         raise AnalysisError(str(exc)) from exc
     xv, yv = ax.to_numpy(), ay.to_numpy()

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from newsintel.analysis.robust import RobustWald, robust_wald
 from newsintel.errors import AnalysisError
 
 __all__ = ["GrangerPoint", "granger_max_lag", "granger_tests", "select_var_order", "var_criteria"]
@@ -27,7 +28,9 @@ class GrangerPoint:
     ``direction`` ``x->y`` tests whether lags 1..``lag`` of x improve the prediction of y.
     ``n_obs`` is the number of rows in the test regressions (the first ``lag`` points
     only serve as lagged values). ``p_adj`` is filled in by the caller after
-    multiple-testing correction.
+    multiple-testing correction. ``p_robust`` is the Wald test of the same restriction
+    with HC3 covariance, or HAC where the residuals are autocorrelated (``robust``
+    names which); ``p_robust_adj`` its adjustment over the run's robust family.
     """
 
     direction: Direction
@@ -38,6 +41,9 @@ class GrangerPoint:
     df_denom: int
     n_obs: int
     p_adj: float = math.nan
+    p_robust: float = math.nan
+    robust: str = ""
+    p_robust_adj: float = math.nan
 
 
 def granger_max_lag(n_obs: int) -> int:
@@ -81,6 +87,7 @@ def _one_direction(
         )
     stats_f: list[float] = []
     df_denoms: list[int] = []
+    robust: list[RobustWald] = []
     for lag in range(1, max_lag + 1):
         goal = target[lag:]
         own = _lag_columns(target, lag)
@@ -102,14 +109,19 @@ def _one_direction(
                 f"Granger test {direction} failed: the VAR has a perfect fit of the data"
             )
         df_resid = goal.size - rank
+        robust.append(robust_wald(goal, joint, slice(lag, 2 * lag)))
         stats_f.append((rss_r - rss_u) / rss_u / lag * df_resid)
         df_denoms.append(df_resid)
     lags = np.arange(1, max_lag + 1)
     # One vectorised call: the same ufunc (fdtrc) element by element as per-lag calls.
     p_values = stats.f.sf(np.asarray(stats_f), lags, np.asarray(df_denoms, dtype="float64"))
     return [
-        GrangerPoint(direction, lag, float(f), float(p), lag, df, n - lag)
-        for lag, f, p, df in zip(lags.tolist(), stats_f, p_values, df_denoms, strict=True)
+        GrangerPoint(
+            direction, lag, float(f), float(p), lag, df, n - lag, p_robust=w.p, robust=w.kind
+        )
+        for lag, f, p, df, w in zip(
+            lags.tolist(), stats_f, p_values, df_denoms, robust, strict=True
+        )
     ]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from newsintel.analysis.rows import RowContext
+from newsintel.analysis.screen import finite_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.errors import AnalysisError, SeriesError
 from newsintel.series.align import align_pair
@@ -122,7 +123,7 @@ def var_impulse_response(
     from statsmodels.tsa.api import VAR
 
     try:
-        ax, ay = align_pair(x, y)
+        ax, ay = finite_pair(x, y)
     except SeriesError as exc:
         raise AnalysisError(str(exc)) from exc
     if len(ax) < _MIN_OBS:
@@ -144,8 +145,8 @@ def var_impulse_response(
             fitted = model.fit(order)
             irf = fitted.irf(periods)
             stderr = irf.stderr(orth=orth)
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        raise AnalysisError(f"VAR impulse response failed: {exc}") from exc
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"VAR impulse response failed: {type(exc).__name__}: {exc}") from exc
     responses = irf.orth_irfs if orth else irf.irfs
     # responses[h, i, j]: response of variable i to a shock in variable j (x=0, y=1).
     xy, yx = responses[:, 1, 0], responses[:, 0, 1]

@@ -16,17 +16,21 @@ are estimates with intervals (event study, impulse response) or descriptions
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from newsintel.analysis.changepoints import ChangePoints, detect_change_points
 from newsintel.analysis.events import EventStudy, event_study
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
-from newsintel.analysis.leadlag import LeadLagResult, lead_lag
+from newsintel.analysis.leadlag import MIN_OBS, LeadLagResult, lead_lag
 from newsintel.analysis.multiple import benjamini_hochberg
+from newsintel.analysis.regimes import regimes
 from newsintel.analysis.rolling import (
     RollingCorrelation,
     RollingGranger,
@@ -34,14 +38,25 @@ from newsintel.analysis.rolling import (
     rolling_granger,
 )
 from newsintel.analysis.rows import RowContext
+from newsintel.analysis.screen import NotAnalysable, screen_pair
 from newsintel.analysis.stationarity import check_stationarity
 from newsintel.analysis.threads import one_blas_thread
-from newsintel.errors import AnalysisError
+from newsintel.errors import AnalysisError, NewsintelError
 from newsintel.series.align import align_pair
 
-__all__ = ["PairAnalysis", "adjust_run", "analyse_pair"]
+__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyse_pair"]
 
 T = TypeVar("T")
+
+# What numerical code raises on degenerate data (statsmodels' KPSS: OverflowError;
+# singular designs: LinAlgError; shape checks: ValueError). Caught per statistic and
+# per pair, so one pair's data never stops a run; anything else is a bug and surfaces.
+NUMERIC_FAILURES: tuple[type[Exception], ...] = (
+    NewsintelError,
+    ArithmeticError,
+    ValueError,
+    np.linalg.LinAlgError,
+)
 
 # Per frequency: rolling window, event window (pre, post) and change-point minimum
 # segment, in periods. About a year of weeks or two of months per rolling window; an
@@ -74,6 +89,12 @@ class PairAnalysis:
     irf: ImpulseResponse | None
     settings: dict[str, Any]
     skipped: tuple[str, ...]
+    # What screening the inputs noticed (left-out periods, sparse series).
+    notes: tuple[str, ...] = ()
+    # The x->y relation per regime and the test of change (``regimes.regimes``).
+    regimes: dict[str, Any] | None = None
+
+    analysable = True
 
     @property
     def x(self) -> str:
@@ -89,8 +110,8 @@ class PairAnalysis:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Lead/lag warnings, then why any statistic was left out."""
-        return self.lead_lag.warnings + self.skipped
+        """Screening notes, lead/lag warnings, then why any statistic was left out."""
+        return self.notes + self.lead_lag.warnings + self.skipped
 
     def p_values(self) -> list[float]:
         """The p-values that enter the run's adjustment (CCF, then Granger)."""
@@ -100,10 +121,19 @@ class PairAnalysis:
         """A copy with run-wide adjusted p-values (see ``adjust_run``)."""
         return replace(self, lead_lag=self.lead_lag.with_p_adj(adjusted, bh_tests))
 
+    def robust_p_values(self) -> list[float]:
+        """The robust p-values, the run's second BH family (see ``adjust_run``)."""
+        return self.lead_lag.robust_p_values()
+
+    def with_robust_adj(self, adjusted: Sequence[float], tests: int) -> PairAnalysis:
+        """A copy with run-wide adjusted robust p-values."""
+        return replace(self, lead_lag=self.lead_lag.with_robust_adj(adjusted, tests))
+
     def to_dict(self) -> dict[str, Any]:
         """Lead/lag keys (x, y, freq, n_obs, ccf, granger, best_lag, warnings, ...) plus
         ``rolling``, ``change_points``, ``event_study`` and ``irf`` (null when skipped)."""
         data = self.lead_lag.to_dict()
+        data["analysable"] = True
         data["warnings"] = list(self.warnings)
         rolling: dict[str, Any] | None = None
         if self.rolling is not None:
@@ -117,6 +147,7 @@ class PairAnalysis:
         data["change_points"] = self.change_points.to_dict() if self.change_points else None
         data["event_study"] = self.event_study.to_dict() if self.event_study else None
         data["irf"] = self.irf.to_dict() if self.irf else None
+        data["regimes"] = self.regimes
         data["settings"] = self.settings
         return data
 
@@ -138,16 +169,25 @@ class PairAnalysis:
         return rows
 
 
-def adjust_run(analyses: Sequence[PairAnalysis]) -> list[PairAnalysis]:
-    """Benjamini-Hochberg once over every p-value of every pair in a run."""
+# A pair's result: the analysis, or the reason its data could not carry one.
+PairResult = PairAnalysis | NotAnalysable
+
+
+def adjust_run(analyses: Sequence[PairResult]) -> list[PairResult]:
+    """Benjamini-Hochberg once over every p-value of every pair in a run, in two
+    families: the classic p-values, and the robust ones (HAC CCF, HC3/HAC Granger)."""
     pvalues = [p for a in analyses for p in a.p_values()]
     adjusted = benjamini_hochberg(pvalues)
     tested = sum(1 for p in pvalues if not math.isnan(p))  # a test not run is NaN
-    out: list[PairAnalysis] = []
+    robust = [p for a in analyses for p in a.robust_p_values()]
+    robust_adj = benjamini_hochberg(robust)
+    robust_tested = sum(1 for p in robust if not math.isnan(p))
+    out: list[PairResult] = []
     start = 0
     for analysis in analyses:
         size = len(analysis.p_values())
-        out.append(analysis.with_p_adj(adjusted[start : start + size], tested))
+        one = analysis.with_p_adj(adjusted[start : start + size], tested)
+        out.append(one.with_robust_adj(robust_adj[start : start + size], robust_tested))
         start += size
     return out
 
@@ -160,12 +200,28 @@ def _differenced(series: pd.Series, times: int) -> pd.Series:
 
 
 def _attempt(what: str, skipped: list[str], compute: Callable[[], T]) -> T | None:
-    """Run one descriptive statistic; on AnalysisError record why and go on."""
+    """Run one descriptive statistic; when the data defeat it, record why and go on."""
     try:
         return compute()
-    except AnalysisError as exc:
-        skipped.append(f"{what} skipped: {exc}")
+    except NUMERIC_FAILURES as exc:
+        skipped.append(f"{what} skipped: {_reason(exc)}")
         return None
+
+
+def _reason(exc: Exception) -> str:
+    """Our errors carry user-facing messages; a library's gets its type named."""
+    return str(exc) if isinstance(exc, NewsintelError) else f"{type(exc).__name__}: {exc}"
+
+
+def _window(x: pd.Series, y: pd.Series) -> tuple[int, Any, Any]:
+    """Common dates and their first and last day, as far as the input allows."""
+    try:
+        common = pd.DatetimeIndex(x.index).intersection(pd.DatetimeIndex(y.index))
+    except (TypeError, ValueError):
+        return 0, None, None
+    if common.empty:
+        return 0, None, None
+    return len(common), common.min().date(), common.max().date()
 
 
 def _best_granger_lag(result: LeadLagResult) -> int | None:
@@ -173,7 +229,6 @@ def _best_granger_lag(result: LeadLagResult) -> int | None:
     return min(tests, key=lambda g: g.p).lag if tests else None
 
 
-@one_blas_thread()
 def analyse_pair(
     x: pd.Series,
     y: pd.Series,
@@ -185,13 +240,108 @@ def analyse_pair(
     x_input: str = "",
     y_input: str = "",
     seed: int = 0,
-) -> PairAnalysis:
+    criterion: str = "aic",
+    split: date | None = None,
+) -> PairResult:
     """Lead/lag of ``x`` and ``y`` (already at ``freq``) plus the descriptive statistics.
 
     ``x_input``/``y_input`` describe how each series was made (reported with the
-    transforms). Raises AnalysisError when lead/lag itself cannot run.
+    transforms). Never raises on the data: a pair that screening rejects, or on which
+    lead/lag itself fails, comes back as ``NotAnalysable`` with the reason.
     """
-    result = lead_lag(x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq)
+    if max_lag < 1:
+        raise AnalysisError(f"max_lag must be at least 1, got {max_lag}")
+    try:
+        ax, ay, notes = screen_pair(x, y, x_name=x_name, y_name=y_name, min_obs=MIN_OBS)
+    except AnalysisError as exc:
+        n, start, end = _window(x, y)
+        return NotAnalysable(x_name, y_name, freq, str(exc), n, start, end)
+    try:
+        # Degenerate windows make numpy warn (0/0, overflow) where the result is then
+        # discarded or flagged; the warnings list says what matters, not stderr.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = _analyse(
+                ax,
+                ay,
+                max_lag=max_lag,
+                x_name=x_name,
+                y_name=y_name,
+                freq=freq,
+                x_input=x_input,
+                y_input=y_input,
+                seed=seed,
+                criterion=criterion,
+                split=split,
+            )
+    except NUMERIC_FAILURES as exc:
+        return NotAnalysable(
+            x_name,
+            y_name,
+            freq,
+            _reason(exc),
+            len(ax),
+            ax.index[0].date(),
+            ax.index[-1].date(),
+            tuple(notes),
+        )
+    periods, gap_note = _periods(x, y, ax, freq)
+    notes.extend(gap_note)
+    return replace(result, notes=tuple(notes), lead_lag=replace(result.lead_lag, periods=periods))
+
+
+def _calendar_count(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> int:
+    """Periods from ``first`` to ``last`` inclusive on a full calendar at ``freq``."""
+    if freq == "W":
+        return (last - first).days // 7 + 1
+    if freq == "M":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    # Daily prices keep trading days: weekends are no gap.
+    return int(np.busday_count(first.date(), last.date())) + 1
+
+
+def _periods(
+    x: pd.Series, y: pd.Series, joined: pd.Series, freq: str
+) -> tuple[dict[str, int], list[str]]:
+    """How many periods the tests used and where the others went."""
+    union = pd.DatetimeIndex(x.dropna().index).union(pd.DatetimeIndex(y.dropna().index))
+    index = pd.DatetimeIndex(joined.index)
+    calendar = _calendar_count(index[0], index[-1], freq)
+    gaps = max(0, calendar - len(index))
+    periods = {
+        "used": len(index),
+        "dropped_partial": int(x.attrs.get("dropped_partial", 0))
+        + int(y.attrs.get("dropped_partial", 0)),
+        "lost_to_gaps": gaps,
+        "lost_to_join": len(union) - len(index),
+    }
+    notes = []
+    if gaps:
+        notes.append(
+            f"{gaps} calendar period(s) inside the common window have no value in one of "
+            "the series; lags count observed periods, so a lag can span such a gap"
+        )
+    return periods, notes
+
+
+@one_blas_thread()
+def _analyse(
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    max_lag: int,
+    x_name: str,
+    y_name: str,
+    freq: str,
+    x_input: str,
+    y_input: str,
+    seed: int,
+    criterion: str,
+    split: date | None,
+) -> PairAnalysis:
+    result = lead_lag(
+        x, y, max_lag=max_lag, x_name=x_name, y_name=y_name, freq=freq, criterion=criterion
+    )
     ax, ay = align_pair(x, y)
     # State both tests before and after differencing, so a reader sees why it was done.
     transforms = dict(result.transforms)
@@ -257,6 +407,20 @@ def analyse_pair(
             f"(fewer than {_MIN_EVENTS}); a bootstrap over so few events is no interval"
         )
         events = None
+    primary = (result.primary or {}).get("x->y")
+    regime_split: dict[str, Any] | None = None
+    if primary is not None:
+        breaks = (
+            [split] if split is not None else list(change_points.dates if change_points else [])
+        )
+        source = "--split" if split is not None else "change points of x"
+        if breaks:
+            regime_lag = int(primary["lag"])
+            regime_split = _attempt(
+                "regimes",
+                skipped,
+                lambda: regimes(sx, sy, lag=regime_lag, breaks=breaks, source=source),
+            )
     irf = _attempt(
         "impulse response",
         skipped,
@@ -286,4 +450,5 @@ def analyse_pair(
         irf=irf,
         settings=settings,
         skipped=tuple(skipped),
+        regimes=regime_split,
     )

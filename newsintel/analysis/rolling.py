@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from newsintel.analysis.rows import RowContext, clean_float
+from newsintel.analysis.screen import finite_pair
 from newsintel.errors import AnalysisError, SeriesError
-from newsintel.series.align import align_pair
 
 __all__ = ["RollingCorrelation", "RollingGranger", "rolling_correlation", "rolling_granger"]
 
@@ -98,7 +98,7 @@ def rolling_correlation(x: pd.Series, y: pd.Series, window: int) -> RollingCorre
     if window < _MIN_WINDOW:
         raise AnalysisError(f"rolling window must be at least {_MIN_WINDOW}, got {window}")
     try:
-        ax, ay = align_pair(x, y)
+        ax, ay = finite_pair(x, y)
     except SeriesError as exc:
         raise AnalysisError(str(exc)) from exc
     if len(ax) < window:
@@ -213,7 +213,7 @@ def rolling_granger(
     if df_denom < 1:
         raise AnalysisError(f"a window of {window} is too short for a Granger test at lag {lag}")
     try:
-        ax, ay = align_pair(x, y)
+        ax, ay = finite_pair(x, y)
     except SeriesError as exc:
         raise AnalysisError(str(exc)) from exc
     if len(ax) < window:
@@ -231,9 +231,14 @@ def rolling_granger(
     for end in range(window, tv.size + 1):
         rows = slice(end - window, end - lag)
         yw = goal[rows]
-        rss_r = _rss(restricted_all[rows], yw)
-        rss_u = _rss(full_all[rows], yw)
-        if rss_u <= 0:
+        try:
+            with np.errstate(all="ignore"):
+                rss_r = _rss(restricted_all[rows], yw)
+                rss_u = _rss(full_all[rows], yw)
+        except np.linalg.LinAlgError:
+            # Values at the edge of float range defeat the SVD: no p-value here.
+            rss_r = rss_u = math.nan
+        if not rss_u > 0 or not math.isfinite(rss_r):
             p_values.append(np.nan)
             continue
         f_stat = ((rss_r - rss_u) / lag) / (rss_u / df_denom)
@@ -242,7 +247,7 @@ def rolling_granger(
     notes = []
     missing = int(np.isnan(p_values).sum())
     if missing:
-        notes.append(f"{missing} window(s) fit perfectly and have no p-value")
+        notes.append(f"{missing} window(s) fit perfectly or could not be fitted: no p-value")
     return RollingGranger(
         p_values=pd.Series(p_values, index=index, dtype="float64"),
         window=window,

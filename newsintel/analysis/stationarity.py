@@ -68,6 +68,8 @@ class StationarityReport:
 def _values(series: pd.Series | np.ndarray) -> np.ndarray:
     raw: np.ndarray = np.asarray(series, dtype="float64")
     values: np.ndarray = raw[~np.isnan(raw)]
+    if not np.isfinite(values).all():
+        raise AnalysisError("the series has infinite values; a stationarity test needs finite ones")
     if values.size < _MIN_OBS:
         raise AnalysisError(
             f"a stationarity test needs at least {_MIN_OBS} observations, got {values.size}"
@@ -102,8 +104,10 @@ def _report(raw: bytes, alpha: float) -> StationarityReport:
         try:
             adf = adfuller(values, autolag="AIC", regression="c")
             kpss_stat, kpss_p, *_ = kpss(values, regression="c", nlags="auto")
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            raise AnalysisError(f"stationarity test failed: {exc}") from exc
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            # ArithmeticError: KPSS's automatic bandwidth overflows (inf -> int) on a
+            # series that is constant but for a step or two, common in sparse windows.
+            raise AnalysisError(f"stationarity test failed: {type(exc).__name__}: {exc}") from exc
     adf_p = float(adf[1])
     kpss_pv = float(kpss_p)
     adf_rejects = adf_p < alpha
@@ -146,7 +150,14 @@ def make_stationary(
         values = np.asarray(candidate, dtype="float64")
         if values.size < _MIN_OBS or np.ptp(values) == 0:
             break
+        try:
+            candidate_report = check_stationarity(candidate, alpha=alpha)
+        except AnalysisError:
+            # The tests cannot judge the difference (e.g. all but a few values are 0):
+            # keep the last series they could judge; the caller warns when it is not
+            # stationary.
+            break
         current = candidate
         differences += 1
-        report = check_stationarity(current, alpha=alpha)
+        report = candidate_report
     return current, differences, report

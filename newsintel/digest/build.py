@@ -146,6 +146,38 @@ def price_moves(con: Connection, window: PeriodWindow) -> list[PriceMove]:
     return moves
 
 
+def _ccf_summary(x: str, y: str, lag: int, unit: str, plural: str, r: float) -> str:
+    """The sign of r decides the words: a negative r is a move the other way."""
+    if lag == 0:
+        together = "in the same direction" if r > 0 else "in opposite directions"
+        return f"{x} and {y} moved {together} in the same {unit}"
+    leader, follower = (x, y) if lag > 0 else (y, x)
+    way = "the same direction" if r > 0 else "the opposite direction"
+    return (
+        f"Moves in {leader} were followed {abs(lag)} {unit}{plural} later by moves in "
+        f"{way} in {follower}"
+    )
+
+
+def _oos_sentence(raw: Any, x: str, y: str) -> str:
+    """The out-of-sample verdict: the only evidence worded as helping a forecast."""
+    import json
+
+    oos = json.loads(raw) if isinstance(raw, str) and raw not in ("", "null") else None
+    if not oos or oos.get("mse_ratio") is None or oos.get("clark_west_p") is None:
+        return "No out-of-sample forecast test was possible for this pair."
+    ratio, p = float(oos["mse_ratio"]), float(oos["clark_west_p"])
+    if ratio < 1 and p < 0.05:
+        return (
+            f"Out-of-sample, {x}'s past helps forecast {y}: forecast error ratio {ratio:.2f} "
+            f"(Clark-West p={p:.3f})."
+        )
+    return (
+        f"Out-of-sample, adding {x}'s past did not significantly lower the forecast error "
+        f"of {y} (error ratio {ratio:.2f}, Clark-West p={p:.3f})."
+    )
+
+
 def _finding(row: Any) -> Finding:
     x, y, lag = str(row["x"]), str(row["y"]), int(row["lag"])
     unit = {"D": "day", "W": "week", "M": "month"}.get(str(row["freq"]), "period")
@@ -153,19 +185,18 @@ def _finding(row: Any) -> Finding:
     if row["test"] == "granger":
         source, target = (x, y) if row["direction"] == "x->y" else (y, x)
         summary = (
-            f"Past values of {source} improved the prediction of {target} at lag "
-            f"{lag} {unit}{plural} (Granger test, p_adj={row['p_adj']:.3f})."
+            f"In this sample, the past {lag} {unit}{plural} of {source} added information "
+            f"about {target} beyond its own past (in-sample Granger test, not a forecast; "
+            f"p_adj={row['p_adj']:.3f})."
         )
     else:
-        leader, follower = (x, y) if lag >= 0 else (y, x)
-        summary = (
-            f"{leader} moved with {follower} {abs(lag)} {unit}{plural} later "
-            f"(cross-correlation r={row['effect']:+.2f}, p_adj={row['p_adj']:.3f})."
-        )
+        summary = _ccf_summary(x, y, lag, unit, plural, float(row["effect"]))
+        summary += f" (cross-correlation r={row['effect']:+.2f}, p_adj={row['p_adj']:.3f})."
     caveat = (
         f"n={int(row['n_obs'])} periods; an association in time, not evidence of cause; "
         "p-values adjusted (Benjamini-Hochberg) across every test in the run."
     )
+    caveat += " " + _oos_sentence(row.get("oos"), x, y)
     warnings = list(row["warnings"]) if row["warnings"] is not None else []
     if warnings:
         caveat += " " + " ".join(warnings)

@@ -74,8 +74,9 @@ class PriceMove:
 class Finding:
     """One statistical association between an attention series and a price series.
 
-    ``summary`` states a lead/lag association, never cause: "Attention to lithium led
-    lithium carbonate returns by 2 weeks (Granger p_adj=0.01)". ``caveat`` says what the
+    ``summary`` states a lead/lag association, never cause, with the sign of the
+    correlation in words: "Moves in theme:lithium were followed 2 weeks later by moves
+    in the opposite direction in series:lithium_carbonate". ``caveat`` says what the
     test cannot show (sample size, confounders, multiple testing).
     """
 

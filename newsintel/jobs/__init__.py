@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, NewsintelError, SeriesError
@@ -34,12 +34,14 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from newsintel.analysis.pair import PairAnalysis
+    from newsintel.analysis.pair import PairResult
     from newsintel.embed import Embedder
     from newsintel.feeds.body import BodyArticles
     from newsintel.feeds.fetch import FetchResult
     from newsintel.feeds.sources import FeedSource
     from newsintel.store.connect import Connection
+
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -1080,6 +1082,8 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
     Themes become their share of all stories per period; prices become log returns
     of the period's last price; attention series become log counts per period.
     """
+    import pandas as pd
+
     from newsintel.series.align import log_counts, price_returns, theme_share
     from newsintel.store.series import series_meta, series_points
     from newsintel.store.themes import theme_daily_counts, theme_ids
@@ -1092,8 +1096,9 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = theme_ids(con)
             if name not in known:
                 raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
-            daily = theme_daily_counts(con, name).set_index("day")
-            return theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
+            daily = _news_days(theme_daily_counts(con, name).set_index("day"), settings, freq)
+            share = theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
+            return _complete(share, pd.DatetimeIndex(daily.index), freq, business_days=False)
         meta = series_meta(con, name)
         if meta is None:
             from newsintel.store.series import series_summaries
@@ -1101,9 +1106,50 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = [s.series_id for s in series_summaries(con)]
             raise AnalysisError(f"unknown series '{name}'; known: {', '.join(known) or 'none'}")
         points = series_points(con, name)
+    if meta.kind != "price":
+        points = _news_days(points, settings, freq)
+    observed = pd.DatetimeIndex(points.index)
     if meta.kind == "price":
-        return price_returns(points, freq)  # type: ignore[arg-type]
-    return log_counts(points, freq)  # type: ignore[arg-type]
+        returns = price_returns(points, freq)  # type: ignore[arg-type]
+        return _complete(returns, observed, freq, business_days=True, check_first=False)
+    return _complete(log_counts(points, freq), observed, freq, business_days=False)  # type: ignore[arg-type]
+
+
+def _news_days(frame: Any, settings: Settings, freq: str) -> Any:
+    """News dated two days later when weeks end on Friday: Saturday and Sunday then
+    fall in the next Monday-labelled week (the next trading week), Monday to Friday
+    stay in their own. Only weekly analyses; prices keep their own dates."""
+    if freq != "W" or settings.news_week_ends != "friday":
+        return frame
+    import pandas as pd
+
+    shifted = frame.copy()
+    shifted.index = pd.DatetimeIndex(shifted.index) + pd.Timedelta(days=2)
+    return shifted
+
+
+def _complete(
+    values: pd.Series,
+    observed: pd.DatetimeIndex,
+    freq: str,
+    *,
+    business_days: bool,
+    check_first: bool = True,
+) -> pd.Series:
+    """``values`` without partial first/last periods; the count rides in ``attrs`` to
+    the analysis, which reports it under ``periods.dropped_partial``."""
+    from newsintel.series.align import drop_partial
+
+    kept, dropped = drop_partial(
+        values,
+        observed,
+        freq,  # type: ignore[arg-type]
+        business_days=business_days,
+        check_first=check_first,
+    )
+    kept = kept.copy()
+    kept.attrs["dropped_partial"] = dropped
+    return kept
 
 
 @publishes
@@ -1116,13 +1162,15 @@ def analyze(
     max_lag: int = 8,
     run_id: str | None = None,
     store: bool = True,
-) -> PairAnalysis:
+    split: date | None = None,
+) -> PairResult:
     """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
     (rolling, change points, event study, impulse response); stored with a run id.
 
-    The run is this one pair, so p-values are adjusted over this pair's tests.
+    The run is this one pair, so p-values are adjusted over this pair's tests. A pair
+    whose data cannot carry the analysis is stored as one ``not_analysable`` row.
     """
-    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag)
+    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag, split=split)
     if store:
         from newsintel.store.analysis import save_results
 
@@ -1137,8 +1185,13 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
 
     period = {"D": "day", "W": "week", "M": "month"}.get(freq, freq)
     kind, _, name = spec.partition(":")
+    weekly_note = (
+        " (weeks end on Friday, the market close: weekend stories count toward the next week)"
+        if freq == "W" and settings.news_week_ends == "friday"
+        else ""
+    )
     if kind == "theme":
-        return f"share of all stories per {period}"
+        return f"share of all stories per {period}{weekly_note}"
     with open_snapshot(settings.db) as con:
         meta = series_meta(con, name)
     if meta is not None and meta.kind == "price":
@@ -1146,12 +1199,18 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
             f"log return between the last prices of consecutive observed {period}s "
             "(no filling: periods without a price are absent)"
         )
-    return f"log(1 + sum of counts) per {period}"
+    return f"log(1 + sum of counts) per {period}{weekly_note}"
 
 
 def pair_analysis(
-    settings: Settings, x: str, y: str, *, freq: str = "W", max_lag: int = 8
-) -> PairAnalysis:
+    settings: Settings,
+    x: str,
+    y: str,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    split: date | None = None,
+) -> PairResult:
     """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
     from newsintel.analysis.pair import analyse_pair
 
@@ -1168,6 +1227,8 @@ def pair_analysis(
         freq=freq,
         x_input=describe_variable(settings, x, freq),
         y_input=describe_variable(settings, y, freq),
+        criterion=settings.lag_criterion,
+        split=split,
     )
 
 
@@ -1181,7 +1242,12 @@ class AnalyzeAllReport:
     run_id: str
     pairs: int
     failed: tuple[tuple[str, str, str], ...]
-    results: tuple[PairAnalysis, ...]
+    results: tuple[PairResult, ...]
+
+    @property
+    def not_analysable(self) -> int:
+        """Pairs stored as ``not_analysable`` (their data could not carry the tests)."""
+        return sum(1 for r in self.results if not r.analysable)
 
 
 @publishes
@@ -1203,7 +1269,7 @@ def analyze_all(
         themes = theme_ids(con)
         prices = [s.series_id for s in series_summaries(con, "price")]
     run_id = new_run_id()
-    results: list[PairAnalysis] = []
+    results: list[PairResult] = []
     failed: list[tuple[str, str, str]] = []
     progress.start("analysing theme x price pairs", len(themes) * len(prices))
     for theme in themes:
@@ -1217,6 +1283,8 @@ def analyze_all(
             except NewsintelError as exc:
                 # Series that barely overlap the articles are expected; record, go on.
                 failed.append((theme, price, str(exc)))
+            except Exception as exc:  # one pair must never stop the run
+                failed.append((theme, price, f"unexpected {type(exc).__name__}: {exc}"))
             progress.advance()
     progress.finish()
     results = adjust_run(results)
@@ -1299,11 +1367,19 @@ def demo(
 
 @dataclass(frozen=True)
 class RunReport:
-    ingest: IngestReport
-    embed: EmbedReport
-    assign: AssignReport
-    analysis: AnalyzeAllReport
+    """What each step of ``run`` gave; ``None`` where the step failed or was skipped."""
+
+    ingest: IngestReport | None
+    embed: EmbedReport | None
+    assign: AssignReport | None
+    analysis: AnalyzeAllReport | None
     topics: TopicBuildReport | None = None  # None: nothing new was embedded, no rebuild
+    # (step, error) of every step that failed; the later steps still ran.
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
 
 @publishes
@@ -1317,16 +1393,35 @@ def run(
     """The whole pipeline, in order: ingest, embed, assign themes, analyse, topics.
 
     Topics are rebuilt (whole corpus, seed 0, so continuing topics keep their ids) only
-    when this run embedded new articles; otherwise the last build still holds.
+    when this run embedded new articles; otherwise the last build still holds. A step
+    that fails is recorded in ``failures`` and the next steps run on what the database
+    holds (a scheduled run must not lose its topics to one bad analysis window); steps
+    that need the embedding model are skipped when it cannot be loaded.
     """
-    ingest_report = ingest(settings, feeds_file, progress=progress)
-    embedder = embedder or make_embedder(settings)
-    embed_report = embed(settings, embedder=embedder, progress=progress)
-    group_near_duplicates(settings, embedder.model_name)
-    assign_report = assign_themes(settings, embedder=embedder, progress=progress)
-    analysis = analyze_all(settings, progress=progress)
-    topics = build_topics(settings, window="all", seed=0) if embed_report.embedded else None
-    return RunReport(ingest_report, embed_report, assign_report, analysis, topics)
+    failures: list[tuple[str, str]] = []
+
+    def step(name: str, call: Callable[[], T]) -> T | None:
+        try:
+            return call()
+        except Exception as exc:  # reported, and the run goes on
+            text = str(exc) if isinstance(exc, NewsintelError) else f"{type(exc).__name__}: {exc}"
+            failures.append((name, text))
+            return None
+
+    ingest_report = step("ingest", lambda: ingest(settings, feeds_file, progress=progress))
+    model = embedder or step("load the embedding model", lambda: make_embedder(settings))
+    embed_report = assign_report = None
+    if model is not None:
+        embed_report = step("embed", lambda: embed(settings, embedder=model, progress=progress))
+        step("group near-duplicates", lambda: group_near_duplicates(settings, model.model_name))
+        assign_report = step(
+            "assign themes", lambda: assign_themes(settings, embedder=model, progress=progress)
+        )
+    analysis = step("analyse", lambda: analyze_all(settings, progress=progress))
+    topics = None
+    if embed_report is not None and embed_report.embedded:
+        topics = step("topics", lambda: build_topics(settings, window="all", seed=0))
+    return RunReport(ingest_report, embed_report, assign_report, analysis, topics, tuple(failures))
 
 
 # --- digest -----------------------------------------------------------------------------
@@ -1489,11 +1584,22 @@ def scheduled_actions(
 
     def pipeline() -> str:
         report = run(settings, embedder=shared)
-        return (
-            f"{report.ingest.new_articles} new articles, {report.ingest.count('failed')} "
-            f"feeds failed, {report.embed.embedded} embedded, "
-            f"analysis run {report.analysis.run_id}"
-        )
+        parts = []
+        if report.ingest is not None:
+            parts.append(
+                f"{report.ingest.new_articles} new articles, "
+                f"{report.ingest.count('failed')} feeds failed"
+            )
+        if report.embed is not None:
+            parts.append(f"{report.embed.embedded} embedded")
+        if report.analysis is not None:
+            parts.append(f"analysis run {report.analysis.run_id}")
+        summary = ", ".join(parts)
+        if report.failures:
+            # Raised after every step ran, so the scheduler logs the run as failed.
+            failed = "; ".join(f"{name} failed: {error}" for name, error in report.failures)
+            raise NewsintelError(f"{summary}; {failed}" if summary else failed)
+        return summary
 
     def digest(period: str) -> Callable[[], str]:
         def send() -> str:

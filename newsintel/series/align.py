@@ -20,6 +20,7 @@ __all__ = [
     "Freq",
     "How",
     "align_pair",
+    "drop_partial",
     "log_counts",
     "period_start",
     "price_returns",
@@ -122,3 +123,42 @@ def align_pair(x: pd.Series, y: pd.Series) -> tuple[pd.Series, pd.Series]:
     # Keep the callers' names: they label plots and error messages downstream.
     ox.name, oy.name = x.name, y.name
     return ox, oy
+
+
+def drop_partial(
+    values: pd.Series,
+    observed: pd.DatetimeIndex,
+    freq: Freq,
+    *,
+    business_days: bool,
+    check_first: bool = True,
+) -> tuple[pd.Series, int]:
+    """``values`` (one per period) without a first or last period that the underlying
+    ``observed`` days cover only in part, and how many periods were dropped.
+
+    A week of news that starts on a Thursday, or the current, unfinished month, would
+    otherwise enter as a full period with a fraction of its stories or an off-period
+    close. A period is partial when the first observation comes after the period's
+    first (business) day, or the last before its last one. Data observed no more often
+    than the period itself (e.g. weekly prices) cannot be judged this way and is kept.
+    ``check_first=False`` for returns of last closes: a first week observed from
+    Wednesday still closes on Friday, so only the unfinished last period misleads.
+    """
+    if freq == "D" or len(values) < 3 or len(observed) < 2:
+        return values, 0
+    days = pd.DatetimeIndex(observed).normalize().unique().sort_values()
+    step = float(np.median(np.diff(days.to_numpy()) / np.timedelta64(1, "D")))
+    if step >= (6 if freq == "W" else 27):
+        return values, 0
+    first_label, last_label = values.index[0], values.index[-1]
+    offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
+    period_end = last_label + offset - pd.Timedelta(days=1)
+    roll = pd.offsets.BDay() if business_days else pd.offsets.Day()
+    first_day = roll.rollforward(first_label) if business_days else first_label
+    last_day = pd.offsets.BDay().rollback(period_end) if business_days else period_end
+    drop = []
+    if check_first and days[0] > first_day:
+        drop.append(first_label)
+    if days[-1] < last_day:
+        drop.append(last_label)
+    return values.drop(drop), len(drop)

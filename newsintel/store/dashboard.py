@@ -346,9 +346,11 @@ def series_weekly(con: Connection, series: str, start: date, end: date) -> pd.Da
 def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
 
-    Columns: run_id, created_at, lag, r, ci_low, ci_high, p_value, p_adj, n_obs, band
+    Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj, n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
     x_diff and y_diff (times each side was differenced before the test; may be null),
+    primary_test and oos (JSON text of the pre-specified tests and the out-of-sample
+    comparison; null for runs before issue 17),
     window_start, window_end, warnings. A positive lag means x leads y.
     """
     return con.execute(
@@ -360,11 +362,13 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
             FROM analysis_results
             WHERE x = ? AND y = ? AND test = 'ccf' AND run_id = {_LATEST_RUN_OF_PAIR}
         )
-        SELECT run_id, created_at, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
+        SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
                TRY_CAST(json_extract(p, '$.ccf_band') AS DOUBLE) AS band,
                TRY_CAST(json_extract(p, '$.prewhiten') AS BOOLEAN) AS prewhiten,
                TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER) AS x_diff,
                TRY_CAST(json_extract(p, '$.transforms.y.differences') AS INTEGER) AS y_diff,
+               CAST(json_extract(p, '$.primary') AS VARCHAR) AS primary_test,
+               CAST(json_extract(p, '$.oos') AS VARCHAR) AS oos,
                window_start, window_end, warnings
         FROM rows ORDER BY lag
         """,
@@ -375,11 +379,12 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
 def granger_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Granger tests from the newest analysis run holding the pair (x, y).
 
-    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj, n_obs, warnings.
+    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj, n_obs, warnings,
+    freq.
     """
     return con.execute(
         f"""
-        SELECT direction, lag, statistic, p_value, p_adj, n_obs, warnings
+        SELECT direction, lag, statistic, p_value, p_adj, n_obs, warnings, freq
         FROM v_analysis_results
         WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
         ORDER BY direction, lag

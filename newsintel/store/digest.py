@@ -119,10 +119,14 @@ def price_points_until(con: Connection, end: date, kind: str = "price") -> pd.Da
 
 
 def significant_results(con: Connection, max_p_adj: float = 0.05) -> pd.DataFrame:
-    """Lead/lag results (ccf, Granger) of the latest run that survive the adjustment."""
+    """Lead/lag results (ccf, Granger) of the latest run that survive the adjustment;
+    ``oos`` is the pair's out-of-sample comparison (JSON text, or null)."""
     return con.execute(
         """
-        SELECT x, y, freq, test, direction, lag, p_value, p_adj, effect, n_obs, warnings
+        SELECT x, y, freq, test, direction, lag, p_value, p_adj, effect, n_obs, warnings,
+               CAST(json_extract(CASE WHEN json_type(params) = 'VARCHAR'
+                                      THEN json(params ->> '$') ELSE params END,
+                                 '$.oos') AS VARCHAR) AS oos
         FROM analysis_results
         WHERE run_id = (SELECT max(run_id) FROM analysis_results) AND p_adj < ?
           AND test IN ('ccf', 'granger')

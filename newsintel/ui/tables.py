@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -82,13 +82,19 @@ def price_moves(content: DigestContent) -> pd.DataFrame:
 def granger_table(frame: pd.DataFrame, theme_label: str, series_label: str) -> pd.DataFrame:
     """Granger rows with the question each one answers in words."""
     questions = {
-        "x->y": f"Does past {theme_label} volume help predict {series_label}?",
-        "y->x": f"Does past {series_label} help predict {theme_label} volume?",
+        "x->y": (
+            f"In this sample, does the past share of {theme_label} stories add information "
+            f"about {series_label} beyond its own past?"
+        ),
+        "y->x": (
+            f"In this sample, does the past of {series_label} add information about the "
+            f"share of {theme_label} stories beyond its own past?"
+        ),
     }
     out = frame.copy()
     out.insert(0, "question", out["direction"].map(questions).fillna(out["direction"]))
     out["warnings"] = out["warnings"].map(lambda w: "; ".join(w) if w is not None else "")
-    return out.drop(columns="direction")
+    return out.drop(columns=["direction", "freq"], errors="ignore")
 
 
 def week_rows(totals: pd.DataFrame, week: date) -> tuple[dict[str, int], dict[str, int]]:
@@ -153,3 +159,50 @@ def topic_table(rows: Sequence[TopicRow], scores: Mapping[str, Emergence]) -> pd
             }
         )
     return pd.DataFrame(records, columns=TOPIC_COLUMNS)
+
+
+def primary_lines(
+    primary_json: object, oos_json: object, *, theme_label: str, series_label: str
+) -> list[str]:
+    """Sentences for the pre-specified test per direction and the out-of-sample test.
+
+    Only the out-of-sample comparison is ever worded as helping a forecast; the
+    primary test is an in-sample test and says so.
+    """
+    import json
+
+    def parsed(raw: object) -> dict[str, Any] | None:
+        if not isinstance(raw, str) or raw in ("", "null"):
+            return None
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+
+    lines = []
+    primary = parsed(primary_json) or {}
+    names = {"x->y": (theme_label, series_label), "y->x": (series_label, theme_label)}
+    for direction, (src, dst) in names.items():
+        test = primary.get(direction)
+        if not test or test.get("p_robust") is None:
+            continue
+        lines.append(
+            f"{src} -> {dst}: one test at lag {test['lag']}, chosen by "
+            f"{str(test['criterion']).upper()} before any p-value was seen; robust p = "
+            f"{test['p_robust']:.3f} (classic p = {test['p']:.3f}). An in-sample test of "
+            "added information, not a forecast."
+        )
+    oos = parsed(oos_json)
+    if oos and oos.get("mse_ratio") is not None and oos.get("clark_west_p") is not None:
+        ratio, p = float(oos["mse_ratio"]), float(oos["clark_west_p"])
+        if ratio < 1 and p < 0.05:
+            lines.append(
+                f"Out-of-sample, the share of {theme_label} stories helps forecast "
+                f"{series_label}: forecast error ratio {ratio:.2f}, Clark-West p = {p:.3f}, "
+                f"over {oos['n_forecasts']} one-step forecasts."
+            )
+        else:
+            lines.append(
+                f"Out-of-sample, adding the share of {theme_label} stories did not "
+                f"significantly lower the forecast error of {series_label} (error ratio "
+                f"{ratio:.2f}, Clark-West p = {p:.3f}, {oos['n_forecasts']} forecasts)."
+            )
+    return lines

@@ -1,0 +1,115 @@
+"""Robust inference beside the classic tests: HC3/HAC Granger, HAC CCF, influence, power."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from newsintel.analysis import lead_lag
+from newsintel.analysis.robust import (
+    ljung_box_p,
+    min_detectable_r,
+    robust_corr_p,
+    robust_wald,
+)
+
+
+def test_hc3_wald_matches_statsmodels() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    design = np.column_stack([rng.normal(size=(n, 4)), np.ones(n)])
+    target = 0.1 * design[:, 0] + rng.normal(size=n) * (1 + np.abs(design[:, 1]))
+    ours = robust_wald(target, design, slice(2, 4))
+    fitted = sm.OLS(target, design).fit(cov_type="HC3")
+    restriction = np.zeros((2, 5))
+    restriction[0, 2] = restriction[1, 3] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = fitted.wald_test(restriction, use_f=True, scalar=True)
+    assert ours.kind == "HC3"
+    assert ours.statistic / 2 == pytest.approx(float(theirs.statistic), rel=1e-9)
+    assert ours.p == pytest.approx(float(theirs.pvalue), rel=1e-9)
+
+
+def test_autocorrelated_residuals_switch_to_hac() -> None:
+    rng = np.random.default_rng(1)
+    n = 300
+    e = np.zeros(n)
+    for t in range(1, n):
+        e[t] = 0.7 * e[t - 1] + rng.normal()
+    assert ljung_box_p(e, 10) < 1e-6
+    design = np.column_stack([rng.normal(size=n), np.ones(n)])
+    assert robust_wald(e, design, slice(0, 1)).kind.startswith("HAC(")
+
+
+def test_robust_corr_p_is_the_hc3_slope_test_of_standardised_series() -> None:
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=250), rng.normal(size=250) * (1 + np.abs(rng.normal(size=250)))
+    za, zb = (a - a.mean()) / a.std(), (b - b.mean()) / b.std()
+    fitted = sm.OLS(zb, sm.add_constant(za)).fit(cov_type="HC3", use_t=True)
+    assert robust_corr_p(a, b) == pytest.approx(float(fitted.pvalues[1]), rel=1e-6)
+
+
+def test_min_detectable_r_falls_with_n_and_rises_with_tests() -> None:
+    assert min_detectable_r(100, 0.05, 1) == pytest.approx(
+        math.tanh((1.959964 + 0.841621) / math.sqrt(97)), rel=1e-5
+    )
+    assert min_detectable_r(400, 0.05, 1) < min_detectable_r(100, 0.05, 1)
+    assert min_detectable_r(100, 0.05, 50) > min_detectable_r(100, 0.05, 1)
+    assert math.isnan(min_detectable_r(3, 0.05, 1))
+
+
+def test_one_period_that_breaks_the_result_is_flagged_fragile() -> None:
+    rng = np.random.default_rng(4)
+    n = 150
+    index = pd.date_range("2018-01-05", periods=n, freq="W-FRI")
+    x = rng.normal(size=n)
+    y = 0.2 * x + rng.normal(size=n)
+    # One joint outlier week (2019-05-10) inflates the robust standard error enough to
+    # hide a modest same-week correlation; leaving that week out reveals it.
+    x[70] += 4.0
+    y[70] += 4.0
+    result = lead_lag(
+        pd.Series(x, index), pd.Series(y, index), max_lag=2, x_name="x", y_name="y", freq="W"
+    )
+    fragile = result.fragile()
+    assert fragile["lag"] == 0
+    assert fragile["fragile"] is True
+    assert fragile["period"] == "2019-05-10"
+    lo, hi = fragile["p_range"]
+    assert lo < hi
+    assert lo < 0.005 < fragile["p_robust"]
+    # Without the outlier nothing hinges on one week.
+    x[70] -= 4.0
+    y[70] -= 4.0
+    calm = lead_lag(
+        pd.Series(x, index), pd.Series(y, index), max_lag=2, x_name="x", y_name="y", freq="W"
+    )
+    assert calm.fragile()["fragile"] is False
+
+
+def _garch(n: int, rng: np.random.Generator) -> np.ndarray:
+    e = np.empty(n)
+    s2 = 0.05 / (1 - 0.15 - 0.8)
+    z = rng.standard_t(6, size=n) / math.sqrt(1.5)
+    for t in range(n):
+        e[t] = math.sqrt(s2) * z[t]
+        s2 = 0.05 + 0.15 * e[t] ** 2 + 0.8 * s2
+    return e
+
+
+def test_robust_tests_keep_their_size_under_garch_errors() -> None:
+    """A small seeded version of the size benchmark (benchmarks/bench_analysis_size.py)."""
+    rng = np.random.default_rng(17)
+    index = pd.date_range("2017-01-06", periods=200, freq="W-FRI")
+    rejected = 0
+    for _ in range(20):
+        x, y = pd.Series(_garch(200, rng), index), pd.Series(_garch(200, rng), index)
+        r = lead_lag(x, y, max_lag=6, x_name="x", y_name="y", freq="W")
+        rejected += min(c.p_robust_adj for c in (*r.ccf, *r.granger)) < 0.05
+    assert rejected <= 3  # 5% of 20 is 1; binomial(20, 0.05) exceeds 3 with p < 2%
