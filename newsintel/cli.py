@@ -532,6 +532,64 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- backfill ---------------------------------------------------------------------------
+
+
+def cmd_backfill_import(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.backfill_import import backfill_import
+
+    report = backfill_import(
+        settings, Path(args.file), fmt=args.format, source=args.source, progress=_progress(args)
+    )
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    for problem in report.problems:
+        print(f"  skipped {problem}", file=sys.stderr)
+    print(
+        f"{report.file}: {report.rows} rows; added {report.added}, already stored "
+        f"{report.already_stored}, skipped {report.bad} bad and {report.untitled} untitled; "
+        f"{report.titles_derived} titles derived from URLs; {report.outlets} sources; "
+        f"{report.first_published or '-'} .. {report.last_published or '-'} "
+        f"({report.seconds:.1f} s)"
+    )
+    return 0
+
+
+def _add_backfill_commands(sub: Any) -> Any:
+    """The ``backfill`` group: history from imports (and, in time, archives and GDELT)."""
+    backfill = _command(
+        sub,
+        "backfill",
+        _missing,
+        "add past stories: imported article lists, outlet archives, GDELT",
+        "newsintel backfill import articles.csv --format gdelt-gkg",
+    )
+    backfill_sub = backfill.add_subparsers(dest="backfill_command", metavar="ACTION", required=True)
+    p = _command(
+        backfill_sub,
+        "import",
+        cmd_backfill_import,
+        "import an article list: a GDELT GKG/BigQuery export (date, url, tone), DOC API "
+        "ArtList JSON, or a CSV with url, title, published_at [, text, source]. Stories "
+        "without a title get one from the URL (marked derived). Bad rows are skipped and "
+        "named by line; a file missing columns is refused; a re-import adds nothing.",
+        "newsintel backfill import gdelt_lithium.csv --format gdelt-gkg --json",
+    )
+    p.add_argument("file", metavar="FILE", help="the file to import")
+    p.add_argument(
+        "--format", required=True, choices=["gdelt-gkg", "gdelt-doc", "csv"], help="file format"
+    )
+    p.add_argument(
+        "--source",
+        metavar="NAME",
+        help="store every story under this source (default: the file's source column, "
+        "else the URL's site as an outlet)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    return backfill_sub
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -735,6 +793,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", metavar="NAME", help="series name (as in series list)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    _add_backfill_commands(sub)
 
     p = _command(
         sub,

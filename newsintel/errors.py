@@ -58,3 +58,7 @@ class DigestError(NewsintelError):
 
 class MailError(DigestError):
     """The SMTP server refused, dropped or timed out a message."""
+
+
+class BackfillError(NewsintelError):
+    """A backfill cannot run: an unreadable import file, a bad option, an unknown source."""
