@@ -394,7 +394,11 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
         if args.x or args.y:
             raise NewsintelError("give either X and Y, or --all, not both")
         report = analyze_all(
-            settings, freq=args.freq, max_lag=args.max_lag, progress=_progress(args)
+            settings,
+            freq=args.freq,
+            max_lag=args.max_lag,
+            progress=_progress(args),
+            origins=args.origin or (),
         )
         if args.json:
             _emit_json(
@@ -414,7 +418,9 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not (args.x and args.y):
         raise NewsintelError("give X and Y (theme:<name> or series:<name>), or --all")
-    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag)
+    result = analyze(
+        settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag, origins=args.origin or ()
+    )
     if args.json:
         _emit_json(result.to_dict())
     else:
@@ -808,6 +814,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freq", choices=["D", "W", "M"], default="W", help="resampling frequency")
     p.add_argument("--max-lag", type=int, default=8, metavar="N", help="largest lag tested")
     p.add_argument("--all", action="store_true", help="every theme against every price series")
+    p.add_argument(
+        "--origin",
+        action="append",
+        choices=["feed", "archive", "gdelt", "import", "mail"],
+        help="count only stories of this origin in theme series (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = _command(

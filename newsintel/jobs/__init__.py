@@ -1050,11 +1050,14 @@ def import_series(
 # --- analysis ---------------------------------------------------------------------------
 
 
-def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
+def load_variable(
+    settings: Settings, spec: str, freq: str, origins: Sequence[str] = ()
+) -> pd.Series:
     """The analysable series behind ``theme:<name>`` or ``series:<name>`` at ``freq``.
 
-    Themes become their share of all stories per period; prices become log returns
-    of the period's last price; attention series become log counts per period.
+    Themes become their share of all stories per period (of ``origins`` only, when
+    given: e.g. ``["gdelt"]``); prices become log returns of the period's last price;
+    attention series become log counts per period.
     """
     from newsintel.series.align import log_counts, price_returns, theme_share
     from newsintel.store.series import series_meta, series_points
@@ -1068,7 +1071,7 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = theme_ids(con)
             if name not in known:
                 raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
-            daily = theme_daily_counts(con, name).set_index("day")
+            daily = theme_daily_counts(con, name, origins).set_index("day")
             return theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
         meta = series_meta(con, name)
         if meta is None:
@@ -1091,13 +1094,14 @@ def analyze(
     max_lag: int = 8,
     run_id: str | None = None,
     store: bool = True,
+    origins: Sequence[str] = (),
 ) -> PairAnalysis:
     """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
     (rolling, change points, event study, impulse response); stored with a run id.
 
     The run is this one pair, so p-values are adjusted over this pair's tests.
     """
-    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag)
+    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag, origins=origins)
     if store:
         from newsintel.store.analysis import save_results
 
@@ -1125,18 +1129,30 @@ def describe_variable(settings: Settings, spec: str, freq: str) -> str:
 
 
 def pair_analysis(
-    settings: Settings, x: str, y: str, *, freq: str = "W", max_lag: int = 8
+    settings: Settings,
+    x: str,
+    y: str,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    origins: Sequence[str] = (),
 ) -> PairAnalysis:
-    """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
+    """Every statistic of one pair, p-values adjusted within the pair; nothing stored.
+
+    ``origins`` restricts theme variables to stories of those origins; a warning is
+    added when the origins' mix shifts inside the analysed window.
+    """
     from newsintel.analysis.pair import analyse_pair
+    from newsintel.jobs.provenance import check_origins, with_origin_warning
 
     if freq not in ("D", "W", "M"):
         raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
     if max_lag < 1:
         raise AnalysisError("max-lag must be at least 1")
-    return analyse_pair(
-        load_variable(settings, x, freq),
-        load_variable(settings, y, freq),
+    origins = check_origins(origins)
+    result = analyse_pair(
+        load_variable(settings, x, freq, origins),
+        load_variable(settings, y, freq, origins),
         max_lag=max_lag,
         x_name=x,
         y_name=y,
@@ -1144,6 +1160,7 @@ def pair_analysis(
         x_input=describe_variable(settings, x, freq),
         y_input=describe_variable(settings, y, freq),
     )
+    return with_origin_warning(settings, result, freq, origins)
 
 
 def new_run_id() -> str:
@@ -1160,7 +1177,12 @@ class AnalyzeAllReport:
 
 
 def analyze_all(
-    settings: Settings, *, freq: str = "W", max_lag: int = 8, progress: Progress | None = None
+    settings: Settings,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    progress: Progress | None = None,
+    origins: Sequence[str] = (),
 ) -> AnalyzeAllReport:
     """Every tracked theme against every price series, stored under one run id.
 
@@ -1185,7 +1207,12 @@ def analyze_all(
             try:
                 results.append(
                     pair_analysis(
-                        settings, f"theme:{theme}", f"series:{price}", freq=freq, max_lag=max_lag
+                        settings,
+                        f"theme:{theme}",
+                        f"series:{price}",
+                        freq=freq,
+                        max_lag=max_lag,
+                        origins=origins,
                     )
                 )
             except NewsintelError as exc:
