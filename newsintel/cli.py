@@ -526,6 +526,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     report = demo(settings, progress=_progress(args))
     print(f"demo database {settings.db}")
     print(f"  sample feeds: {len(report.ingest.feeds)}, new articles: {report.ingest.new_articles}")
+    for imported in report.history:
+        print(
+            f"  history {Path(imported.file).name}: {imported.added} stories "
+            f"({imported.first_published} .. {imported.last_published})"
+        )
     print(f"  embedded: {report.embed.embedded} with {report.embed.model}")
     print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
     print(f"  series: {', '.join(s.series_id for s in report.series)}")

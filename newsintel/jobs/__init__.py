@@ -1237,6 +1237,7 @@ class DemoReport:
     series: tuple[SeriesImportReport, ...]
     analysis: AnalyzeAllReport
     topics: tuple[TopicBuildReport, ...] = ()  # in build order; the last is the current one
+    history: tuple[Any, ...] = ()  # ImportReport of each DEMO_HISTORY file
 
 
 # Topic builds of the demo, in order. Quarters give the lineage something to show over
@@ -1244,6 +1245,10 @@ class DemoReport:
 # the whole-corpus build comes last, so it is the latest build the app and
 # `newsintel topics list` open with.
 DEMO_TOPIC_WINDOWS = ("quarter", "all")
+# Real article history imported by the demo (data/history/, see data/README.md): GDELT's
+# lithium articles 2017-2023, through `backfill import` like any user's export, so its
+# stories have origin 'import' and titles derived from their URLs.
+DEMO_HISTORY = (("gdelt_lithium_articles_2017-2023.csv", "gdelt-gkg"),)
 
 
 def sample_sources(sample_dir: Path) -> list[FeedSource]:
@@ -1279,11 +1284,18 @@ def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesIm
 def demo(
     settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> DemoReport:
-    """Build the demo database from bundled data only: sample feeds, series, analyses, topics."""
+    """Build the demo database from bundled data only: sample feeds, the real article
+    history of data/history/, series, analyses, topics."""
+    from newsintel.jobs.backfill_import import backfill_import
+
     init_db(settings)
     sample_dir = Path(settings.sample_dir)
     ingest_report = ingest(
         settings, sources=sample_sources(sample_dir), force=True, progress=progress
+    )
+    history = tuple(
+        backfill_import(settings, sample_dir.parent / "history" / name, fmt=fmt, progress=progress)
+        for name, fmt in DEMO_HISTORY
     )
     embedder = embedder or make_embedder(settings)
     embed_report = embed(settings, embedder=embedder, progress=progress)
@@ -1293,7 +1305,7 @@ def demo(
     analysis = analyze_all(settings, freq="W", max_lag=8, progress=progress)
     topics = tuple(build_topics(settings, window=w, seed=0) for w in DEMO_TOPIC_WINDOWS)
     return DemoReport(
-        ingest_report, embed_report, assign_report, tuple(series_reports), analysis, topics
+        ingest_report, embed_report, assign_report, tuple(series_reports), analysis, topics, history
     )
 
 
