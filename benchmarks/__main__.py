@@ -37,6 +37,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "analysis": {"themes": 20, "prices": 5},
     "topics": {"n": 100_000},
     "app": {"articles": 1_000_000},
+    "import": {"rows": 100_000},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -45,6 +46,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "analysis": {"themes": 4, "prices": 5},
     "topics": {"n": 10_000},
     "app": {"articles": 100_000},
+    "import": {"rows": 10_000},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -69,6 +71,10 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_app import run as app
 
         return app
+    if name == "import":
+        from benchmarks.bench_import import run as backfill_import
+
+        return backfill_import
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

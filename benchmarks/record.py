@@ -62,6 +62,9 @@ What each benchmark measures:
 - **app**: the Overview and Themes pages rendered by `streamlit.testing` AppTest over
   a generated 1,000,000-article database, cold (caches cleared) and warm; target
   < 2 s for the median cold render.
+- **import**: `newsintel backfill import --format gdelt-gkg` of a generated 100,000-row
+  export (2,000 outlets, titles derived from slugs) into a fresh DuckDB file (target
+  < 30 s, peak memory < 1 GB), then the same file again (target: adds nothing).
 
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.

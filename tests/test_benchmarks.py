@@ -25,6 +25,7 @@ TINY = {
     "analysis": {"themes": 2, "prices": 2},
     "topics": {"n": 2_000},
     "app": {"articles": 2_000},
+    "import": {"rows": 500},
 }
 
 
@@ -60,6 +61,9 @@ def test_every_benchmark_writes_a_section(
         "| topics | NMI vs planted |",
         "| app | Overview render, cold (median of 3) |",
         "| app | Themes render, cold (median of 3) |",
+        "| import | import of 500 rows |",
+        "| import | stories added / rows | 500 of 500 | all | PASS |",
+        "| import | re-import adds | 0 stories | 0 | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.
