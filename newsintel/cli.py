@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from newsintel.config import Settings, load_settings
 from newsintel.errors import NewsintelError
+from newsintel.models import ORIGINS
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -822,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--origin",
         action="append",
-        choices=["feed", "archive", "gdelt", "import", "mail"],
+        choices=ORIGINS,
         help="count only stories of this origin in theme series (repeatable)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
