@@ -8,6 +8,7 @@ DEMO_DB := data/newsintel.duckdb
 # The demo database is rebuilt when its inputs or the code that builds it (jobs.demo,
 # the schema migrations) change, so an old demo database never misses new tables.
 DEMO_INPUTS := $(wildcard data/sample/*.xml) data/themes.toml $(wildcard data/series/*) \
+	$(wildcard data/history/*) \
 	$(wildcard newsintel/jobs/*.py) $(wildcard newsintel/store/migrations/*)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1

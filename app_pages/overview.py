@@ -23,8 +23,9 @@ st.caption(
 )
 if data.sample_only(db):
     st.info(
-        "All sources are bundled sample feeds: the articles are sample data written for "
-        "the demo, not real news.",
+        "All feeds are bundled sample feeds: their articles are sample data written for "
+        "the demo, not real news. Imported history (the Sources page shows it by origin) "
+        "is real.",
         icon=":material/science:",
     )
 

@@ -80,4 +80,12 @@ if results.empty:
 else:
     what = "most similar" if mode == "semantic" else "newest"
     st.caption(f"{len(results)} {what} articles.")
-    st.dataframe(results, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(
+        common.muted_titles(results),
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        column_order=[c for c in results.columns if c != "title_derived"],
+    )
+    if common.has_derived_titles(results):
+        st.caption(common.DERIVED_TITLE_NOTE)

@@ -1,30 +1,44 @@
-"""Sources: the health of every feed, failing ones first."""
+"""Sources: where stories come from (origins over time), feed health, and outlets."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import context, data
+from newsintel.ui import charts, context, data
 
 settings = context.current_settings()
 health = data.source_health(settings.db)
+outlets = data.outlets(settings.db)
+origins = data.origin_monthly(settings.db)
 
 st.title("Sources")
+if health.empty and outlets.empty:
+    st.info("No sources yet: run `newsintel ingest` or `newsintel demo`.", icon=":material/info:")
+    st.stop()
+
+if not origins.empty:
+    st.altair_chart(charts.origin_monthly(origins), width="stretch")
+    st.caption(
+        "Where the history comes from. A theme's share can move only because the mix of "
+        "origins moves; `newsintel analyze --origin ...` restricts an analysis to some."
+    )
+
+st.subheader("Configured feeds")
 st.caption(
     "Fetch state of every feed. Failing feeds are retried with backoff; a high "
     "not-modified rate means the feed is polled more often than it changes."
 )
-if health.empty:
-    st.info("No sources yet: run `newsintel ingest` or `newsintel demo`.", icon=":material/info:")
-    st.stop()
-
 failing = int((health["consecutive_failures"] > 0).sum())
 cols = st.columns(4)
-cols[0].metric("Sources", len(health), border=True)
+cols[0].metric("Feeds", len(health), border=True)
 cols[1].metric("Failing", failing, border=True)
-cols[2].metric("Articles", int(health["articles"].sum()), border=True)
-last = health["last_fetch_at"].max()
-cols[3].metric("Last fetch (UTC)", "never" if last is None else f"{last:%d %b %H:%M}", border=True)
+cols[2].metric("Articles from feeds", int(health["articles"].sum()), border=True)
+last = health["last_fetch_at"].max() if not health.empty else None
+cols[3].metric(
+    "Last fetch (UTC)",
+    "never" if last is None or last != last else f"{last:%d %b %H:%M}",
+    border=True,
+)
 
 st.dataframe(
     health.assign(tags=health["tags"].map(lambda t: ", ".join(t) if t is not None else "")),
@@ -74,5 +88,24 @@ if not mailboxes.empty:
             "messages_read": st.column_config.NumberColumn("Messages"),
             "messages_skipped": st.column_config.NumberColumn("Skipped"),
             "last_skipped": st.column_config.TextColumn("Last skipped", width="medium"),
+        },
+    )
+
+if not outlets.empty:
+    st.subheader(f"Outlets of backfilled stories ({len(outlets):,})")
+    st.caption(
+        "Sites known only through imported or GDELT stories: never fetched as feeds, so "
+        "they have no health to show."
+    )
+    st.dataframe(
+        outlets,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Outlet", width="medium"),
+            "url": st.column_config.LinkColumn("Site"),
+            "stories": st.column_config.NumberColumn("Stories"),
+            "first_published": st.column_config.DatetimeColumn("First story", format="D MMM YYYY"),
+            "last_published": st.column_config.DatetimeColumn("Last story", format="D MMM YYYY"),
         },
     )

@@ -42,6 +42,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "gdelt": {"themes": 8, "per_theme": 12_500, "years": 3},
     "archive": {"pages": 5_000},
     "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
+    "import": {"rows": 100_000},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -55,6 +56,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "gdelt": {"themes": 2, "per_theme": 2_000, "years": 1},
     "archive": {"pages": 1_000},
     "load": {"articles": 50_000, "sessions": 25, "cycles": 1, "feeds": 2},
+    "import": {"rows": 10_000},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -102,6 +104,11 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_load import run as load
 
         return load
+
+    if name == "import":
+        from benchmarks.bench_import import run as backfill_import
+
+        return backfill_import
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

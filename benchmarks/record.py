@@ -97,6 +97,9 @@ What each benchmark measures:
   tabs do) cycling through every page while `newsintel run` writes: targets zero
   errors and zero "locked"/"busy" messages, p95 page time at most 2x the single-user
   p95 of the same run, and the run at most 10% slower than with no readers.
+- **import**: `newsintel backfill import --format gdelt-gkg` of a generated 100,000-row
+  export (2,000 outlets, titles derived from slugs) into a fresh DuckDB file (target
+  < 30 s, peak memory < 1 GB), then the same file again (target: adds nothing).
 
 `--quick` runs smaller sizes (for a fast look); targets that depend on size are then
 reported as `n/a`. Re-run a single benchmark with `--only NAME`.

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from newsintel.config import Settings, load_settings
 from newsintel.errors import NewsintelError
+from newsintel.models import ORIGINS
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -473,7 +474,11 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
         if args.x or args.y:
             raise NewsintelError("give either X and Y, or --all, not both")
         report = analyze_all(
-            settings, freq=args.freq, max_lag=args.max_lag, progress=_progress(args)
+            settings,
+            freq=args.freq,
+            max_lag=args.max_lag,
+            progress=_progress(args),
+            origins=args.origin or (),
         )
         if args.json:
             _emit_json(
@@ -505,7 +510,15 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
             split = date.fromisoformat(args.split)
         except ValueError:
             raise NewsintelError(f"--split must be a date YYYY-MM-DD, got {args.split!r}") from None
-    result = analyze(settings, args.x, args.y, freq=args.freq, max_lag=args.max_lag, split=split)
+    result = analyze(
+        settings,
+        args.x,
+        args.y,
+        freq=args.freq,
+        max_lag=args.max_lag,
+        split=split,
+        origins=args.origin or (),
+    )
     if args.json:
         _emit_json(result.to_dict())
     elif not result.analysable:
@@ -628,6 +641,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     report = demo(settings, progress=_progress(args))
     print(f"demo database {settings.db}")
     print(f"  sample feeds: {len(report.ingest.feeds)}, new articles: {report.ingest.new_articles}")
+    for imported in report.history:
+        print(
+            f"  history {Path(imported.file).name}: {imported.added} stories "
+            f"({imported.first_published} .. {imported.last_published})"
+        )
     print(f"  embedded: {report.embed.embedded} with {report.embed.model}")
     print("  themes: " + ", ".join(f"{k} {v}" for k, v in report.assign.members.items()))
     print(f"  series: {', '.join(s.series_id for s in report.series)}")
@@ -756,6 +774,27 @@ def cmd_backfill_archive(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backfill_import(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.backfill_import import backfill_import
+
+    report = backfill_import(
+        settings, Path(args.file), fmt=args.format, source=args.source, progress=_progress(args)
+    )
+    if args.json:
+        _emit_json(report.to_dict())
+        return 0
+    for problem in report.problems:
+        print(f"  skipped {problem}", file=sys.stderr)
+    print(
+        f"{report.file}: {report.rows} rows; added {report.added}, already stored "
+        f"{report.already_stored}, skipped {report.bad} bad and {report.untitled} untitled; "
+        f"{report.titles_derived} titles derived from URLs; {report.outlets} sources; "
+        f"{report.first_published or '-'} .. {report.last_published or '-'} "
+        f"({report.seconds:.1f} s)"
+    )
+    return 0
+
+
 def _add_backfill_commands(sub: Any) -> Any:
     """The ``backfill`` group and its sources; returns the group's subparsers."""
     backfill = _command(
@@ -790,6 +829,7 @@ def _add_backfill_commands(sub: Any) -> Any:
     p.add_argument("--until", type=_iso_day, metavar="YYYY-MM-DD", help="last day (default: today)")
     p.add_argument("--json", action="store_true", help="print a JSON report with every window")
     _add_backfill_archive_command(backfill_sub)
+    _add_backfill_import_command(backfill_sub)
     return backfill_sub
 
 
@@ -807,6 +847,31 @@ def _add_backfill_archive_command(backfill_sub: Any) -> None:
     p.add_argument("--since", required=True, metavar="YYYY-MM-DD", help="first day to backfill")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to backfill (default today)")
     p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+
+
+def _add_backfill_import_command(backfill_sub: Any) -> None:
+    """`newsintel backfill import` (one call in the backfill group)."""
+    p = _command(
+        backfill_sub,
+        "import",
+        cmd_backfill_import,
+        "import an article list: a GDELT GKG/BigQuery export (date, url, tone), DOC API "
+        "ArtList JSON, or a CSV with url, title, published_at [, text, source]. Stories "
+        "without a title get one from the URL (marked derived). Bad rows are skipped and "
+        "named by line; a file missing columns is refused; a re-import adds nothing.",
+        "newsintel backfill import gdelt_lithium.csv --format gdelt-gkg --json",
+    )
+    p.add_argument("file", metavar="FILE", help="the file to import")
+    p.add_argument(
+        "--format", required=True, choices=["gdelt-gkg", "gdelt-doc", "csv"], help="file format"
+    )
+    p.add_argument(
+        "--source",
+        metavar="NAME",
+        help="store every story under this source (default: the file's source column, "
+        "else the URL's site as an outlet)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report")
 
 
@@ -1019,6 +1084,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", help="series name (as in series list)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    _add_backfill_commands(sub)
+
     p = _command(
         sub,
         "analyze",
@@ -1035,6 +1102,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         metavar="YYYY-MM-DD",
         help="compare the relation before and after this date (default: x's change points)",
+    )
+    p.add_argument(
+        "--origin",
+        action="append",
+        choices=ORIGINS,
+        help="count only stories of this origin in theme series (repeatable)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
 

@@ -65,3 +65,7 @@ class MailboxError(FeedError):
 
 class MessageError(MailboxError):
     """One email could not be used (malformed MIME, too large); the others go on."""
+
+
+class BackfillError(NewsintelError):
+    """A backfill cannot run: an unreadable import file, a bad option, an unknown source."""

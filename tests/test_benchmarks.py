@@ -30,6 +30,7 @@ TINY = {
     "gdelt": {"themes": 1, "per_theme": 300, "years": 1},
     "archive": {"pages": 30},
     "load": {"articles": 2_000, "sessions": 2, "cycles": 1, "feeds": 0},
+    "import": {"rows": 500},
 }
 
 
@@ -76,6 +77,9 @@ def test_every_benchmark_writes_a_section(
         "| load | 'locked' / 'busy' messages | 0 | 0 | PASS |",
         "| load | p95 page time, 2 sessions |",
         "| load | writer time under load vs idle |",
+        "| import | import of 500 rows |",
+        "| import | stories added / rows | 500 of 500 | all | PASS |",
+        "| import | re-import adds | 0 stories | 0 | PASS |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

@@ -21,6 +21,8 @@ COMMANDS = [
     ["series"],
     ["series", "import"],
     ["series", "list"],
+    ["backfill"],
+    ["backfill", "import"],
     ["analyze"],
     ["digest"],
     ["sql"],

@@ -32,7 +32,10 @@ Period = Literal["daily", "weekly"]
 HISTORY = 12
 MOVERS = 3
 CHART_WEEKS = 52
-SAMPLE_NOTICE = "Articles are sample data written for the newsintel demo, not real news."
+SAMPLE_NOTICE = (
+    "Feed articles are sample data written for the newsintel demo, not real news "
+    "(imported history, if any, is real)."
+)
 
 
 @dataclass(frozen=True)

@@ -286,3 +286,15 @@ def source_from_url(url: str, name: str | None = None, tags: Sequence[str] = ())
     if not source_id:
         raise ConfigError(f"cannot make a feed name from '{url}': give --name")
     return FeedSource(source_id, name, url, tuple(tags))
+
+
+def outlet_from_url(url: str) -> tuple[str, str, str]:
+    """(source id, name, site URL) of the site serving ``url``, for backfilled stories.
+
+    The host without "www." names the outlet ("https://www.mining.com/x" -> "mining.com",
+    id "mining-com"), so every story of a site lands in one source, whichever path
+    (GDELT, an import) brought it.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return slugify(host), host, f"{parts.scheme.lower() or 'https'}://{parts.netloc}/"

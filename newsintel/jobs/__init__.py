@@ -1076,11 +1076,14 @@ def import_series(
 # --- analysis ---------------------------------------------------------------------------
 
 
-def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
+def load_variable(
+    settings: Settings, spec: str, freq: str, origins: Sequence[str] = ()
+) -> pd.Series:
     """The analysable series behind ``theme:<name>`` or ``series:<name>`` at ``freq``.
 
-    Themes become their share of all stories per period; prices become log returns
-    of the period's last price; attention series become log counts per period.
+    Themes become their share of all stories per period (of ``origins`` only, when
+    given: e.g. ``["gdelt"]``); prices become log returns of the period's last price;
+    attention series become log counts per period.
     """
     import pandas as pd
 
@@ -1096,7 +1099,9 @@ def load_variable(settings: Settings, spec: str, freq: str) -> pd.Series:
             known = theme_ids(con)
             if name not in known:
                 raise AnalysisError(f"unknown theme '{name}'; known: {', '.join(known) or 'none'}")
-            daily = _news_days(theme_daily_counts(con, name).set_index("day"), settings, freq)
+            daily = _news_days(
+                theme_daily_counts(con, name, origins).set_index("day"), settings, freq
+            )
             share = theme_share(daily["articles"], daily["total_articles"], freq)  # type: ignore[arg-type]
             return _complete(share, pd.DatetimeIndex(daily.index), freq, business_days=False)
         meta = series_meta(con, name)
@@ -1163,6 +1168,7 @@ def analyze(
     run_id: str | None = None,
     store: bool = True,
     split: date | None = None,
+    origins: Sequence[str] = (),
 ) -> PairResult:
     """Lead/lag of two variables (positive lag: x leads y) and the statistics beside it
     (rolling, change points, event study, impulse response); stored with a run id.
@@ -1170,7 +1176,7 @@ def analyze(
     The run is this one pair, so p-values are adjusted over this pair's tests. A pair
     whose data cannot carry the analysis is stored as one ``not_analysable`` row.
     """
-    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag, split=split)
+    result = pair_analysis(settings, x, y, freq=freq, max_lag=max_lag, split=split, origins=origins)
     if store:
         from newsintel.store.analysis import save_results
 
@@ -1210,17 +1216,24 @@ def pair_analysis(
     freq: str = "W",
     max_lag: int = 8,
     split: date | None = None,
+    origins: Sequence[str] = (),
 ) -> PairResult:
-    """Every statistic of one pair, p-values adjusted within the pair; nothing stored."""
+    """Every statistic of one pair, p-values adjusted within the pair; nothing stored.
+
+    ``origins`` restricts theme variables to stories of those origins; a warning is
+    added when the origins' mix shifts inside the analysed window.
+    """
     from newsintel.analysis.pair import analyse_pair
+    from newsintel.jobs.provenance import check_origins, with_origin_warning
 
     if freq not in ("D", "W", "M"):
         raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
     if max_lag < 1:
         raise AnalysisError("max-lag must be at least 1")
-    return analyse_pair(
-        load_variable(settings, x, freq),
-        load_variable(settings, y, freq),
+    origins = check_origins(origins)
+    result = analyse_pair(
+        load_variable(settings, x, freq, origins),
+        load_variable(settings, y, freq, origins),
         max_lag=max_lag,
         x_name=x,
         y_name=y,
@@ -1230,6 +1243,7 @@ def pair_analysis(
         criterion=settings.lag_criterion,
         split=split,
     )
+    return with_origin_warning(settings, result, freq, origins)
 
 
 def new_run_id() -> str:
@@ -1252,7 +1266,12 @@ class AnalyzeAllReport:
 
 @publishes
 def analyze_all(
-    settings: Settings, *, freq: str = "W", max_lag: int = 8, progress: Progress | None = None
+    settings: Settings,
+    *,
+    freq: str = "W",
+    max_lag: int = 8,
+    progress: Progress | None = None,
+    origins: Sequence[str] = (),
 ) -> AnalyzeAllReport:
     """Every tracked theme against every price series, stored under one run id.
 
@@ -1277,7 +1296,12 @@ def analyze_all(
             try:
                 results.append(
                     pair_analysis(
-                        settings, f"theme:{theme}", f"series:{price}", freq=freq, max_lag=max_lag
+                        settings,
+                        f"theme:{theme}",
+                        f"series:{price}",
+                        freq=freq,
+                        max_lag=max_lag,
+                        origins=origins,
                     )
                 )
             except NewsintelError as exc:
@@ -1304,6 +1328,7 @@ class DemoReport:
     series: tuple[SeriesImportReport, ...]
     analysis: AnalyzeAllReport
     topics: tuple[TopicBuildReport, ...] = ()  # in build order; the last is the current one
+    history: tuple[Any, ...] = ()  # ImportReport of each DEMO_HISTORY file
 
 
 # Topic builds of the demo, in order. Quarters give the lineage something to show over
@@ -1311,6 +1336,10 @@ class DemoReport:
 # the whole-corpus build comes last, so it is the latest build the app and
 # `newsintel topics list` open with.
 DEMO_TOPIC_WINDOWS = ("quarter", "all")
+# Real article history imported by the demo (data/history/, see data/README.md): GDELT's
+# lithium articles 2017-2023, through `backfill import` like any user's export, so its
+# stories have origin 'import' and titles derived from their URLs.
+DEMO_HISTORY = (("gdelt_lithium_articles_2017-2023.csv", "gdelt-gkg"),)
 
 
 def sample_sources(sample_dir: Path) -> list[FeedSource]:
@@ -1347,11 +1376,18 @@ def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesIm
 def demo(
     settings: Settings, *, embedder: Embedder | None = None, progress: Progress | None = None
 ) -> DemoReport:
-    """Build the demo database from bundled data only: sample feeds, series, analyses, topics."""
+    """Build the demo database from bundled data only: sample feeds, the real article
+    history of data/history/, series, analyses, topics."""
+    from newsintel.jobs.backfill_import import backfill_import
+
     init_db(settings)
     sample_dir = Path(settings.sample_dir)
     ingest_report = ingest(
         settings, sources=sample_sources(sample_dir), force=True, progress=progress
+    )
+    history = tuple(
+        backfill_import(settings, sample_dir.parent / "history" / name, fmt=fmt, progress=progress)
+        for name, fmt in DEMO_HISTORY
     )
     embedder = embedder or make_embedder(settings)
     embed_report = embed(settings, embedder=embedder, progress=progress)
@@ -1361,7 +1397,7 @@ def demo(
     analysis = analyze_all(settings, freq="W", max_lag=8, progress=progress)
     topics = tuple(build_topics(settings, window=w, seed=0) for w in DEMO_TOPIC_WINDOWS)
     return DemoReport(
-        ingest_report, embed_report, assign_report, tuple(series_reports), analysis, topics
+        ingest_report, embed_report, assign_report, tuple(series_reports), analysis, topics, history
     )
 
 

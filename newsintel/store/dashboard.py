@@ -223,7 +223,8 @@ def _top_stories(con: Connection, start: date, end: date, limit: int) -> pd.Data
             ORDER BY x.score DESC, x.published_at DESC
             LIMIT ?
         )
-        SELECT a.title, s.name AS source, a.published_at, {SAFE_URL} AS url, b.score
+        SELECT a.title, s.name AS source, a.published_at, {SAFE_URL} AS url, b.score,
+               a.title_derived
         FROM best b
         -- Joining on the date too lets the scan skip row groups outside the winners' dates.
         JOIN articles a ON a.article_id = b.article_id AND a.published_at = b.published_at
@@ -272,7 +273,8 @@ class ThemeDetail:
     """What the Themes page shows of one theme in a window, read in one pass.
 
     ``top``: the best-scoring stories in [start, end], one row per story (columns
-    title, source, published_at, url (None unless http/https), score). ``mix``: stories
+    title, source, published_at, url (None unless http/https), score, title_derived).
+    ``mix``: stories
     per source (columns source, stories), most first. ``peak``: None without any story.
     """
 
@@ -397,13 +399,15 @@ def granger_results(con: Connection, x: str, y: str) -> pd.DataFrame:
 
 
 def source_health(con: Connection) -> pd.DataFrame:
-    """Feed health from v_source_health, one row per source, failing sources first."""
+    """Feed health from v_source_health, one row per fetched source (feeds, mailboxes;
+    not the outlets of backfilled stories, see store.provenance.outlets), failing first."""
     return con.execute(
         """
         SELECT name, url, tags, last_status, last_error, last_http_status, last_fetch_at,
                last_success_at, consecutive_failures, next_check_at, fetch_count,
                not_modified_rate, articles
         FROM v_source_health
+        WHERE kind <> 'outlet'
         ORDER BY consecutive_failures DESC, coalesce(last_status, '') = 'ok', name
         """
     ).df()
@@ -415,13 +419,14 @@ def keyword_search(
     """Stories in [start, end] whose title or text contains ``keyword``, newest first.
 
     Case-insensitive; ``%`` and ``_`` match literally; an empty keyword matches every
-    story. Columns: published_at, title, source, url, snippet.
+    story. Columns: published_at, title, source, url, snippet, title_derived (the title
+    was made from the URL).
     """
     needle = _like_literal(keyword)
     return con.execute(
         f"""
         SELECT a.published_at, a.title, s.name AS source, {SAFE_URL} AS url,
-               left(a.text, 240) AS snippet
+               left(a.text, 240) AS snippet, a.title_derived
         FROM articles a LEFT JOIN sources s ON s.source_id = a.source_id
         WHERE {_ARTICLE_FILTER}
         ORDER BY a.published_at DESC LIMIT ?
@@ -443,14 +448,14 @@ def semantic_search(
     """Stories ranked by cosine similarity of their stored ``model`` vector to ``vector``.
 
     The keyword and date filters of :func:`keyword_search` narrow the candidates first.
-    Columns: similarity, published_at, title, source, url, snippet.
+    Columns: similarity, published_at, title, source, url, snippet, title_derived.
     """
     needle = _like_literal(keyword)
     return con.execute(
         f"""
         SELECT list_cosine_similarity(e.vector, ?::FLOAT[]) AS similarity,
                a.published_at, a.title, s.name AS source, {SAFE_URL} AS url,
-               left(a.text, 240) AS snippet
+               left(a.text, 240) AS snippet, a.title_derived
         FROM embeddings e JOIN articles a ON a.article_id = e.article_id
         LEFT JOIN sources s ON s.source_id = a.source_id
         WHERE e.model = ? AND {_ARTICLE_FILTER}

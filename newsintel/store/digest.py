@@ -167,9 +167,14 @@ def theme_label(con: Connection, theme: str) -> str | None:
 
 
 def sample_only(con: Connection) -> bool:
-    """True when every source is a bundled sample feed (tagged 'sample')."""
+    """True when every configured feed is a bundled sample feed (tagged 'sample').
+
+    Outlets of backfilled stories (``kind = 'outlet'``, e.g. the demo's real GDELT
+    history) do not count: the feed stories are still fictional and must say so.
+    """
     row = con.execute(
-        "SELECT count(*) > 0 AND bool_and(list_contains(tags, 'sample')) FROM sources"
+        "SELECT count(*) > 0 AND bool_and(list_contains(tags, 'sample')) FROM sources "
+        "WHERE kind = 'feed'"
     ).fetchone()
     return bool(row and row[0])
 

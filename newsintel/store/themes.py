@@ -147,11 +147,38 @@ def theme_ids(con: Connection) -> list[str]:
     return [row[0] for row in con.execute("SELECT theme_id FROM themes ORDER BY 1").fetchall()]
 
 
-def theme_daily_counts(con: Connection, theme_id: str) -> pd.DataFrame:
-    """Daily stories of a theme and of all themes: columns day, articles, total_articles."""
-    frame = con.execute(
-        "SELECT day, articles, total_articles FROM v_theme_daily WHERE theme = ? ORDER BY day",
-        [theme_id],
-    ).df()
+def theme_daily_counts(con: Connection, theme_id: str, origins: Sequence[str] = ()) -> pd.DataFrame:
+    """Daily stories of a theme and of all themes: columns day, articles, total_articles.
+
+    With ``origins`` (e.g. ``["gdelt"]``) only stories of those origins count, in the
+    theme and in the total alike, so the share stays a share of like with like.
+    """
+    if not origins:
+        frame = con.execute(
+            "SELECT day, articles, total_articles FROM v_theme_daily WHERE theme = ? ORDER BY day",
+            [theme_id],
+        ).df()
+    else:
+        from newsintel.store.provenance import origin_filter
+
+        keep, params = origin_filter(origins)
+        # v_theme_daily's counting rule (distinct stories, no issues, every day with a
+        # story), restricted to the chosen origins.
+        frame = con.execute(
+            f"""
+            WITH totals AS (
+                SELECT a.published_at::DATE AS day, count(DISTINCT a.story_id) AS total_articles
+                FROM articles a WHERE NOT a.is_issue AND {keep} GROUP BY 1
+            ), hits AS (
+                SELECT a.published_at::DATE AS day, count(DISTINCT a.story_id) AS articles
+                FROM article_themes t JOIN articles a USING (article_id)
+                WHERE t.is_member AND t.theme_id = ? AND NOT a.is_issue AND {keep}
+                GROUP BY 1
+            )
+            SELECT d.day, coalesce(h.articles, 0) AS articles, d.total_articles
+            FROM totals d LEFT JOIN hits h USING (day) ORDER BY d.day
+            """,
+            [*params, theme_id, *params],
+        ).df()
     frame["day"] = pd.to_datetime(frame["day"])
     return frame

@@ -411,3 +411,44 @@ def topic_lineage(events: pd.DataFrame, *, step_title: str) -> ChartLike:
         )
     )
     return chart
+
+
+def origin_monthly(frame: pd.DataFrame) -> ChartLike:
+    """Stacked stories per origin per month: where the database's history comes from.
+
+    ``frame`` has columns month (first day), origin, stories.
+    """
+    data = frame.copy()
+    data["month_end"] = pd.to_datetime(data["month"]) + pd.offsets.MonthEnd(0)
+    chart: ChartLike = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y", labelAngle=0)),
+            x2="month_end:T",
+            y=alt.Y("sum(stories):Q", title="Stories per month", stack=True),
+            color=alt.Color(
+                "origin:N",
+                title="Origin",
+                scale=alt.Scale(
+                    domain=["feed", "archive", "gdelt", "import", "mail"], scheme="tableau10"
+                ),
+            ),
+            order=alt.Order("origin:N"),
+            tooltip=[
+                alt.Tooltip("month:T", title="Month", format="%b %Y"),
+                alt.Tooltip("origin:N", title="Origin"),
+                alt.Tooltip("sum(stories):Q", title="Stories"),
+            ],
+        )
+        .properties(
+            title=_title(
+                "Stories per origin per month",
+                "feed: RSS/Atom and newsletters · archive: outlet archives · gdelt: GDELT "
+                "DOC API · import: imported lists · mail: mailboxes",
+            ),
+            height=260,
+            autosize=FIT_WIDTH,
+        )
+    )
+    return chart

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from newsintel.config import Settings
@@ -86,8 +87,37 @@ def link_column(label: str = "Link") -> ColumnConfig:
     return st.column_config.LinkColumn(label, display_text="open", width="small")
 
 
+# Titles made from a URL slug (``title_derived``) are shown grey and italic: they are
+# our guess at a headline, not the outlet's words.
+DERIVED_TITLE_STYLE = "color: #8a94a3; font-style: italic"
+DERIVED_TITLE_NOTE = "Titles in grey italics were made from the story's URL (no title was given)."
+
+
+def muted_titles(frame: pd.DataFrame) -> pd.DataFrame | Styler:
+    """``frame`` styled so that derived titles look muted; as it is when none are."""
+    if "title_derived" not in frame or not frame["title_derived"].fillna(False).any():
+        return frame
+    derived = frame["title_derived"].fillna(False).astype(bool)
+    return frame.style.apply(
+        lambda column: (
+            [DERIVED_TITLE_STYLE if d else "" for d in derived]
+            if column.name == "title"
+            else [""] * len(column)
+        ),
+        axis=0,
+    )
+
+
+def has_derived_titles(frame: pd.DataFrame) -> bool:
+    """Whether any row's title was made from its URL."""
+    return "title_derived" in frame and bool(frame["title_derived"].fillna(False).any())
+
+
 def stories_table(frame: pd.DataFrame, *, with_score: bool = False) -> None:
-    """Stories as a table: title, source, date and link; feed text stays plain text."""
+    """Stories as a table: title, source, date and link; feed text stays plain text.
+
+    Titles made from the URL (``title_derived``) are muted, with a note under the table.
+    """
     columns = ["title", "source", "published_at", "url"] + (["score"] if with_score else [])
     config: dict[str, ColumnConfig] = {
         "title": st.column_config.TextColumn("Title", width="large"),
@@ -96,4 +126,13 @@ def stories_table(frame: pd.DataFrame, *, with_score: bool = False) -> None:
         "url": link_column(),
         "score": st.column_config.NumberColumn("Similarity to theme", format="%.2f"),
     }
-    st.dataframe(frame[columns], column_config=config, hide_index=True, width="stretch")
+    shown = frame[columns + (["title_derived"] if "title_derived" in frame else [])]
+    st.dataframe(
+        muted_titles(shown),
+        column_config=config,
+        column_order=columns,
+        hide_index=True,
+        width="stretch",
+    )
+    if has_derived_titles(frame):
+        st.caption(DERIVED_TITLE_NOTE)

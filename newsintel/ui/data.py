@@ -162,6 +162,22 @@ def mailbox_health(db: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def origin_monthly(db: str) -> pd.DataFrame:
+    """Stories per origin per month (see store.provenance.origin_monthly)."""
+    from newsintel.store import provenance
+
+    return q.read_batch(db, provenance.origin_monthly)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def outlets(db: str) -> pd.DataFrame:
+    """Outlets known only through backfilled stories (see store.provenance.outlets)."""
+    from newsintel.store import provenance
+
+    return q.read_batch(db, provenance.outlets)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 50) -> pd.DataFrame:
     """Stories containing ``keyword`` in [start, end], newest first."""
     return q.read_batch(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
