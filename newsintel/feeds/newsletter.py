@@ -11,6 +11,7 @@ or "1) " (numbered 1, 2, 3... in order). Either needs at least 3 items with a li
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,8 +37,9 @@ class _Item:
     links: list[tuple[str, str]] = field(default_factory=list)
     bold: list[str] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
+        # Read only once the parse is over (parts no longer change); read several times.
         return fold_lines("".join(self.parts))
 
 
@@ -114,8 +116,11 @@ class _Collector(HTMLParser):
         self._close_paragraph()
 
     def _text(self, data: str) -> None:
-        for target in self._targets():
-            target.parts.append(data)
+        # Called for every text run: the two targets spelled out, not _targets()'s list.
+        if self._item is not None:
+            self._item.parts.append(data)
+        if self._paragraph is not None:
+            self._paragraph.parts.append(data)
 
     def handle_data(self, data: str) -> None:
         if self._skip:
