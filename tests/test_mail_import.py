@@ -127,3 +127,36 @@ def test_same_story_from_email_and_web_feed_is_one_story(settings: Settings) -> 
     assert stories == [(3,)]
     kinds = dict(_rows(settings, "SELECT source_id, kind FROM sources"))
     assert kinds == {"the-download": "feed", "mail-the-download": "outlet"}
+
+
+def test_parallel_parse_gives_what_one_process_gives(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsintel.jobs.mail as mail_job
+
+    path = tmp_path / "many.mbox"
+    box = mailbox.mbox(path)
+    for name in [*GOOD, "broken_truncated.eml", "no_date_attachment.eml"] * 3:
+        box.add((FOLDER / name).read_bytes())
+    box.close()
+    serial = import_mail(settings, path)  # 18 messages: too few chunks for workers
+    # Chunks of 2 messages: 9 chunks, enough for the worker processes to be used.
+    monkeypatch.setattr(mail_job, "_CHUNK_MESSAGES", 2)
+    pooled_used: list[object] = []
+    real_pool = mail_job._parse_pool
+
+    def spy(chunks: int) -> object:
+        pool = real_pool(chunks)
+        pooled_used.append(chunks)
+        return pool
+
+    monkeypatch.setattr(mail_job, "_parse_pool", spy)
+    settings_two = Settings(**{**settings.__dict__, "db": str(tmp_path / "two.duckdb")})
+    pooled = import_mail(settings_two, path)
+    assert pooled_used == [8]
+    assert (pooled.messages, pooled.stories, pooled.new_articles, pooled.attachments) == (
+        serial.messages, serial.stories, serial.new_articles, serial.attachments
+    )  # fmt: skip
+    assert pooled.skipped == serial.skipped and len(pooled.skipped) == 3
+    query = "SELECT article_id, story_id, title, text, url FROM articles ORDER BY article_id"
+    assert _rows(settings_two, query) == _rows(settings, query)

@@ -39,7 +39,9 @@ def fold_lines(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-class _TextExtractor(HTMLParser):
+class TextExtractor(HTMLParser):
+    """The parser behind ``html_to_text``; ``result()`` is its text once closed."""
+
     def __init__(self) -> None:
         # convert_charrefs decodes &amp;, &#8217; and friends inside text for us.
         super().__init__(convert_charrefs=True)
@@ -73,6 +75,9 @@ class _TextExtractor(HTMLParser):
         if not self._skip_depth:
             self.parts.append(data)
 
+    def result(self) -> str:
+        return fold_lines("".join(self.parts))
+
 
 def html_to_text(html: str) -> str:
     """Readable text of an HTML fragment (or of plain text, which passes through).
@@ -85,7 +90,7 @@ def html_to_text(html: str) -> str:
         return ""
     if "<" not in html and "&" not in html:
         return fold_lines(html)  # plain text (most titles): nothing for the parser to do
-    parser = _TextExtractor()
+    parser = TextExtractor()
     parser.feed(html)
     parser.close()
-    return fold_lines("".join(parser.parts))
+    return parser.result()

@@ -11,13 +11,15 @@ or "1) " (numbered 1, 2, 3... in order). Either needs at least 3 items with a li
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from newsintel.feeds.clean import fold_lines, fold_whitespace
+from newsintel.feeds.clean import TextExtractor, fold_lines, fold_whitespace, html_to_text
 from newsintel.feeds.parse import ParsedEntry
 
 MIN_STORIES = 3
@@ -35,8 +37,9 @@ class _Item:
     links: list[tuple[str, str]] = field(default_factory=list)
     bold: list[str] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
+        # Read only once the parse is over (parts no longer change); read several times.
         return fold_lines("".join(self.parts))
 
 
@@ -113,8 +116,11 @@ class _Collector(HTMLParser):
         self._close_paragraph()
 
     def _text(self, data: str) -> None:
-        for target in self._targets():
-            target.parts.append(data)
+        # Called for every text run: the two targets spelled out, not _targets()'s list.
+        if self._item is not None:
+            self._item.parts.append(data)
+        if self._paragraph is not None:
+            self._paragraph.parts.append(data)
 
     def handle_data(self, data: str) -> None:
         if self._skip:
@@ -147,8 +153,12 @@ def _headline(item: _Item, link_text: str) -> str:
     return sentence.rstrip(" .")
 
 
-def _first_web_link(item: _Item, base_url: str | None) -> tuple[str, str] | None:
+def _first_web_link(
+    item: _Item, base_url: str | None, link: Callable[[str], str] | None
+) -> tuple[str, str] | None:
     for href, text in item.links:
+        if link is not None:
+            href = link(href)
         url = urljoin(base_url, href) if base_url else href
         if urlsplit(url).scheme.lower() in ("http", "https") and urlsplit(url).netloc:
             return url, text
@@ -174,6 +184,94 @@ def _may_hold_stories(html: str) -> bool:
     return html.lower().count("href") >= MIN_STORIES
 
 
+class _IssueReader(HTMLParser):
+    """One pass over an issue's HTML feeding both its text and its story collector.
+
+    Tokenising is most of the cost of reading HTML; the two readers keep their own
+    rules but share the tokens, so an issue is parsed once instead of twice.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = TextExtractor()
+        self.collector = _Collector()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.text.handle_starttag(tag, attrs)
+        self.collector.handle_starttag(tag, attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.text.handle_startendtag(tag, attrs)
+        self.collector.handle_startendtag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self.text.handle_endtag(tag)
+        self.collector.handle_endtag(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.handle_data(data)
+        self.collector.handle_data(data)
+
+    def close(self) -> None:
+        super().close()
+        self.collector.close()
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story of an issue: its entry (as ``split_newsletter`` gives it) and its text.
+
+    ``text`` is what ``html_to_text(entry.html)`` gives, without parsing that HTML.
+    """
+
+    entry: ParsedEntry
+    text: str
+
+
+def read_issue(
+    entry: ParsedEntry, *, link: Callable[[str], str] | None = None
+) -> tuple[str, list[Story]]:
+    """The text of ``entry.html`` (as ``html_to_text``) and its stories, in one parse.
+
+    The stories are those of ``split_newsletter``; ``link`` maps each candidate link
+    (as the HTML parser reads it) before it is judged and used, as email needs for
+    unwrapping click trackers: only the links the splitter looks at pay for it.
+    """
+    if not _may_hold_stories(entry.html):
+        return html_to_text(entry.html), []
+    reader = _IssueReader()
+    reader.feed(entry.html)
+    reader.close()
+    return reader.text.result(), _stories(entry, reader.collector, link)
+
+
+def _stories(
+    entry: ParsedEntry, collector: _Collector, link: Callable[[str], str] | None
+) -> list[Story]:
+    stories: list[Story] = []
+    base = entry.html_base or entry.url  # relative hrefs resolve as in the feed document
+    for items in (collector.list_items, _numbered(collector.paragraphs)):
+        linked = [(item, found) for item in items if (found := _first_web_link(item, base, link))]
+        if len(linked) < MIN_STORIES:
+            continue
+        for index, (item, (url, link_text)) in enumerate(linked, start=1):
+            text = _strip_number(item.text)
+            lines = [line for line in text.split("\n") if line]
+            body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+            story = replace(
+                entry,
+                guid=f"{entry.guid}#{index}" if entry.guid else url,
+                url=url,
+                title=_headline(item, link_text),
+                html=body,
+            )
+            # html_to_text(body) would give back exactly these lines: each is already
+            # whitespace-folded and non-empty, and escape() is undone by the parser.
+            stories.append(Story(story, "\n".join(lines)))
+        break
+    return stories
+
+
 def split_newsletter(entry: ParsedEntry) -> list[ParsedEntry]:
     """One entry per story of a newsletter issue, or [] if ``entry`` is not one.
 
@@ -186,23 +284,4 @@ def split_newsletter(entry: ParsedEntry) -> list[ParsedEntry]:
     collector = _Collector()
     collector.feed(entry.html)
     collector.close()
-    stories: list[ParsedEntry] = []
-    base = entry.html_base or entry.url  # relative hrefs resolve as in the feed document
-    for items in (collector.list_items, _numbered(collector.paragraphs)):
-        linked = [(item, link) for item in items if (link := _first_web_link(item, base))]
-        if len(linked) < MIN_STORIES:
-            continue
-        for index, (item, (url, link_text)) in enumerate(linked, start=1):
-            text = _strip_number(item.text)
-            body = "".join(f"<p>{escape(line)}</p>" for line in text.split("\n") if line)
-            stories.append(
-                replace(
-                    entry,
-                    guid=f"{entry.guid}#{index}" if entry.guid else url,
-                    url=url,
-                    title=_headline(item, link_text),
-                    html=body,
-                )
-            )
-        break
-    return stories
+    return [story.entry for story in _stories(entry, collector, None)]

@@ -8,7 +8,7 @@ estimated), and every article gets its stable id.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from newsintel.feeds.clean import fold_whitespace, html_to_text
 from newsintel.feeds.dedupe import title_key
 from newsintel.feeds.identity import article_id, content_hash
-from newsintel.feeds.newsletter import split_newsletter
+from newsintel.feeds.newsletter import read_issue
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
 from newsintel.feeds.sources import FeedSource
 from newsintel.models import Article
@@ -52,9 +52,15 @@ def _published(entry: ParsedEntry, fetched_at: datetime) -> tuple[datetime, bool
 
 
 def _article(
-    source: FeedSource, entry: ParsedEntry, fetched_at: datetime, parent_id: str | None
+    source: FeedSource,
+    entry: ParsedEntry,
+    fetched_at: datetime,
+    parent_id: str | None,
+    text: str | None = None,
 ) -> Article | None:
-    text = html_to_text(entry.html)
+    """``text``, when given, is ``html_to_text(entry.html)`` already worked out."""
+    if text is None:
+        text = html_to_text(entry.html)
     title = fold_whitespace(html_to_text(entry.title)) or _title_from_text(text)
     if not title and not text:
         return None
@@ -77,17 +83,23 @@ def _article(
     )
 
 
-def _articles(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> Iterator[Article]:
+def _articles(
+    source: FeedSource,
+    feed: ParsedFeed,
+    fetched_at: datetime,
+    link: Callable[[str], str] | None,
+) -> Iterator[Article]:
     for entry in feed.entries:
-        issue = _article(source, entry, fetched_at, None)
+        # One parse gives the entry's text and its stories (split_newsletter's).
+        text, stories = read_issue(entry, link=link)
+        issue = _article(source, entry, fetched_at, None, text)
         if issue is None:
             continue
-        stories = split_newsletter(entry)
         # A bundle is kept for reference but flagged, so theme counts see its stories once
         # each and never the bundle itself.
         yield replace(issue, is_issue=True) if stories else issue
         for story in stories:
-            article = _article(source, story, fetched_at, issue.article_id)
+            article = _article(source, story.entry, fetched_at, issue.article_id, story.text)
             if article is not None:
                 yield article
 
@@ -143,19 +155,26 @@ def article_from_fields(
     return replace(article, origin=origin, title_derived=title_derived)
 
 
-def normalise_feed(source: FeedSource, feed: ParsedFeed, fetched_at: datetime) -> list[Article]:
+def normalise_feed(
+    source: FeedSource,
+    feed: ParsedFeed,
+    fetched_at: datetime,
+    *,
+    link: Callable[[str], str] | None = None,
+) -> list[Article]:
     """Articles of one parsed feed, in feed order, each id at most once.
 
     A newsletter issue is kept (``is_issue=True``) and followed by its stories
     (``parent_id`` = the issue's id). A missing date, or one more than a day past
     ``fetched_at``, becomes ``fetched_at`` with ``published_estimated=True``. Entries
     repeating an earlier id (duplicate GUIDs are common) are dropped; so are entries with
-    neither title nor text.
+    neither title nor text. ``link`` maps each link a newsletter splitter considers as a
+    story link (email unwraps click trackers with it).
     """
     fetched = _naive_utc(fetched_at)
     seen: set[str] = set()
     articles: list[Article] = []
-    for article in _articles(source, feed, fetched):
+    for article in _articles(source, feed, fetched, link):
         if article.article_id not in seen:
             seen.add(article.article_id)
             articles.append(article)

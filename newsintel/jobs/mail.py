@@ -8,17 +8,20 @@ failed and the others (and the feeds) go on.
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.config import Settings
 from newsintel.errors import MessageError, NewsintelError
 from newsintel.feeds.sources import slugify
-from newsintel.jobs import NoProgress, Progress, utcnow
+from newsintel.jobs import _PARALLEL_PARSE_MIN_FEEDS, NoProgress, Progress, _parse_pool, utcnow
 from newsintel.jobs.publish import publishes
 from newsintel.mail.message import MailMessage, parse_message
 from newsintel.mail.sources import MailboxSource
@@ -26,9 +29,20 @@ from newsintel.mail.stories import mail_articles
 from newsintel.models import Article, SourceUpdate
 from newsintel.store import migrate, open_db
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from newsintel.mail.local import RawMessage
+
 # Messages stored per transaction: a killed import loses at most this many, and the
 # commit cost (milliseconds) is shared by them all.
 _BATCH_MESSAGES = 200
+# Messages a parse worker takes at a time: shipping them there and their articles back
+# stays a small share of the work. A mailbox of fewer than _PARALLEL_PARSE_MIN_FEEDS
+# chunks is parsed in this process (starting workers would cost more than it saves).
+_CHUNK_MESSAGES = 100
+# Chunks in flight per worker: workers never wait, and a big mbox is never in memory whole.
+_CHUNKS_AHEAD = 3
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ class _Tally:
     def skip(self, name: str, reason: str) -> None:
         self.skipped.append(SkippedMessage(name, reason))
 
-    def count(self, message: MailMessage, articles: Sequence[Article]) -> None:
+    def count(self, message: MailMessage | _Read, articles: Sequence[Article]) -> None:
         self.messages += 1
         self.stories += sum(1 for a in articles if not a.is_issue)
         self.attachments += message.attachments
@@ -132,6 +146,104 @@ class _Writer:
         self.messages, self.outlets = [], {}
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One local message parsed into articles, or the reason it was skipped.
+
+    What the import needs of the ``MailMessage``, without its HTML (which would have
+    to travel back from a parse worker for nothing).
+    """
+
+    name: str
+    error: str | None = None
+    outlet: tuple[str, str, str] = ("", "", "")
+    articles: tuple[Article, ...] = ()
+    attachments: int = 0
+    date_estimated: bool = False
+    published_at: datetime | None = None
+
+
+def _read_chunk(
+    chunk: list[RawMessage], max_bytes: int, source: str | None, fetched_at: datetime
+) -> list[_Read]:
+    """Parse a chunk of raw messages (in a worker process, or here)."""
+    reads: list[_Read] = []
+    for raw in chunk:
+        if raw.data is None:
+            reads.append(_Read(raw.name, raw.error or "unreadable"))
+            continue
+        try:
+            message = parse_message(raw.data, max_bytes=max_bytes, file_time=raw.arrived_at)
+        except MessageError as exc:
+            reads.append(_Read(raw.name, str(exc)))
+            continue
+        outlet, articles = message_articles(message, source, fetched_at)
+        reads.append(
+            _Read(raw.name, None, outlet, tuple(articles), message.attachments,
+                  message.date_estimated, message.published_at)
+        )  # fmt: skip
+    return reads
+
+
+def _read_all(
+    raws: Iterable[RawMessage], max_bytes: int, source: str | None, fetched_at: datetime
+) -> Iterator[_Read]:
+    """Every message parsed, in mailbox order; on every core when there are many."""
+    chunks = _chunked(iter(raws), _CHUNK_MESSAGES)
+    first = list(itertools.islice(chunks, _PARALLEL_PARSE_MIN_FEEDS))
+    with _parse_pool(len(first)) as pool:
+        if pool is None:
+            for chunk in itertools.chain(first, chunks):
+                yield from _read_chunk(chunk, max_bytes, source, fetched_at)
+            return
+        ahead = _CHUNKS_AHEAD * (os.cpu_count() or 1)
+        pending: deque[tuple[list[RawMessage], Future[list[_Read]] | None]] = deque()
+        for chunk in itertools.chain(first, chunks):
+            pending.append((chunk, _submit(pool, chunk, max_bytes, source, fetched_at)))
+            if len(pending) > ahead:
+                yield from _collect(*pending.popleft(), max_bytes, source, fetched_at)
+        while pending:
+            yield from _collect(*pending.popleft(), max_bytes, source, fetched_at)
+
+
+def _chunked(raws: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+    while chunk := list(itertools.islice(raws, size)):
+        yield chunk
+
+
+def _submit(
+    pool: ProcessPoolExecutor,
+    chunk: list[RawMessage],
+    max_bytes: int,
+    source: str | None,
+    fetched_at: datetime,
+) -> Future[list[_Read]] | None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return pool.submit(_read_chunk, chunk, max_bytes, source, fetched_at)
+    except BrokenProcessPool:
+        return None  # parsed here when collected
+
+
+def _collect(
+    chunk: list[RawMessage],
+    future: Future[list[_Read]] | None,
+    max_bytes: int,
+    source: str | None,
+    fetched_at: datetime,
+) -> list[_Read]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    if future is not None:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): not these messages' fault.
+            pass
+    return _read_chunk(chunk, max_bytes, source, fetched_at)
+
+
 @publishes
 def import_mail(
     settings: Settings,
@@ -159,21 +271,14 @@ def import_mail(
         migrate(con)
         writer = _Writer(con, tally)
         progress.start(f"reading {path.name}", total or 0)
-        for raw in read_local(path, settings.mail_max_bytes):
+        raws = read_local(path, settings.mail_max_bytes)
+        for read in _read_all(raws, settings.mail_max_bytes, source, fetched_at):
             progress.advance()
-            if raw.data is None:
-                tally.skip(raw.name, raw.error or "unreadable")
+            if read.error is not None:
+                tally.skip(read.name, read.error)
                 continue
-            try:
-                message = parse_message(
-                    raw.data, max_bytes=settings.mail_max_bytes, file_time=raw.arrived_at
-                )
-            except MessageError as exc:
-                tally.skip(raw.name, str(exc))
-                continue
-            outlet, articles = message_articles(message, source, fetched_at)
-            tally.count(message, articles)
-            writer.add(outlet, articles)
+            tally.count(read, read.articles)
+            writer.add(read.outlet, list(read.articles))
             if len(writer.messages) >= _BATCH_MESSAGES:
                 writer.flush()
         writer.flush()

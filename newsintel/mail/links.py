@@ -60,13 +60,18 @@ def _target(url: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=8192)  # footers and web-view links repeat in every issue
 def unwrap_link(href: str) -> str:
     """The canonical article URL behind a (possibly tracking) newsletter link.
 
-    Non-web links (mailto:, tel:, #anchors) come back stripped and otherwise unchanged.
+    ``href`` as written in the HTML (entities not yet decoded). Non-web links (mailto:,
+    tel:, #anchors) come back decoded, stripped and otherwise unchanged.
     """
-    url = unescape(href).strip()
+    return unwrap_url(unescape(href).strip())
+
+
+@functools.lru_cache(maxsize=8192)  # footers and web-view links repeat in every issue
+def unwrap_url(url: str) -> str:
+    """``unwrap_link`` of a link already decoded, as an HTML parser gives attributes."""
     if not _is_web(url):
         return url
     for _ in range(_MAX_LAYERS):
@@ -75,16 +80,3 @@ def unwrap_link(href: str) -> str:
             break
         url = target
     return canonical_url(url)
-
-
-_HREF = re.compile(r"""(\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-
-
-def unwrap_links_in_html(html: str) -> str:
-    """``html`` with every href replaced by its unwrapped canonical URL."""
-    from html import escape
-
-    def replace(match: re.Match[str]) -> str:
-        return f'{match.group(1)}"{escape(unwrap_link(match.group(3)))}"'
-
-    return _HREF.sub(replace, html)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from newsintel.feeds.normalise import normalise_feed
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
 from newsintel.feeds.sources import FeedSource
-from newsintel.mail.links import unwrap_link, unwrap_links_in_html
+from newsintel.mail.links import unwrap_link, unwrap_url
 from newsintel.mail.message import MailMessage
 from newsintel.models import Article
 
@@ -53,7 +53,8 @@ def is_housekeeping_link(url: str, unsubscribe: frozenset[str] = frozenset()) ->
     """
     if not url or url.lower().startswith(("mailto:", "tel:", "#")):
         return True
-    if url in unsubscribe or unwrap_link(url) in unsubscribe:
+    # No List-Unsubscribe (most messages): nothing to unwrap the link for.
+    if unsubscribe and (url in unsubscribe or unwrap_link(url) in unsubscribe):
         return True
     host = (urlsplit(url).hostname or "").lower()
     return bool(_HOUSEKEEPING_URL.search(url)) or (
@@ -83,12 +84,16 @@ def mail_articles(
         guid=message.message_id,
         url=None,
         title=message.subject,
-        html=unwrap_links_in_html(message.html),
+        html=message.html,
         published_at=message.published_at,
         published_raw=None,
     )
     feed = ParsedFeed(source_name, None, (entry,), None)
-    articles = normalise_feed(FeedSource(source_id, source_name, ""), feed, fetched_at)
+    # Only the links the splitter considers are unwrapped (the HTML parser has decoded
+    # them already): the issue's text never shows an href, so the rest need no work.
+    articles = normalise_feed(
+        FeedSource(source_id, source_name, ""), feed, fetched_at, link=unwrap_url
+    )
     if not articles:
         return []
     issue, *stories = articles
