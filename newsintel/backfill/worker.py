@@ -25,43 +25,24 @@ from newsintel.feeds.sources import FeedSource
 
 # One event loop and one client per worker process, kept for its life so that
 # connections to the host are reused (keep-alive) as they are in the parent.
-# The settings come once, from the pool's initializer (``configure``), not with every
-# request.
-_settings: Settings | None = None
 _loop: asyncio.AbstractEventLoop | None = None
 _client: httpx.AsyncClient | None = None
 
 
-def configure(settings: Settings) -> None:
-    """Run once in each worker process (pool initializer): the settings to fetch with."""
-    global _settings
-    _settings = settings
-
-
-def _client_for() -> tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, Settings]:
+def _client_for(settings: Settings) -> tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]:
     global _loop, _client
-    if _settings is None:
-        raise RuntimeError("backfill worker used before configure()")
     if _loop is None or _client is None:
         _loop = asyncio.new_event_loop()
-        _client = make_client(_settings)
-    return _loop, _client, _settings
+        _client = make_client(settings)
+    return _loop, _client
 
 
-def warm() -> None:
-    """Import the extractor and open the client ahead of the first page, so that a
-    worker started while the sitemaps are read is ready when the pages come."""
-    import trafilatura  # noqa: F401
-
-    _client_for()
-
-
-def fetch_and_extract(url: str) -> tuple[FetchResult, ExtractedPage | None]:
+def fetch_and_extract(url: str, settings: Settings) -> tuple[FetchResult, ExtractedPage | None]:
     """GET ``url`` and extract the page; the result comes back without its body.
 
     ``None`` for the page when the fetch did not succeed (the result says why).
     """
-    loop, client, settings = _client_for()
+    loop, client = _client_for(settings)
     result = loop.run_until_complete(
         fetch_feed(client, FeedSource(url, url, url), FetchState(), settings)
     )

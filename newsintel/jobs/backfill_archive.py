@@ -22,14 +22,15 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from newsintel.backfill import worker
 from newsintel.backfill.extract import ExtractedPage, extract_page
 from newsintel.backfill.paged import PageStyle, PageSummary, fingerprint, page_url, stop_after
 from newsintel.backfill.polite import PoliteFetcher, is_denied
@@ -41,6 +42,7 @@ from newsintel.backfill.sitemaps import (
     page_verdict,
     parse_sitemap,
 )
+from newsintel.backfill.worker import fetch_and_extract
 from newsintel.config import Settings
 from newsintel.errors import ConfigError, FeedError, ParseError
 from newsintel.feeds.fetch import FetchResult
@@ -150,7 +152,6 @@ class _Run:
     attempts: dict[str, int]
     stored_urls: set[str]
     pages_done: dict[int, PageState]
-    pool: Executor | None = None  # fetch + extract workers, once a run needs them
     store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def in_window(self, moment: datetime) -> bool:
@@ -241,8 +242,6 @@ async def _backfill(run: _Run) -> None:
                 )
         finally:
             run.report.requests = fetcher.requests
-            if run.pool is not None:
-                run.pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- paged feed --------------------------------------------------------------------------
@@ -438,10 +437,6 @@ async def _from_sitemaps(run: _Run, fetcher: PoliteFetcher) -> bool:
         else:
             for entry in sitemap.entries:
                 pages.setdefault(entry.loc, entry)
-            if len(pages) >= PARALLEL_EXTRACT_MIN_PAGES:
-                # Likely a big run: start the workers now, so that their start-up
-                # (spawn, importing the extractor) overlaps reading the other sitemaps.
-                _start_pool(run)
         if not from_robots and len(run.report.sitemaps_read) == 1:
             # The first well-known location that answers is the site's sitemap; the
             # others usually repeat it (WordPress serves several names for one tree).
@@ -484,31 +479,31 @@ def _is_done(run: _Run, state: UrlState, now: datetime) -> bool:
     return state.next_try_at is not None and state.next_try_at > now
 
 
-def _start_pool(run: _Run) -> Executor | None:
-    """The run's worker processes (started on first use), or None on one core.
+@contextmanager
+def _extract_pool(pages: int) -> Iterator[Executor | None]:
+    """Worker processes that fetch and extract article pages, or None: both inline
+    (small runs, one core).
 
     Spawned, not forked, like ingest's parse pool: the parent runs an event loop and
-    DuckDB threads, which a fork would copy mid-flight. Shut down by ``_backfill``.
+    DuckDB threads, which a fork would copy mid-flight.
     """
     workers = min(4, os.cpu_count() or 1)
-    if run.pool is None and workers >= 2:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    if pages < PARALLEL_EXTRACT_MIN_PAGES or workers < 2:
+        yield None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        run.pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(os.getpid(), run.settings),
-        )
-        for _ in range(workers):
-            run.pool.submit(worker.warm)
-    return run.pool
-
-
-def _start_worker(parent_pid: int, settings: Settings) -> None:
-    _exit_with_parent(parent_pid)
-    worker.configure(settings)
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def _backfill_pages(
@@ -534,54 +529,55 @@ async def _backfill_pages(
         if batch:
             await _store_pages(run, batch)
 
-    pool = _start_pool(run) if len(wanted) >= PARALLEL_EXTRACT_MIN_PAGES else run.pool
-
-    # With a pool, each granted request is sent from a worker process, which also
-    # extracts the page: the parent keeps the pacing (PoliteFetcher) and the store,
-    # and neither the HTTP stack's CPU nor the page bytes pass through it.
-    async def send(url: str) -> FetchResult:
-        try:
-            result, page = await loop.run_in_executor(pool, worker.fetch_and_extract, url)
-        except Exception:  # a broken pool (a worker killed): fetch and extract here
-            result = await fetcher.send_here(url)
-            page = None
-            if result.status == "ok" and result.body is not None:
-                page = extract_page(result.final_url, result.body, result.headers)
-        extracted[url] = page
-        return result
-
-    extracted: dict[str, ExtractedPage | None] = {}
-
-    async def done(entry: SitemapEntry, result: Any, page: ExtractedPage | None) -> None:
-        pending.append(_outcome(run, entry, result, page))
-        run.progress.advance()
-        if len(pending) >= STORE_BATCH or time.monotonic() - last_flush > STORE_EVERY_S:
-            await flush()
-
-    async def work() -> None:
-        while True:
+    with _extract_pool(len(wanted)) as pool:
+        # With a pool, each granted request is sent from a worker process, which also
+        # extracts the page: the parent keeps the pacing (PoliteFetcher) and the store,
+        # and neither the HTTP stack's CPU nor the page bytes pass through it.
+        async def send(url: str) -> FetchResult:
             try:
-                entry = todo.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            page: ExtractedPage | None = None
-            if pool is None:
-                result = await fetcher.fetch(entry.loc)
+                result, page = await loop.run_in_executor(
+                    pool, fetch_and_extract, url, run.settings
+                )
+            except Exception:  # a broken pool (a worker killed): fetch and extract here
+                result = await fetcher.send_here(url)
+                page = None
                 if result.status == "ok" and result.body is not None:
                     page = extract_page(result.final_url, result.body, result.headers)
-            else:
-                result = await fetcher.fetch(entry.loc, send)
-                page = extracted.pop(entry.loc, None)
-            run.report.article_pages_fetched += 0 if is_denied(result) else 1
-            await done(entry, result, page if result.status == "ok" else None)
+            extracted[url] = page
+            return result
 
-    try:
-        await asyncio.gather(*(work() for _ in range(workers)))
-    finally:
-        # Whatever was fetched and extracted is kept, even when a worker failed or
-        # we are being cancelled (Ctrl-C): it would otherwise be fetched again.
-        await flush()
-        run.progress.finish()
+        extracted: dict[str, ExtractedPage | None] = {}
+
+        async def done(entry: SitemapEntry, result: Any, page: ExtractedPage | None) -> None:
+            pending.append(_outcome(run, entry, result, page))
+            run.progress.advance()
+            if len(pending) >= STORE_BATCH or time.monotonic() - last_flush > STORE_EVERY_S:
+                await flush()
+
+        async def work() -> None:
+            while True:
+                try:
+                    entry = todo.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                page: ExtractedPage | None = None
+                if pool is None:
+                    result = await fetcher.fetch(entry.loc)
+                    if result.status == "ok" and result.body is not None:
+                        page = extract_page(result.final_url, result.body, result.headers)
+                else:
+                    result = await fetcher.fetch(entry.loc, send)
+                    page = extracted.pop(entry.loc, None)
+                run.report.article_pages_fetched += 0 if is_denied(result) else 1
+                await done(entry, result, page if result.status == "ok" else None)
+
+        try:
+            await asyncio.gather(*(work() for _ in range(workers)))
+        finally:
+            # Whatever was fetched and extracted is kept, even when a worker failed or
+            # we are being cancelled (Ctrl-C): it would otherwise be fetched again.
+            await flush()
+            run.progress.finish()
 
 
 def _outcome(
