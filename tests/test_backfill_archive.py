@@ -100,8 +100,10 @@ def test_paging_stops_on_404_and_on_a_repeated_page(tmp_path: Path) -> None:
 def test_a_server_repeating_page_one_falls_back_to_sitemaps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Also the path big backfills take: worker processes fetch and extract the pages.
+    # Also the path big backfills take: extraction in worker processes, in chunks
+    # (3 pages here, so that the last chunk is a partial one).
     monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 5)
+    monkeypatch.setattr(archive_job, "EXTRACT_CHUNK", 3)
     posts = make_posts(30)
     site = ArchiveSite(posts, paging="repeat")
     settings = _settings(tmp_path, archive_per_host=2)

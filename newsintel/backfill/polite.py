@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -27,9 +26,6 @@ from newsintel.feeds.sources import FeedSource
 MAX_RETRY_AFTER_WAIT_S = 120.0
 MAX_RETRIES = 2
 _RETRY_STATUSES = frozenset({429, 503})
-
-# Sends one granted request; by default the fetcher's own client does.
-Send = Callable[[str], Awaitable[FetchResult]]
 
 
 @dataclass
@@ -80,12 +76,8 @@ class PoliteFetcher:
                     host.interval = max(host.interval, delay)
             return host.robots
 
-    async def fetch(self, url: str, send: Send | None = None) -> FetchResult:
+    async def fetch(self, url: str) -> FetchResult:
         """GET ``url`` unless robots.txt forbids it (then a failed result saying so).
-
-        ``send``, if given, performs each granted request instead of this fetcher's
-        client (the archive job sends article pages from its worker processes); the
-        pacing below applies to it all the same.
 
         429 and 503 with a Retry-After up to ``MAX_RETRY_AFTER_WAIT_S`` are waited out
         and retried (at most ``MAX_RETRIES`` times); the wait also holds back every other
@@ -94,7 +86,7 @@ class PoliteFetcher:
         rules = await self.robots(url)
         if not rules.allows(url):
             return _denied(url)
-        result = await self._get(url, send)
+        result = await self._get(url)
         for _attempt in range(MAX_RETRIES):
             wait = result.retry_after_s
             if (
@@ -105,17 +97,10 @@ class PoliteFetcher:
                 break
             host = self._host(url)
             host.next_start = max(host.next_start, time.monotonic() + wait)
-            result = await self._get(url, send)
+            result = await self._get(url)
         return result
 
-    async def send_here(self, url: str) -> FetchResult:
-        """Send one request that ``fetch`` has already granted, with this fetcher's
-        client (a ``send`` falls back to it when it cannot send)."""
-        return await fetch_feed(
-            self._client, FeedSource(url, url, url), FetchState(), self._settings
-        )
-
-    async def _get(self, url: str, send: Send | None = None) -> FetchResult:
+    async def _get(self, url: str) -> FetchResult:
         host = self._host(url)
         async with host.slots:
             # Claim the next start time before sleeping, so that with several slots per
@@ -127,8 +112,6 @@ class PoliteFetcher:
                 await asyncio.sleep(start - now)
             try:
                 self.requests += 1
-                if send is not None:
-                    return await send(url)
                 return await fetch_feed(
                     self._client, FeedSource(url, url, url), FetchState(), self._settings
                 )

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from newsintel.backfill.extract import ExtractedPage, extract_page
+from newsintel.backfill.extract import ExtractedPage, extract_page, extract_pages
 from newsintel.backfill.paged import PageStyle, PageSummary, fingerprint, page_url, stop_after
 from newsintel.backfill.polite import PoliteFetcher, is_denied
 from newsintel.backfill.sitemaps import (
@@ -42,10 +42,8 @@ from newsintel.backfill.sitemaps import (
     page_verdict,
     parse_sitemap,
 )
-from newsintel.backfill.worker import fetch_and_extract
 from newsintel.config import Settings
 from newsintel.errors import ConfigError, FeedError, ParseError
-from newsintel.feeds.fetch import FetchResult
 from newsintel.feeds.sources import FeedSource, is_http_url, slugify
 from newsintel.jobs import NoProgress, Progress, _exit_with_parent, utcnow
 from newsintel.models import Article
@@ -58,8 +56,9 @@ MAX_SITEMAPS = 2_000
 # Article pages stored per transaction: few commits, and a kill loses one batch at most.
 STORE_BATCH = 200
 STORE_EVERY_S = 2.0
-# From this many article pages on, worker processes fetch and extract the pages.
+# From this many article pages on, extraction runs in worker processes next to fetching.
 PARALLEL_EXTRACT_MIN_PAGES = 200
+EXTRACT_CHUNK = 16
 # URL states a re-run never fetches again. 'failed' waits for its next_try_at;
 # 'out_of_range' is fetched again only if a later window covers its date.
 _FINAL = frozenset({"stored", "non_html", "empty", "denied", "gone", "undated"})
@@ -480,8 +479,8 @@ def _is_done(run: _Run, state: UrlState, now: datetime) -> bool:
 
 
 @contextmanager
-def _extract_pool(pages: int) -> Iterator[Executor | None]:
-    """Worker processes that fetch and extract article pages, or None: both inline
+def _extract_pool(pages: int) -> Iterator[tuple[Executor | None, int]]:
+    """Worker processes for extraction and their number, or (None, 0): extract inline
     (small runs, one core).
 
     Spawned, not forked, like ingest's parse pool: the parent runs an event loop and
@@ -489,7 +488,7 @@ def _extract_pool(pages: int) -> Iterator[Executor | None]:
     """
     workers = min(4, os.cpu_count() or 1)
     if pages < PARALLEL_EXTRACT_MIN_PAGES or workers < 2:
-        yield None
+        yield None, 0
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -501,7 +500,7 @@ def _extract_pool(pages: int) -> Iterator[Executor | None]:
         initargs=(os.getpid(),),
     )
     try:
-        yield pool
+        yield pool, workers
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -529,30 +528,42 @@ async def _backfill_pages(
         if batch:
             await _store_pages(run, batch)
 
-    with _extract_pool(len(wanted)) as pool:
-        # With a pool, each granted request is sent from a worker process, which also
-        # extracts the page: the parent keeps the pacing (PoliteFetcher) and the store,
-        # and neither the HTTP stack's CPU nor the page bytes pass through it.
-        async def send(url: str) -> FetchResult:
-            try:
-                result, page = await loop.run_in_executor(
-                    pool, fetch_and_extract, url, run.settings
-                )
-            except Exception:  # a broken pool (a worker killed): fetch and extract here
-                result = await fetcher.send_here(url)
-                page = None
-                if result.status == "ok" and result.body is not None:
-                    page = extract_page(result.final_url, result.body, result.headers)
-            extracted[url] = page
-            return result
+    with _extract_pool(len(wanted)) as (pool, pool_size):
+        # Extraction overlaps fetching: the next pages are requested while earlier ones
+        # are extracted in the pool. Pages go over in chunks: each hand-over wakes the
+        # pool's threads, and per page those wake-ups held up the event loop (GIL
+        # hand-offs) more than the extraction itself cost. A few chunks per worker in
+        # flight keep the pool busy and bound the bodies held in memory.
+        in_flight = asyncio.Semaphore(2 * max(1, pool_size))
+        extracting: set[asyncio.Task[None]] = set()
+        chunk: list[tuple[SitemapEntry, Any]] = []
 
-        extracted: dict[str, ExtractedPage | None] = {}
-
-        async def done(entry: SitemapEntry, result: Any, page: ExtractedPage | None) -> None:
-            pending.append(_outcome(run, entry, result, page))
+        async def done(entry: SitemapEntry, result: Any, extracted: ExtractedPage | None) -> None:
+            pending.append(_outcome(run, entry, result, extracted))
             run.progress.advance()
             if len(pending) >= STORE_BATCH or time.monotonic() - last_flush > STORE_EVERY_S:
                 await flush()
+
+        async def extract(batch: list[tuple[SitemapEntry, Any]]) -> None:
+            items = [(r.final_url, r.body, r.headers) for _entry, r in batch]
+            try:
+                try:
+                    pages = await loop.run_in_executor(pool, extract_pages, items)
+                except Exception:  # a broken pool (a worker killed): extract here instead
+                    pages = extract_pages(items)
+                for (entry, result), page in zip(batch, pages, strict=True):
+                    await done(entry, result, page)
+            finally:
+                in_flight.release()
+
+        async def submit() -> None:
+            nonlocal chunk
+            batch, chunk = chunk, []
+            if batch:
+                await in_flight.acquire()
+                task = asyncio.create_task(extract(batch))
+                extracting.add(task)
+                task.add_done_callback(extracting.discard)
 
         async def work() -> None:
             while True:
@@ -560,22 +571,27 @@ async def _backfill_pages(
                     entry = todo.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                page: ExtractedPage | None = None
-                if pool is None:
-                    result = await fetcher.fetch(entry.loc)
-                    if result.status == "ok" and result.body is not None:
-                        page = extract_page(result.final_url, result.body, result.headers)
-                else:
-                    result = await fetcher.fetch(entry.loc, send)
-                    page = extracted.pop(entry.loc, None)
+                result = await fetcher.fetch(entry.loc)
                 run.report.article_pages_fetched += 0 if is_denied(result) else 1
-                await done(entry, result, page if result.status == "ok" else None)
+                if result.status != "ok" or result.body is None:
+                    await done(entry, result, None)
+                elif pool is None:
+                    page = extract_page(result.final_url, result.body, result.headers)
+                    await done(entry, result, page)
+                else:
+                    chunk.append((entry, result))
+                    if len(chunk) >= EXTRACT_CHUNK:
+                        await submit()
 
         try:
             await asyncio.gather(*(work() for _ in range(workers)))
+            await submit()
+            await asyncio.gather(*list(extracting))
         finally:
             # Whatever was fetched and extracted is kept, even when a worker failed or
             # we are being cancelled (Ctrl-C): it would otherwise be fetched again.
+            for task in list(extracting):
+                task.cancel()
             await flush()
             run.progress.finish()
 
