@@ -185,9 +185,9 @@ def run(pages: int = PAGES) -> BenchResult:
         {"pages": pages, "min_interval_s": 0, "per_host": PER_HOST},
         figures,
         (
-            "newsintel's worker processes send the requests its parent's pacing grants "
-            "and extract the pages; the bare baseline is one process with the bytes in "
-            "memory (no HTTP, no server sharing the cores)",
+            "newsintel extracts in worker processes while it fetches; the bare baseline "
+            "is one process with the bytes in memory (no HTTP, no server sharing the "
+            "cores)",
         ),
     )
 

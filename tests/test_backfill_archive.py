@@ -285,11 +285,11 @@ def _cli(db: str, url: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "newsintel", "--db", db, "backfill", "archive", url, *extra]
 
 
-def test_worker_processes_send_only_what_the_pacing_grants(
+def test_big_runs_with_extraction_workers_keep_the_pacing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Big runs send article requests from worker processes; the parent still decides
-    # when each may go: Crawl-delay, Retry-After, robots.txt, even with 2 slots per host.
+    # Big runs extract in worker processes, in chunks; the pacing still holds there:
+    # Crawl-delay, Retry-After, robots.txt, even with 2 slots per host.
     monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 1)
     posts = make_posts(3, first=date(2021, 3, 1))
     site = ArchiveSite(
