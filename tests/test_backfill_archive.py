@@ -285,6 +285,33 @@ def _cli(db: str, url: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "newsintel", "--db", db, "backfill", "archive", url, *extra]
 
 
+def test_big_runs_with_extraction_workers_keep_the_pacing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Big runs extract in worker processes, in chunks; the pacing still holds there:
+    # Crawl-delay, Retry-After, robots.txt, even with 2 slots per host.
+    monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 1)
+    posts = make_posts(3, first=date(2021, 3, 1))
+    site = ArchiveSite(
+        posts,
+        robots=(
+            "User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n"
+            "Sitemap: {base}/sitemap_index.xml\n"
+        ),
+        extra_sitemap_urls=["/private/hidden/"],
+        retry_after={posts[1].path: 1},
+    )
+    settings = _settings(tmp_path, archive_per_host=2)
+    with site.serve() as server:
+        report = backfill_archive(settings, server.url("/"), SINCE, UNTIL)
+    assert report.new_articles == 3 and report.statuses["stored"] == 3
+    assert site.fetched(posts[1].path) == 2  # a 429, then the page after Retry-After
+    assert site.fetched("/private/hidden/") == 0
+    times = site.times()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(times) >= 7 and min(gaps) >= 0.95, gaps
+
+
 def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     posts = make_posts(150, first=date(2021, 1, 1), every_days=1)
     window = ["--since", "2021-01-01", "--until", "2021-12-31"]
