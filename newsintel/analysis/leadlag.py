@@ -40,7 +40,7 @@ from newsintel.analysis.granger import (
 )
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.prewhiten import prewhiten as prewhiten_pair
-from newsintel.analysis.robust import min_detectable_r, robust_corr_p
+from newsintel.analysis.robust import min_detectable_r, robust_corr_p_leave_one_out
 from newsintel.analysis.screen import screen_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.analysis.threads import one_blas_thread
@@ -336,9 +336,10 @@ def _influence(
 ) -> dict[str, Any] | None:
     """Leave-one-period-out robust p-values of the CCF lag with the smallest robust p.
 
-    Each overlapping pair (x_t, y_t+k) is dropped in turn (its r in closed form);
-    ``dates[i]`` labels pair i by x's period. ``p_range`` is the smallest and largest
-    p seen; ``fragile`` is decided once the run's adjustment is known (``_judge``).
+    Each overlapping pair (x_t, y_t+k) is dropped in turn and the robust p refitted
+    (``robust_corr_p_leave_one_out``); ``dates[i]`` labels pair i by x's period.
+    ``p_range`` is the smallest and largest of those p; ``fragile`` is decided once
+    the run's adjustment is known (``_judge``).
     """
     tested = [c for c in ccf if not math.isnan(c.p_robust)]
     if not tested:
@@ -350,28 +351,8 @@ def _influence(
     keep = np.isfinite(a) & np.isfinite(b)
     if not keep.all():
         a, b, labels = a[keep], b[keep], labels[keep]
-    # Every leave-one-out r at once from running sums; the HAC p is then computed for
-    # the two periods whose removal moves |r| most (down and up), which bound the range
-    # of p: refitting the HAC test once per period cost more than the rest of lead/lag.
-    m = a.size
-    sa, sb = a.sum() - a, b.sum() - b
-    saa, sbb, sab = (a @ a) - a * a, (b @ b) - b * b, (a @ b) - a * b
-    k = m - 1
-    cov = sab - sa * sb / k
-    var = (saa - sa * sa / k) * (sbb - sb * sb / k)
-    with np.errstate(all="ignore"):
-        r_out = np.abs(np.where(var > 0, cov / np.sqrt(var), np.nan))
-    if np.isnan(r_out).all():
-        return None
-    keep = np.ones(m, dtype=bool)
-    left_out: dict[int, float] = {}
-    for i in (int(np.nanargmin(r_out)), int(np.nanargmax(r_out))):
-        keep[i] = False
-        left_out[i] = robust_corr_p(a[keep], b[keep])
-        keep[i] = True
-    values = np.full(m, np.nan)
-    for i, p in left_out.items():
-        values[i] = p
+    # Every period left out in turn, the robust p of the same lag refitted.
+    values = robust_corr_p_leave_one_out(a, b)
     if np.isnan(values).all():
         return None
     lo, hi = int(np.nanargmin(values)), int(np.nanargmax(values))
