@@ -59,6 +59,11 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
         "lost_to_gaps": 7,
         "lost_to_join": 0,
     }
+    # Rolling Granger windows are calendar windows that drop the rows next to the gap.
+    rolling = white.rolling_granger
+    assert rolling is not None and rolling.lag == 1
+    assert rolling.n_obs == 291 + 1  # complete rows at lag 1, plus the lag's seed
+    assert len(rolling.p_values) == 300 - rolling.window + 1
     # Levels that need one difference: the week after the gap has no one-week change.
     rng = np.random.default_rng(6)
     level_x = pd.Series(np.cumsum(rng.normal(size=293)), x.index)

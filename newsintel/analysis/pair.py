@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from newsintel.analysis.calendar import periods_between
+from newsintel.analysis.calendar import on_calendar, periods_between
 from newsintel.analysis.changepoints import ChangePoints, detect_change_points
 from newsintel.analysis.events import EventStudy, event_study
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
@@ -197,6 +197,14 @@ def _differenced(series: pd.Series, times: int) -> pd.Series:
     out = series.astype("float64")
     for _ in range(times):
         out = out.diff().dropna()
+    return out
+
+
+def _calendar_diff(series: pd.Series, times: int) -> pd.Series:
+    """``times`` differences on the calendar (NaN next to a period without a value)."""
+    out = series.astype("float64")
+    for _ in range(times):
+        out = out.diff()
     return out
 
 
@@ -376,10 +384,15 @@ def _analyse(
         )
         if granger_lag is not None:
             lag = granger_lag
+            # Calendar lags, as in the Granger tests themselves.
+            cx, cy = on_calendar(ax, ay, freq)
+            seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
+            cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
+            cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
             rolling_g = _attempt(
                 "rolling Granger",
                 skipped,
-                lambda: rolling_granger(sx, sy, window=window, lag=lag),
+                lambda: rolling_granger(cx, cy, window=window, lag=lag, calendar=True),
             )
 
     min_size = _MIN_SEGMENT.get(freq, 5)
