@@ -58,6 +58,10 @@ def _pair(x: np.ndarray, y: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _point(lag: int, a: np.ndarray, b: np.ndarray) -> CcfPoint:
+    # On a calendar, a pair with a missing period on either side is no pair.
+    keep = np.isfinite(a) & np.isfinite(b)
+    if not keep.all():
+        a, b = a[keep], b[keep]
     m = a.size
     nan = math.nan
     if m < 4 or np.ptp(a) == 0 or np.ptp(b) == 0:
@@ -74,7 +78,11 @@ def _point(lag: int, a: np.ndarray, b: np.ndarray) -> CcfPoint:
 
 
 def cross_correlation(x: np.ndarray, y: np.ndarray, max_lag: int) -> list[CcfPoint]:
-    """r(k) = corr(x_t, y_{t+k}) for k = -max_lag..max_lag on equal-length arrays."""
+    """r(k) = corr(x_t, y_{t+k}) for k = -max_lag..max_lag on equal-length arrays.
+
+    The arrays may hold NaN for calendar periods without a value (see
+    ``newsintel.analysis.calendar``): each lag uses only its complete pairs.
+    """
     xv = np.asarray(x, dtype="float64")
     yv = np.asarray(y, dtype="float64")
     if xv.shape != yv.shape:

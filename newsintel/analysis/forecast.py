@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from newsintel.analysis.calendar import complete
 from newsintel.analysis.robust import hac_bandwidth
 from newsintel.errors import AnalysisError
 
@@ -81,6 +82,11 @@ def out_of_sample(
     ones = np.ones((goal.size, 1))
     restricted = np.hstack([ones, _lags(yv, lag)])
     full = np.hstack([restricted, _lags(xv, lag)])
+    # Calendar NaN: forecast only the periods whose own and lagged values exist; the
+    # origins stay in time order, so each fit still sees only the past.
+    keep = complete(goal, full)
+    if not keep.all():
+        goal, restricted, full = goal[keep], restricted[keep], full[keep]
     rows = goal.size
     first = start if start is not None else max(rows // 2, 3 * full.shape[1], 30)
     if rows - first < _MIN_FORECASTS:

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from newsintel.analysis.calendar import complete
 from newsintel.analysis.robust import RobustWald, robust_wald
 from newsintel.errors import AnalysisError
 
@@ -78,20 +79,28 @@ def _one_direction(
     """
     from scipy import stats
 
-    n = int(target.size)
-    if not (np.isfinite(target).all() and np.isfinite(source).all()):
-        raise AnalysisError(f"Granger test {direction} failed: x contains NaN or inf values.")
-    if n <= 3 * max_lag + 1:
+    if np.isinf(target).any() or np.isinf(source).any():
+        raise AnalysisError(f"Granger test {direction} failed: x contains inf values.")
+    if int(complete(target, source).sum()) <= 3 * max_lag + 1:
         raise AnalysisError(
             f"Granger test {direction} failed: insufficient observations for lag {max_lag}"
         )
     stats_f: list[float] = []
     df_denoms: list[int] = []
+    used: list[int] = []
     robust: list[RobustWald] = []
     for lag in range(1, max_lag + 1):
         goal = target[lag:]
         own = _lag_columns(target, lag)
         other = _lag_columns(source, lag)
+        # Calendar NaN (a missing period): drop the rows that need it, only those.
+        rows = complete(goal, own, other)
+        if not rows.all():
+            goal, own, other = goal[rows], own[rows], other[rows]
+        if goal.size <= 2 * lag + 1:
+            raise AnalysisError(
+                f"Granger test {direction} failed: insufficient observations for lag {lag}"
+            )
         ones = np.ones((goal.size, 1))
         # Same column order as statsmodels (own lags, source lags, constant last).
         joint = np.hstack([own, other, ones])
@@ -112,15 +121,14 @@ def _one_direction(
         robust.append(robust_wald(goal, joint, slice(lag, 2 * lag)))
         stats_f.append((rss_r - rss_u) / rss_u / lag * df_resid)
         df_denoms.append(df_resid)
+        used.append(int(goal.size))
     lags = np.arange(1, max_lag + 1)
     # One vectorised call: the same ufunc (fdtrc) element by element as per-lag calls.
     p_values = stats.f.sf(np.asarray(stats_f), lags, np.asarray(df_denoms, dtype="float64"))
     return [
-        GrangerPoint(
-            direction, lag, float(f), float(p), lag, df, n - lag, p_robust=w.p, robust=w.kind
-        )
-        for lag, f, p, df, w in zip(
-            lags.tolist(), stats_f, p_values, df_denoms, robust, strict=True
+        GrangerPoint(direction, lag, float(f), float(p), lag, df, rows, p_robust=w.p, robust=w.kind)
+        for lag, f, p, df, w, rows in zip(
+            lags.tolist(), stats_f, p_values, df_denoms, robust, used, strict=True
         )
     ]
 
@@ -159,14 +167,23 @@ def var_criteria(x: np.ndarray, y: np.ndarray, max_lag: int) -> tuple[list[float
             "VAR lag-order selection failed: maxlags is too large for the number of "
             "observations and the number of equations. The largest model cannot be estimated."
         )
-    if max_lag < 0 or not np.isfinite(data).all():
+    if max_lag < 0 or np.isinf(data).any():
         raise AnalysisError("VAR lag-order selection failed: needs finite data and max_lag >= 0")
-    nobs = n_total - max_lag
     y_sample = data[max_lag:]
     aic: list[float] = []
     bic: list[float] = []
     # Column block k: both series at t-k, on the rows t = max_lag..n-1.
     blocks = [data[max_lag - k : n_total - k] for k in range(1, max_lag + 1)]
+    # Calendar NaN: every order is fitted on the rows complete at the largest one.
+    rows = complete(y_sample, *blocks)
+    if not rows.all():
+        y_sample = y_sample[rows]
+        blocks = [b[rows] for b in blocks]
+    nobs = int(y_sample.shape[0])
+    if nobs <= neqs * max_lag + 1:
+        raise AnalysisError(
+            "VAR lag-order selection failed: too few complete periods for the largest model"
+        )
     # statsmodels refuses a design that already has a (non-zero) constant column.
     if any(((np.ptp(b, axis=0) == 0) & (b[0] != 0)).any() for b in blocks):
         raise AnalysisError("VAR lag-order selection failed: a lagged series is constant")

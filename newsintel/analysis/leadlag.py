@@ -2,7 +2,9 @@
 
 Steps, each reported in the result so that a reader can redo them:
 
-1. align the two series on their common dates;
+1. align the two series on their common dates and place them on the full calendar
+   (every week or month between the first and the last; missing periods are NaN), so
+   that every lag below is a calendar lag and only rows missing a lagged value drop;
 2. difference each until ADF and KPSS agree it is stationary (at most twice);
 3. prewhiten: fit AR(p) to x by AIC and filter x and y with it (Box-Jenkins), so that
    the cross-correlation bands are valid;
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.calendar import complete, on_calendar
 from newsintel.analysis.ccf import CcfPoint, cross_correlation, null_band
 from newsintel.analysis.forecast import out_of_sample
 from newsintel.analysis.granger import (
@@ -37,12 +40,11 @@ from newsintel.analysis.granger import (
 )
 from newsintel.analysis.multiple import benjamini_hochberg
 from newsintel.analysis.prewhiten import prewhiten as prewhiten_pair
-from newsintel.analysis.robust import min_detectable_r, robust_corr_p
+from newsintel.analysis.robust import min_detectable_r, robust_corr_p_leave_one_out
 from newsintel.analysis.screen import screen_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError, SeriesError
-from newsintel.series.align import align_pair
 
 __all__ = ["MIN_OBS", "LeadLagResult", "lead_lag"]
 
@@ -334,9 +336,10 @@ def _influence(
 ) -> dict[str, Any] | None:
     """Leave-one-period-out robust p-values of the CCF lag with the smallest robust p.
 
-    Each overlapping pair (x_t, y_t+k) is dropped in turn (its r in closed form);
-    ``dates[i]`` labels pair i by x's period. ``p_range`` is the smallest and largest
-    p seen; ``fragile`` is decided once the run's adjustment is known (``_judge``).
+    Each overlapping pair (x_t, y_t+k) is dropped in turn and the robust p refitted
+    (``robust_corr_p_leave_one_out``); ``dates[i]`` labels pair i by x's period.
+    ``p_range`` is the smallest and largest of those p; ``fragile`` is decided once
+    the run's adjustment is known (``_judge``).
     """
     tested = [c for c in ccf if not math.isnan(c.p_robust)]
     if not tested:
@@ -344,28 +347,12 @@ def _influence(
     best = min(tested, key=lambda c: c.p_robust)
     a, b = _pair_arrays(xw, yw, best.lag)
     labels = dates[-best.lag :] if best.lag < 0 else dates[: a.size]
-    # Every leave-one-out r at once from running sums; the HAC p is then computed for
-    # the two periods whose removal moves |r| most (down and up), which bound the range
-    # of p: refitting the HAC test once per period cost more than the rest of lead/lag.
-    m = a.size
-    sa, sb = a.sum() - a, b.sum() - b
-    saa, sbb, sab = (a @ a) - a * a, (b @ b) - b * b, (a @ b) - a * b
-    k = m - 1
-    cov = sab - sa * sb / k
-    var = (saa - sa * sa / k) * (sbb - sb * sb / k)
-    with np.errstate(all="ignore"):
-        r_out = np.abs(np.where(var > 0, cov / np.sqrt(var), np.nan))
-    if np.isnan(r_out).all():
-        return None
-    keep = np.ones(m, dtype=bool)
-    left_out: dict[int, float] = {}
-    for i in (int(np.nanargmin(r_out)), int(np.nanargmax(r_out))):
-        keep[i] = False
-        left_out[i] = robust_corr_p(a[keep], b[keep])
-        keep[i] = True
-    values = np.full(m, np.nan)
-    for i, p in left_out.items():
-        values[i] = p
+    # Calendar periods without a value make no pair (as in the CCF itself).
+    keep = np.isfinite(a) & np.isfinite(b)
+    if not keep.all():
+        a, b, labels = a[keep], b[keep], labels[keep]
+    # Every period left out in turn, the robust p of the same lag refitted.
+    values = robust_corr_p_leave_one_out(a, b)
     if np.isnan(values).all():
         return None
     lo, hi = int(np.nanargmin(values)), int(np.nanargmax(values))
@@ -439,6 +426,14 @@ def _stationary(
             f"(ADF p={report.adf_p:.3g}, KPSS p={report.kpss_p:.3g}); results may be spurious"
         )
     return out, {"differences": differences, "stationarity": report.to_dict()}
+
+
+def _calendar_differences(series: pd.Series, times: int) -> pd.Series:
+    """``times`` differences on the calendar: a difference next to a gap is NaN."""
+    out = series.astype("float64")
+    for _ in range(times):
+        out = out.diff()
+    return out
 
 
 def _primary(
@@ -611,13 +606,20 @@ def _lead_lag(
             f"= {_OBS_PER_LAG * max_lag}; long-lag results rest on few points"
         )
 
-    sx, x_info = _stationary(ax, x_name, alpha, notes)
-    sy, y_info = _stationary(ay, y_name, alpha, notes)
-    sx, sy = align_pair(sx, sy)
-    if len(sx) < MIN_OBS:
-        raise AnalysisError(f"only {len(sx)} observations left after differencing")
-    xs = sx.to_numpy()
-    ys = sy.to_numpy()
+    _, x_info = _stationary(ax, x_name, alpha, notes)
+    _, y_info = _stationary(ay, y_name, alpha, notes)
+    # The tests judged the observed values; the differences and every lag are taken on
+    # the full calendar, so neither spans a period without a value (NaN there).
+    sx, sy = on_calendar(ax, ay, freq)
+    sx = _calendar_differences(sx, int(x_info["differences"]))
+    sy = _calendar_differences(sy, int(y_info["differences"]))
+    start = max(int(x_info["differences"]), int(y_info["differences"]))
+    sx, sy = sx.iloc[start:], sy.iloc[start:]
+    xs = sx.to_numpy(dtype="float64")
+    ys = sy.to_numpy(dtype="float64")
+    n_stationary = int(complete(xs, ys).sum())
+    if n_stationary < MIN_OBS:
+        raise AnalysisError(f"only {n_stationary} observations left after differencing")
 
     pw_info: dict[str, Any]
     filtered = None
@@ -634,16 +636,16 @@ def _lead_lag(
             "coefficients": list(filtered.coefficients),
         }
     else:
-        xw, yw = xs - xs.mean(), ys - ys.mean()
+        xw, yw = xs - np.nanmean(xs), ys - np.nanmean(ys)
         pw_info = {"applied": False}
         if not prewhiten:
             notes.append(
                 "not prewhitened: the CCF bands assume white noise and may overstate significance"
             )
-    n_used = int(xw.size)
+    n_used = int(complete(xw, yw).sum())
 
     ccf_lag = min(max_lag, n_used - _MIN_PAIRS)
-    granger_lag = min(max_lag, granger_max_lag(len(xs)))
+    granger_lag = min(max_lag, granger_max_lag(n_stationary))
     if ccf_lag < max_lag or granger_lag < max_lag:
         notes.append(
             f"too few observations for lag {max_lag}: CCF computed up to lag {max(ccf_lag, 0)}, "
@@ -685,7 +687,7 @@ def _lead_lag(
     ]
     # Prewhitening drops the AR order's first points; pair i of each lag is then
     # labelled by x's period.
-    dates = pd.DatetimeIndex(sx.index)[len(xs) - n_used :]
+    dates = pd.DatetimeIndex(sx.index)[len(xs) - xw.size :]
     influence = _judge(_influence(xw, yw, ccf, dates), ccf, alpha)
 
     return LeadLagResult(
@@ -704,7 +706,7 @@ def _lead_lag(
         warnings=tuple(notes),
         max_lag=max_lag,
         prewhitened=filtered is not None,
-        n_stationary=len(xs),
+        n_stationary=n_stationary,
         n_used=n_used,
         ccf_band=null_band(n_used),
         alpha=alpha,

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.calendar import on_calendar, periods_between
 from newsintel.analysis.changepoints import ChangePoints, detect_change_points
 from newsintel.analysis.events import EventStudy, event_study
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
@@ -199,6 +200,14 @@ def _differenced(series: pd.Series, times: int) -> pd.Series:
     return out
 
 
+def _calendar_diff(series: pd.Series, times: int) -> pd.Series:
+    """``times`` differences on the calendar (NaN next to a period without a value)."""
+    out = series.astype("float64")
+    for _ in range(times):
+        out = out.diff()
+    return out
+
+
 def _attempt(what: str, skipped: list[str], compute: Callable[[], T]) -> T | None:
     """Run one descriptive statistic; when the data defeat it, record why and go on."""
     try:
@@ -285,29 +294,28 @@ def analyse_pair(
             ax.index[-1].date(),
             tuple(notes),
         )
-    periods, gap_note = _periods(x, y, ax, freq)
+    periods, gap_note = _periods(x, y, ax, freq, result.lead_lag)
     notes.extend(gap_note)
     return replace(result, notes=tuple(notes), lead_lag=replace(result.lead_lag, periods=periods))
 
 
-def _calendar_count(first: pd.Timestamp, last: pd.Timestamp, freq: str) -> int:
-    """Periods from ``first`` to ``last`` inclusive on a full calendar at ``freq``."""
-    if freq == "W":
-        return (last - first).days // 7 + 1
-    if freq == "M":
-        return (last.year - first.year) * 12 + last.month - first.month + 1
-    # Daily prices keep trading days: weekends are no gap.
-    return int(np.busday_count(first.date(), last.date())) + 1
-
-
 def _periods(
-    x: pd.Series, y: pd.Series, joined: pd.Series, freq: str
+    x: pd.Series, y: pd.Series, joined: pd.Series, freq: str, result: LeadLagResult
 ) -> tuple[dict[str, int], list[str]]:
-    """How many periods the tests used and where the others went."""
+    """How many periods the tests used and where the others went.
+
+    ``lost_to_gaps``: calendar periods of the common window with no stationary pair,
+    i.e. the periods missing in either series plus the differences next to them (a
+    difference across a gap is no one-period change); the first periods that only
+    seed the differences are not counted. Each test's own count (``n_pairs``,
+    ``n_obs``) further drops the rows whose lagged values fall in a gap.
+    """
     union = pd.DatetimeIndex(x.dropna().index).union(pd.DatetimeIndex(y.dropna().index))
     index = pd.DatetimeIndex(joined.index)
-    calendar = _calendar_count(index[0], index[-1], freq)
-    gaps = max(0, calendar - len(index))
+    calendar = periods_between(index[0], index[-1], freq)
+    seeds = max(int(result.transforms[side]["differences"]) for side in ("x", "y"))
+    missing = max(0, calendar - len(index))
+    gaps = max(0, calendar - seeds - result.n_stationary)
     periods = {
         "used": len(index),
         "dropped_partial": int(x.attrs.get("dropped_partial", 0))
@@ -316,10 +324,11 @@ def _periods(
         "lost_to_join": len(union) - len(index),
     }
     notes = []
-    if gaps:
+    if missing:
         notes.append(
-            f"{gaps} calendar period(s) inside the common window have no value in one of "
-            "the series; lags count observed periods, so a lag can span such a gap"
+            f"{missing} calendar period(s) inside the common window have no value in one "
+            f"of the series; lags are calendar lags, so no lag spans them, and {gaps} "
+            "period(s) of the differenced pair are lost to them"
         )
     return periods, notes
 
@@ -375,10 +384,15 @@ def _analyse(
         )
         if granger_lag is not None:
             lag = granger_lag
+            # Calendar lags, as in the Granger tests themselves.
+            cx, cy = on_calendar(ax, ay, freq)
+            seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
+            cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
+            cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
             rolling_g = _attempt(
                 "rolling Granger",
                 skipped,
-                lambda: rolling_granger(sx, sy, window=window, lag=lag),
+                lambda: rolling_granger(cx, cy, window=window, lag=lag, calendar=True),
             )
 
     min_size = _MIN_SEGMENT.get(freq, 5)

@@ -33,7 +33,9 @@ class Prewhitened:
 
 def ar_filter(values: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     """Apply ``e_t = v_t - sum_i phi_i v_{t-i}`` to demeaned ``values``; drops ``p`` points."""
-    centred = np.asarray(values, dtype="float64") - float(np.mean(values))
+    # nanmean: calendar periods without a value stay NaN, and so does every filtered
+    # value that would need them.
+    centred = np.asarray(values, dtype="float64") - float(np.nanmean(values))
     order = len(coefficients)
     n = centred.size
     out = centred[order:].copy()
@@ -50,7 +52,11 @@ def prewhiten(x: np.ndarray, y: np.ndarray, *, max_order: int = MAX_AR_ORDER) ->
         raise AnalysisError("prewhitening needs two series of equal length")
     # Keep at least ~5 observations per AR coefficient so the fit is not all noise.
     limit = max(0, min(max_order, xv.size // 5))
-    coefficients = _ar_coefficients(xv.tobytes(), limit) if limit > 0 else ()
+    # With calendar gaps (NaN) the AR fit sees the observed values joined up: an
+    # approximation for the coefficients only; the filter itself never spans a gap.
+    observed = xv[np.isfinite(xv)]
+    limit = max(0, min(limit, observed.size // 5))
+    coefficients = _ar_coefficients(observed.tobytes(), limit) if limit > 0 else ()
     return Prewhitened(
         x=ar_filter(xv, coefficients),
         y=ar_filter(yv, coefficients),

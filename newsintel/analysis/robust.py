@@ -29,6 +29,7 @@ __all__ = [
     "ljung_box_p",
     "min_detectable_r",
     "robust_corr_p",
+    "robust_corr_p_leave_one_out",
     "robust_wald",
 ]
 
@@ -149,6 +150,51 @@ def robust_corr_p(a: np.ndarray, b: np.ndarray) -> float:
         return math.nan
     t = r / math.sqrt(var)
     return float(2 * stats.t.sf(abs(t), n - 2))
+
+
+def robust_corr_p_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``robust_corr_p`` of (a, b) with each point left out in turn (NaN where undefined).
+
+    When the full sample's products are not autocorrelated (HC3, the usual case after
+    prewhitening) all n fits are computed at once, each with HC3: the Ljung-Box choice
+    is not re-made per fit (one point rarely flips it, and re-making it cost a loop of n
+    tests). When they are autocorrelated, each fit is ``robust_corr_p`` itself.
+    """
+    n = a.size
+    out = np.full(n, np.nan)
+    if n < 7:
+        return out
+    sa, sb = float(a.std()), float(b.std())
+    if sa == 0 or sb == 0:
+        return out
+    za, zb = (a - a.mean()) / sa, (b - b.mean()) / sb
+    full_r = float(za @ zb) / n
+    if ljung_box_p(za * (zb - full_r * za), min(10, max(1, n // 5))) < _AUTOCORR_P:
+        keep = np.ones(n, dtype=bool)
+        for i in range(n):
+            keep[i] = False
+            out[i] = robust_corr_p(a[keep], b[keep])
+            keep[i] = True
+        return out
+    # Row i holds every point but i.
+    rows = np.arange(n)[:, None]
+    cols = np.arange(n - 1)[None, :]
+    index = cols + (cols >= rows)
+    av, bv = a[index], b[index]
+    m = n - 1
+    sda, sdb = av.std(axis=1, keepdims=True), bv.std(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        xa = (av - av.mean(axis=1, keepdims=True)) / sda
+        xb = (bv - bv.mean(axis=1, keepdims=True)) / sdb
+        r = (xa * xb).sum(axis=1) / m
+        products = xa * (xb - r[:, None] * xa)
+        leverage = xa**2 / m + 1 / m
+        scaled = products / np.clip(1 - leverage, 1e-12, None)
+        var = (scaled * scaled).sum(axis=1) / m**2
+        t = r / np.sqrt(var)
+    valid = (sda[:, 0] > 0) & (sdb[:, 0] > 0) & (var > 0)
+    out[valid] = 2 * stats.t.sf(np.abs(t[valid]), m - 2)
+    return out
 
 
 def min_detectable_r(n: int, alpha: float, tests: int, power: float = 0.8) -> float:

@@ -194,13 +194,23 @@ def _lagged(values: np.ndarray, lag: int) -> np.ndarray:
 
 
 def rolling_granger(
-    x: pd.Series, y: pd.Series, *, window: int, lag: int, direction: str = "x->y"
+    x: pd.Series,
+    y: pd.Series,
+    *,
+    window: int,
+    lag: int,
+    direction: str = "x->y",
+    calendar: bool = False,
 ) -> RollingGranger:
     """Does x's past help predict y (``x->y``; ``y->x`` swaps them) in each window?
 
     The same SSR F test as statsmodels ``grangercausalitytests`` (restricted: constant
     and ``lag`` lags of the target; unrestricted: plus ``lag`` lags of the source), run
     by least squares on each run of ``window`` common dates. Pass stationary inputs.
+
+    ``calendar``: x and y are already on one full calendar (NaN marks a period without
+    a value, see ``newsintel.analysis.calendar``); windows are ``window`` calendar
+    periods and each drops only the rows whose own or lagged values are missing.
     """
     from scipy import stats
 
@@ -212,10 +222,15 @@ def rolling_granger(
     df_denom = rows_per_window - 2 * lag - 1
     if df_denom < 1:
         raise AnalysisError(f"a window of {window} is too short for a Granger test at lag {lag}")
-    try:
-        ax, ay = finite_pair(x, y)
-    except SeriesError as exc:
-        raise AnalysisError(str(exc)) from exc
+    if calendar:
+        if not x.index.equals(y.index):
+            raise AnalysisError("calendar series must share one index")
+        ax, ay = x.astype("float64"), y.astype("float64")
+    else:
+        try:
+            ax, ay = finite_pair(x, y)
+        except SeriesError as exc:
+            raise AnalysisError(str(exc)) from exc
     if len(ax) < window:
         raise AnalysisError(f"only {len(ax)} common dates, fewer than the window of {window}")
     source, target = (ax, ay) if direction == "x->y" else (ay, ax)
@@ -227,10 +242,16 @@ def rolling_granger(
     ones = np.ones((goal.size, 1))
     restricted_all = np.hstack([ones, own])
     full_all = np.hstack([ones, own, other])
+    complete_rows = np.isfinite(full_all).all(axis=1) & np.isfinite(goal)
     p_values = []
     for end in range(window, tv.size + 1):
-        rows = slice(end - window, end - lag)
+        rows = np.arange(end - window, end - lag)
+        rows = rows[complete_rows[rows]]
         yw = goal[rows]
+        dfd = rows.size - 2 * lag - 1
+        if dfd < 1:
+            p_values.append(np.nan)
+            continue
         try:
             with np.errstate(all="ignore"):
                 rss_r = _rss(restricted_all[rows], yw)
@@ -241,8 +262,8 @@ def rolling_granger(
         if not rss_u > 0 or not math.isfinite(rss_r):
             p_values.append(np.nan)
             continue
-        f_stat = ((rss_r - rss_u) / lag) / (rss_u / df_denom)
-        p_values.append(float(stats.f.sf(f_stat, lag, df_denom)))
+        f_stat = ((rss_r - rss_u) / lag) / (rss_u / dfd)
+        p_values.append(float(stats.f.sf(f_stat, lag, dfd)))
     index = pd.DatetimeIndex(ax.index)[window - 1 :]
     notes = []
     missing = int(np.isnan(p_values).sum())
@@ -253,7 +274,7 @@ def rolling_granger(
         window=window,
         lag=lag,
         direction=direction,
-        n_obs=len(ax),
+        n_obs=int(complete_rows.sum()) + lag if calendar else len(ax),
         warnings=tuple(notes),
     )
 

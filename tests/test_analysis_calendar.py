@@ -1,0 +1,94 @@
+"""Calendar lags (issue 17, s. 3): no lag spans a gap, and the lost periods are counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from newsintel.analysis import analyse_pair, lead_lag
+from newsintel.analysis.calendar import on_calendar
+
+WEEKS = pd.date_range("2017-01-06", periods=300, freq="W-FRI")
+GAP = slice(150, 157)  # seven weeks without a value in either series
+
+
+def _gapped(seed: int) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
+    """White noise with y_t = 0.6 x_{t-1} on the calendar, a 7-week gap, and one
+    extreme pair that only the old observed-period lag joins: x just before the gap
+    and y just after it."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=300)
+    y = rng.normal(size=300)
+    y[1:] += 0.6 * x[:-1]
+    x[149], y[157] = 12.0, -12.0
+    keep = np.ones(300, dtype=bool)
+    keep[GAP] = False
+    return pd.Series(x[keep], WEEKS[keep]), pd.Series(y[keep], WEEKS[keep]), x, y
+
+
+def test_lag_one_never_pairs_across_the_gap() -> None:
+    x, y, full_x, full_y = _gapped(3)
+    result = lead_lag(x, y, max_lag=2, x_name="x", y_name="y", freq="W", prewhiten=False)
+    assert result.transforms["x"]["differences"] == 0
+    assert result.transforms["y"]["differences"] == 0
+    lag1 = next(c for c in result.ccf if c.lag == 1)
+    # Calendar lag 1: pairs (x_t, y_t+1) with both weeks observed, i.e. not t = 149
+    # (y_150 is in the gap) and not t = 156 (x_156 is).
+    t = np.array([i for i in range(299) if not (149 <= i <= 156)])
+    expected = np.corrcoef(full_x[t], full_y[t + 1])[0, 1]
+    # Observed-period lag 1 (the old behaviour) adds the pair (x_149, y_157).
+    xo, yo = x.to_numpy(), y.to_numpy()
+    old = np.corrcoef(xo[:-1], yo[1:])[0, 1]
+    assert lag1.n_pairs == t.size == 291
+    assert abs(lag1.r - expected) < 1e-12
+    assert expected > 0.4 and old < 0.2  # the one cross-gap pair hides the relation
+    # Granger regressions drop only the rows whose own or lagged values are missing.
+    g1 = next(g for g in result.granger if g.direction == "x->y" and g.lag == 1)
+    assert g1.n_obs == 291 and g1.p_robust < 1e-10
+    g2 = next(g for g in result.granger if g.direction == "x->y" and g.lag == 2)
+    assert g2.n_obs == 298 - 9  # rows t=2..299 but t in 150..158 (t, t-1 or t-2 missing)
+    assert result.n_stationary == 293 and result.n_used == 293
+
+
+def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
+    x, y, _, _ = _gapped(5)
+    white = analyse_pair(x, y, max_lag=3, x_name="x", y_name="y", freq="W")
+    assert white.lead_lag.periods == {
+        "used": 293,
+        "dropped_partial": 0,
+        "lost_to_gaps": 7,
+        "lost_to_join": 0,
+    }
+    # Rolling Granger windows are calendar windows that drop the rows next to the gap.
+    rolling = white.rolling_granger
+    assert rolling is not None and rolling.lag == 1
+    assert rolling.n_obs == 291 + 1  # complete rows at lag 1, plus the lag's seed
+    assert len(rolling.p_values) == 300 - rolling.window + 1
+    # Levels that need one difference: the week after the gap has no one-week change.
+    rng = np.random.default_rng(6)
+    level_x = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
+    level_y = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
+    level_y = pd.concat([level_y, pd.Series([0.0], [WEEKS[0] - pd.Timedelta(days=7)])])
+    walked = analyse_pair(
+        level_x, level_y.sort_index(), max_lag=3, x_name="a", y_name="b", freq="W"
+    )
+    ll = walked.lead_lag
+    assert ll.transforms["x"]["differences"] == 1 and ll.transforms["y"]["differences"] == 1
+    assert ll.n_stationary == 291
+    assert ll.periods == {"used": 293, "dropped_partial": 0, "lost_to_gaps": 8, "lost_to_join": 1}
+    assert any("calendar lags" in note for note in walked.warnings)
+
+
+def test_monthly_and_daily_calendars() -> None:
+    months = pd.to_datetime(["2020-01-31", "2020-02-29", "2020-05-31", "2020-06-30"])
+    a, b = on_calendar(pd.Series([1.0, 2, 3, 4], months), pd.Series([5.0, 6, 7, 8], months), "M")
+    assert list(a.index.strftime("%Y-%m")) == [f"2020-0{m}" for m in range(1, 7)]
+    assert a.isna().tolist() == [False, False, True, True, False, False]
+    assert b.iloc[-1] == 8.0
+    days = pd.to_datetime(["2024-01-05", "2024-01-08", "2024-01-10"])  # Fri, Mon, Wed
+    c, _ = on_calendar(pd.Series([1.0, 2, 3], days), pd.Series([1.0, 2, 3], days), "D")
+    assert len(c) == 4 and c.isna().sum() == 1  # the weekend is no gap, Tuesday is
+    # Dates off one calendar (mixed weekdays) are left as they are.
+    mixed = pd.to_datetime(["2024-01-05", "2024-01-13", "2024-01-19"])
+    d, _ = on_calendar(pd.Series([1.0, 2, 3], mixed), pd.Series([1.0, 2, 3], mixed), "W")
+    assert len(d) == 3
