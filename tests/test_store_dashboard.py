@@ -344,6 +344,11 @@ def test_ccf_band_from_plain_json_params(tmp_path: Path) -> None:
     con.close()
     ccf = read(db, lambda c: q.ccf_results(c, "a", "b"))
     assert ccf["band"].iloc[0] == pytest.approx(0.25)
+    # A run that recorded no transforms reads as "not differenced": plain zeros, which
+    # the Prices page tests for truth (a null there raised "boolean value of NA").
+    first = ccf.iloc[0]
+    assert (first["x_diff"], first["y_diff"]) == (0, 0)
+    assert not (first["x_diff"] or first["y_diff"])
 
 
 def test_source_health_lists_failing_sources_first(fixture_db: str) -> None:

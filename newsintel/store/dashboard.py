@@ -350,7 +350,8 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
 
     Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj, n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
-    x_diff and y_diff (times each side was differenced before the test; may be null),
+    x_diff and y_diff (times each side was differenced before the test; 0 when the run did
+    not record it, so that they never reach a page as a null that has no truth value),
     primary_test and oos (JSON text of the pre-specified tests and the out-of-sample
     comparison; null for runs before issue 17),
     window_start, window_end, warnings. A positive lag means x leads y.
@@ -367,8 +368,10 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
         SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
                TRY_CAST(json_extract(p, '$.ccf_band') AS DOUBLE) AS band,
                TRY_CAST(json_extract(p, '$.prewhiten') AS BOOLEAN) AS prewhiten,
-               TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER) AS x_diff,
-               TRY_CAST(json_extract(p, '$.transforms.y.differences') AS INTEGER) AS y_diff,
+               coalesce(TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER), 0)
+                   AS x_diff,
+               coalesce(TRY_CAST(json_extract(p, '$.transforms.y.differences') AS INTEGER), 0)
+                   AS y_diff,
                CAST(json_extract(p, '$.primary') AS VARCHAR) AS primary_test,
                CAST(json_extract(p, '$.oos') AS VARCHAR) AS oos,
                window_start, window_end, warnings
