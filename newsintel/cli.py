@@ -1150,8 +1150,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
 
-    _add_backfill_commands(sub)
-
     _command(
         sub,
         "demo",
