@@ -12,7 +12,13 @@ from statsmodels.tsa.api import VAR
 from statsmodels.tsa.stattools import grangercausalitytests
 
 from newsintel.analysis import stationarity
-from newsintel.analysis.granger import granger_tests, select_var_order, var_criteria
+from newsintel.analysis.granger import (
+    complete_rows_at_lag,
+    feasible_lag,
+    granger_tests,
+    select_var_order,
+    var_criteria,
+)
 from newsintel.analysis.leadlag import lead_lag
 from newsintel.analysis.prewhiten import _ar_coefficients, prewhiten
 from newsintel.errors import AnalysisError
@@ -110,3 +116,38 @@ def test_prewhiten_cache_is_keyed_on_values() -> None:
     assert again.coefficients == first.coefficients
     assert np.array_equal(again.x, first.x)
     assert other.coefficients != first.coefficients
+
+
+def test_gapped_calendar_is_tested_up_to_the_lag_its_complete_rows_allow() -> None:
+    # 60 weekly periods with every third one missing (a sparse corpus: weeks without a
+    # story have no share). Lag 8 has no complete row left; lag 1 has ~20.
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=60)
+    y = rng.normal(size=60)
+    y[1:] += 0.6 * x[:-1]
+    x[::3] = np.nan
+    assert complete_rows_at_lag(x, y, 8) == 0
+    lag = feasible_lag(x, y, 8)
+    assert 1 <= lag < 8
+    assert complete_rows_at_lag(x, y, lag) > 2 * lag + 1
+    assert complete_rows_at_lag(x, y, lag + 1) <= 2 * (lag + 1) + 1
+    points = granger_tests(x, y, lag)
+    assert {p.lag for p in points} == set(range(1, lag + 1))
+    # Without gaps the rule is statsmodels' own: n > 3 * lag + 1 points.
+    full = rng.normal(size=(2, 30))
+    assert feasible_lag(full[0], full[1], 12) == (30 - 2) // 3
+
+
+def test_lead_lag_on_a_gapped_calendar_still_reports_granger_tests() -> None:
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2022-01-03", periods=160, freq="W-MON")
+    x = pd.Series(rng.normal(size=160), index=index)
+    y = pd.Series(rng.normal(size=160), index=index)
+    # A quarter of the weeks absent in x, in runs of one or two.
+    gaps = rng.choice(160, size=40, replace=False)
+    x.iloc[gaps] = np.nan
+    result = lead_lag(
+        x, y, max_lag=8, x_name="theme:t", y_name="series:s", freq="W", prewhiten=False
+    )
+    assert result.granger, result.warnings
+    assert any("Granger up to lag" in n for n in result.warnings)

@@ -17,7 +17,15 @@ from newsintel.analysis.calendar import complete
 from newsintel.analysis.robust import RobustWald, robust_wald
 from newsintel.errors import AnalysisError
 
-__all__ = ["GrangerPoint", "granger_max_lag", "granger_tests", "select_var_order", "var_criteria"]
+__all__ = [
+    "GrangerPoint",
+    "complete_rows_at_lag",
+    "feasible_lag",
+    "granger_max_lag",
+    "granger_tests",
+    "select_var_order",
+    "var_criteria",
+]
 
 Direction = Literal["x->y", "y->x"]
 
@@ -50,6 +58,34 @@ class GrangerPoint:
 def granger_max_lag(n_obs: int) -> int:
     """Largest lag statsmodels accepts for ``n_obs`` points (it needs n > 3*lag + 1)."""
     return max(0, (n_obs - 2) // 3)
+
+
+def complete_rows_at_lag(x: np.ndarray, y: np.ndarray, lag: int) -> int:
+    """Rows t = lag..n-1 where both series and all their ``lag`` past values are known.
+
+    On a calendar with gaps (NaN periods) this, not the count of known points, is how
+    many rows a lag-``lag`` regression can use: each gap removes up to ``lag + 1`` rows.
+    """
+    xv = np.asarray(x, dtype="float64")
+    yv = np.asarray(y, dtype="float64")
+    if lag < 1 or xv.size <= lag:
+        return 0 if lag >= 1 else int(complete(xv, yv).sum())
+    columns = [xv[lag:], yv[lag:], _lag_columns(xv, lag), _lag_columns(yv, lag)]
+    return int(complete(*columns).sum())
+
+
+def feasible_lag(x: np.ndarray, y: np.ndarray, max_lag: int) -> int:
+    """Largest lag <= ``max_lag`` that the Granger tests and the VAR order selection can
+    fit on the complete rows of a gapped calendar (0 when not even lag 1 fits).
+
+    Both need more than ``2 * lag + 1`` complete rows (on a gap-free calendar that is
+    statsmodels' ``n > 3 * lag + 1`` points, see ``granger_max_lag``), so a series whose
+    periods are often missing is tested up to a shorter lag instead of not at all.
+    """
+    for lag in range(max_lag, 0, -1):
+        if complete_rows_at_lag(x, y, lag) > 2 * lag + 1:
+            return lag
+    return 0
 
 
 def _lag_columns(values: np.ndarray, lag: int) -> np.ndarray:

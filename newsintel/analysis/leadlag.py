@@ -34,6 +34,7 @@ from newsintel.analysis.ccf import CcfPoint, cross_correlation, null_band
 from newsintel.analysis.forecast import out_of_sample
 from newsintel.analysis.granger import (
     GrangerPoint,
+    feasible_lag,
     granger_max_lag,
     granger_tests,
     select_var_order,
@@ -645,11 +646,12 @@ def _lead_lag(
     n_used = int(complete(xw, yw).sum())
 
     ccf_lag = min(max_lag, n_used - _MIN_PAIRS)
-    granger_lag = min(max_lag, granger_max_lag(n_stationary))
+    # Calendar gaps cost each lag its own rows: test up to the largest lag that fits.
+    granger_lag = feasible_lag(xs, ys, min(max_lag, granger_max_lag(n_stationary)))
     if ccf_lag < max_lag or granger_lag < max_lag:
         notes.append(
-            f"too few observations for lag {max_lag}: CCF computed up to lag {max(ccf_lag, 0)}, "
-            f"Granger up to lag {granger_lag}"
+            f"too few complete periods for lag {max_lag}: CCF computed up to lag "
+            f"{max(ccf_lag, 0)}, Granger up to lag {granger_lag}"
         )
     ccf = cross_correlation(xw, yw, max(ccf_lag, 0))
     try:
