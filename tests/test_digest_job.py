@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import threading
 from dataclasses import replace
 from email import policy
 from email.parser import BytesParser
@@ -15,6 +18,7 @@ from newsintel.config import Settings
 from newsintel.errors import DigestError
 from newsintel.jobs import run_digest
 from newsintel.store import open_db
+from newsintel.store.snapshots import publish
 
 pytestmark = pytest.mark.slow
 
@@ -112,3 +116,55 @@ def test_a_theme_at_zero_twice_is_steady_not_new(demo_db: Settings) -> None:
     idle = [m for m in moves if m.count == 0 and m.previous_count == 0]
     assert idle, "the demo's last week leaves some themes at zero twice"
     assert all(m.change_pct == 0.0 and m.direction == "steady" for m in idle)
+
+
+# Another process opens the database for writing (as a pipeline step does), says so, and
+# keeps it until told to let go.
+WRITER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("HOLDING", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+def test_digest_builds_while_another_process_holds_the_writer(
+    digest_settings: Settings, tmp_path: Path
+) -> None:
+    assert publish(digest_settings.db) is not None
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, digest_settings.db],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None and writer.stdin is not None
+    stdin = writer.stdin
+    assert writer.stdout.readline().strip() == "HOLDING"
+
+    def let_go() -> None:
+        stdin.write("go\n")
+        stdin.flush()
+
+    try:
+        # The dry run only reads, from the snapshot: it is done while the writer holds on.
+        out = tmp_path / "out"
+        report = run_digest(digest_settings, period="weekly", out_dir=out)
+        assert [d.status for d in report.deliveries] == ["written", "written"]
+        assert len(list(out.glob("*.eml"))) == 2
+        assert writer.poll() is None
+        # Sending records each delivery in the writable file: it waits for the writer to
+        # let go (a second from now) instead of failing with "locked".
+        threading.Timer(1.0, let_go).start()
+        with smtp_server() as server:
+            sent = run_digest(
+                replace(digest_settings, smtp_port=server.port), period="weekly", send=True
+            )
+        assert [d.status for d in sent.deliveries] == ["sent", "sent"]
+        assert len(server.received) == 2
+    finally:
+        if writer.poll() is None:
+            writer.communicate("go\n", timeout=60)
+    assert writer.returncode == 0
+    assert log_rows(digest_settings) == [("ana@example.com", "sent"), ("ben@example.com", "sent")]

@@ -1512,31 +1512,24 @@ def run_digest(
     delivered digest twice, and a failed delivery is retried by the next run. Who gets
     it, with which themes, comes from newsintel.digest.recipients.
     """
-    from newsintel.digest.build import Period, build_digest
+    from newsintel.digest.build import Period
     from newsintel.digest.recipients import digest_recipients
     from newsintel.digest.render import render_digest, write_dry_run
     from newsintel.errors import DigestError, MailError
     from newsintel.feeds.sources import slugify
+    from newsintel.jobs.digest_source import digest_log, read_digest
     from newsintel.store.digest import already_sent, record_delivery
-    from newsintel.store.themes import theme_summaries
 
     if period not in ("daily", "weekly"):
         raise DigestError(f"period must be daily or weekly, got {period!r}")
     if not send and out_dir is None:
         raise DigestError("give --out DIR for a dry run, or --send")
     day = _parse_day(on_date)
-    with open_db(settings.db) as con:
-        migrate(con)
-        content = build_digest(
-            con,
-            cast("Period", period),
-            day,
-            price_series=settings.price_series,
-            now=now(),
-        )
-        known = [name for s in theme_summaries(con) for name in (s.theme_id, s.label)]
+    # Built from the newest snapshot: a writer holding the file never delays it.
+    source = read_digest(settings, cast("Period", period), day, now=now())
+    content = source.content
     # Each recipient's themes (None: every theme), from the recipients file or digest_to.
-    chosen = digest_recipients(settings, period, known)
+    chosen = digest_recipients(settings, period, source.known_themes)
     themes_of = {r.email: r.recipient_themes for r in chosen.recipients}
     recipients = list(themes_of)
     deliveries: list[DigestDelivery] = []
@@ -1568,7 +1561,7 @@ def run_digest(
 
         mailer = SmtpMailer.from_settings(settings)
     for recipient in recipients:
-        with open_db(settings.db) as con:
+        with digest_log(settings) as con:
             if already_sent(con, period, content.period_start, recipient):
                 deliveries.append(DigestDelivery(recipient, "already_sent", "sent before"))
                 continue
@@ -1586,7 +1579,7 @@ def run_digest(
             status, error, detail = "failed", str(exc), str(exc)
         else:
             status, error, detail = "sent", None, str(message["Message-ID"])
-        with open_db(settings.db) as con:
+        with digest_log(settings) as con:
             record_delivery(
                 con,
                 period,
