@@ -14,6 +14,7 @@ from newsintel.config import load_settings
 from newsintel.errors import NewsintelError
 from newsintel.ui import context, data, guard
 from newsintel.ui.auth import require_sign_in
+from newsintel.ui.priority import lower_priority
 from newsintel.ui.snapshot import reading_snapshot, show_freshness
 
 st.set_page_config(
@@ -29,6 +30,8 @@ except NewsintelError as exc:
     guard.show_error(exc)
     st.stop()
 
+# The pipeline gets the CPU first when both are busy (newsintel.ui.priority).
+lower_priority(settings.app_nice)
 require_sign_in(settings.app_password, settings.app_password_hash)
 
 pages = [

@@ -163,6 +163,16 @@ async def _phase(
     return tally, writer_s
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds of process ``pid`` and its reaped children (SQL page queries), Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")  # no /proc: the figures that need it read nan
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] is field 3.
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _p95(times: list[float]) -> float:
     return statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
 
@@ -231,14 +241,26 @@ def run(
                     time.sleep(0.3)
             url = f"ws://127.0.0.1:{port}/_stcore/stream"
             asyncio.run(_phase(url, 1, 1, None))  # warm-up: imports, first caches
+            cpu_0 = _cpu_s(server.pid)
             single, _ = asyncio.run(_phase(url, 1, cycles, None))
+            cpu_1 = _cpu_s(server.pid)
             loaded, loaded_s = asyncio.run(_phase(url, sessions, cycles, command))
+            cpu_2 = _cpu_s(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
     single_p95, loaded_p95 = _p95(single.times), _p95(loaded.times)
     slowdown = loaded_s / idle_s - 1.0
+    # The physical bound: the sessions wait for no one (no think time), so ``sessions``
+    # page loads are always in flight, each needing ``page_cpu`` seconds of the server's
+    # CPU, on ``cores`` cores at best (the writer wants its share too, and the script
+    # threads of one Python process share one interpreter lock). No page can then take
+    # less than sessions x page_cpu / cores on average: a floor, not a target.
+    cores = os.cpu_count() or 1
+    page_cpu = (cpu_1 - cpu_0) / max(1, len(single.times))
+    loaded_page_cpu = (cpu_2 - cpu_1) / max(1, len(loaded.times))
+    floor_s = sessions * page_cpu / cores
     writer = "newsintel analyze --all" if feeds == 0 else f"newsintel run ({feeds} sample feeds)"
     problems = single.errors + loaded.errors
     figures = [
@@ -255,6 +277,13 @@ def run(
         ),
         Figure("  median page time under load", round(statistics.median(loaded.times), 3), "s"),
         Figure("  page loads under load", len(loaded.times), ""),
+        Figure("  server CPU per page, single user", round(page_cpu, 3), "s"),
+        Figure("  server CPU per page, under load", round(loaded_page_cpu, 3), "s"),
+        Figure(
+            f"  CPU floor of a page under load ({sessions} x CPU per page / {cores} cores)",
+            round(floor_s, 2),
+            "s",
+        ),
         Figure("writer time, idle", round(idle_s, 1), "s"),
         check(
             "writer time under load vs idle",
@@ -269,6 +298,12 @@ def run(
         f"writer: {writer}; sessions: WebSocket clients of the Streamlit protocol, each "
         f"cycling {', '.join(PAGES)}; {cycles} timed cycles, and on until the writer ended",
         f"writer under load {loaded_s:.1f} s vs idle {idle_s:.1f} s",
+        f"CPU bound: {sessions} sessions without think time keep {sessions} page loads in "
+        f"flight at {page_cpu:.2f} s of server CPU each on {cores} cores, so a page under "
+        f"load takes at least {floor_s:.1f} s on average, "
+        f"{floor_s / single_p95 if single_p95 else float('nan'):.1f}x the single-user p95, "
+        "before the writer takes its share",
+        f"app threads at nice {os.environ.get('NEWSINTEL_APP_NICE', '10 (default)')}",
     ] + [f"problem: {e}" for e in problems[:5]]
     params: dict[str, object] = {
         "articles": articles,

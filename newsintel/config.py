@@ -197,6 +197,11 @@ class Settings:
         "limit it spills to data/.sql-spill, and its process is capped at this plus 1 GB.",
     )
     sql_threads: int = _setting(2, "Threads one ad-hoc query may use.")
+    app_nice: int = _setting(
+        10,
+        "Nice value (0-19) the web app's threads run at, so that the pipeline gets the "
+        "CPU first when both are busy; 0 leaves the app's priority alone.",
+    )
 
     @property
     def vector_model(self) -> str:

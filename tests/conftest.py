@@ -19,6 +19,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The app lowers its own threads' priority (newsintel.ui.priority); under AppTest those
+# are this test process's threads, which must keep their share of a shared machine.
+os.environ.setdefault("NEWSINTEL_APP_NICE", "0")
 
 from newsintel.config import Settings, load_settings  # noqa: E402
 

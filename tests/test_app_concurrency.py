@@ -89,3 +89,38 @@ def test_every_page_loads_while_the_pipeline_writes(
     assert loads >= len(PAGES)
     print(f"writer runs: {runs}, page loads: {loads}, problems: {len(problems)}")
     assert problems == []
+
+
+# A thread started before, the calling thread, and one started after lowering.
+PRIORITY = """
+import os, threading
+from newsintel.ui.priority import lower_priority
+gate = threading.Event()
+before = threading.Thread(target=gate.wait)
+before.start()
+lower_priority(7)
+lower_priority(3)  # once per process: never raised back
+seen = []
+after = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))
+after.start()
+after.join()
+me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+print(me, os.getpriority(os.PRIO_PROCESS, before.native_id), seen[0])
+gate.set()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_app_lowers_the_priority_of_every_thread() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PRIORITY],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=True,
+    )
+    start = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = str(max(start, 7))
+    assert done.stdout.split() == [expected] * 3

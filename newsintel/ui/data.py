@@ -10,8 +10,12 @@ ever kept.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -23,6 +27,7 @@ from newsintel.embed import Embedder, make_backend_embedder
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
 from newsintel.store import topics as topic_queries
+from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
 from newsintel.topics.emerging import emergence_by_period
@@ -30,6 +35,24 @@ from newsintel.topics.projection import project_2d
 from newsintel.ui import tables
 
 TTL_S = 60
+T = TypeVar("T")
+
+# All sessions share this server process, and a cache miss (a new snapshot, an expired
+# entry) in 25 sessions at once is computed once per query (Streamlit locks per key)
+# but many queries can miss together. They run a few at a time, each on one DuckDB
+# thread, so the app's queries take at most all but one core: the pipeline keeps one.
+_READ_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) - 1))
+
+
+def _read(db: str, work: Callable[[Connection], T]) -> T:
+    """``store.dashboard.read_batch`` in one of the app's read slots, on one thread."""
+
+    def one_thread(con: Connection) -> T:
+        con.execute("SET threads = 1")
+        return work(con)
+
+    with _READ_SLOTS:
+        return q.read_batch(db, one_thread)
 
 
 @dataclass(frozen=True)
@@ -55,32 +78,32 @@ def clear() -> None:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def window(db: str) -> DataWindow:
     """The span of the stored stories."""
-    first, last = q.read_batch(db, q.data_window)
+    first, last = _read(db, q.data_window)
     return DataWindow(first, last)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def themes(db: str) -> pd.DataFrame:
     """Themes and labels (columns theme, label)."""
-    return q.read_batch(db, q.theme_list)
+    return _read(db, q.theme_list)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def series(db: str) -> pd.DataFrame:
     """Series with kind, unit and coverage (see store.dashboard.series_list)."""
-    return q.read_batch(db, q.series_list)
+    return _read(db, q.series_list)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def sample_only(db: str) -> bool:
     """True when every source is a bundled sample feed."""
-    return q.read_batch(db, digest_queries.sample_only)
+    return _read(db, digest_queries.sample_only)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def weekly_totals(db: str, start: date, end: date) -> pd.DataFrame:
     """Articles and stories per week (columns week, articles, stories)."""
-    return q.read_batch(db, lambda con: q.weekly_totals(con, start, end))
+    return _read(db, lambda con: q.weekly_totals(con, start, end))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -88,7 +111,7 @@ def theme_weekly(
     db: str, start: date, end: date, theme_ids: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """Weekly stories and share per theme (see store.dashboard.theme_weekly)."""
-    frame = q.read_batch(db, lambda con: q.theme_weekly(con, start, end, theme_ids))
+    frame = _read(db, lambda con: q.theme_weekly(con, start, end, theme_ids))
     frame["week"] = pd.to_datetime(frame["week"])
     return frame
 
@@ -96,7 +119,7 @@ def theme_weekly(
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
     """Weekly stories of one theme (columns week, articles): what a chart of it needs."""
-    frame = q.read_batch(db, lambda con: q.theme_weekly_stories(con, theme, start, end))
+    frame = _read(db, lambda con: q.theme_weekly_stories(con, theme, start, end))
     frame["week"] = pd.to_datetime(frame["week"])
     return frame
 
@@ -104,7 +127,7 @@ def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.Data
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFrame:
     """Weekly mean and last value of a series (columns week, value_mean, value_last...)."""
-    frame = q.read_batch(db, lambda con: q.series_weekly(con, series_id, start, end))
+    frame = _read(db, lambda con: q.series_weekly(con, series_id, start, end))
     frame["week"] = pd.to_datetime(frame["week"])
     return frame
 
@@ -114,7 +137,7 @@ def digest(db: str, price_series: str) -> DigestContent:
     """What this week's digest would say, built by the digest's own code."""
     from newsintel.jobs import utcnow
 
-    return q.read_batch(
+    return _read(
         db,
         lambda con: build_digest(con, "weekly", None, price_series=price_series, now=utcnow()),
     )
@@ -127,7 +150,7 @@ def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -
     One read for the three: the theme's stories are looked up once (see
     store.dashboard.theme_detail); the peak week comes with up to 50 of its stories.
     """
-    return q.read_batch(db, lambda con: q.theme_detail(con, theme, start, end, limit, 50))
+    return _read(db, lambda con: q.theme_detail(con, theme, start, end, limit, 50))
 
 
 @dataclass(frozen=True)
@@ -142,15 +165,13 @@ class LeadLag:
 def lead_lag(db: str, theme: str, series_id: str) -> LeadLag:
     """CCF and Granger rows of the newest run for theme:<theme> vs series:<series_id>."""
     x, y = f"theme:{theme}", f"series:{series_id}"
-    return q.read_batch(
-        db, lambda con: LeadLag(q.ccf_results(con, x, y), q.granger_results(con, x, y))
-    )
+    return _read(db, lambda con: LeadLag(q.ccf_results(con, x, y), q.granger_results(con, x, y)))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def source_health(db: str) -> pd.DataFrame:
     """Feed health, one row per source (see store.dashboard.source_health)."""
-    return q.read_batch(db, q.source_health)
+    return _read(db, q.source_health)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -158,7 +179,7 @@ def mailbox_health(db: str) -> pd.DataFrame:
     """IMAP mailbox health, one row per mailbox (see store.mail.mailbox_health_frame)."""
     from newsintel.store.mail import mailbox_health_frame
 
-    return q.read_batch(db, mailbox_health_frame)
+    return _read(db, mailbox_health_frame)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -166,7 +187,7 @@ def origin_monthly(db: str) -> pd.DataFrame:
     """Stories per origin per month (see store.provenance.origin_monthly)."""
     from newsintel.store import provenance
 
-    return q.read_batch(db, provenance.origin_monthly)
+    return _read(db, provenance.origin_monthly)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -174,19 +195,19 @@ def outlets(db: str) -> pd.DataFrame:
     """Outlets known only through backfilled stories (see store.provenance.outlets)."""
     from newsintel.store import provenance
 
-    return q.read_batch(db, provenance.outlets)
+    return _read(db, provenance.outlets)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 50) -> pd.DataFrame:
     """Stories containing ``keyword`` in [start, end], newest first."""
-    return q.read_batch(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
+    return _read(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def embedded_count(db: str, model: str) -> int:
     """Stories with a stored vector of ``model``."""
-    return q.read_batch(db, lambda con: q.embedded_count(con, model))
+    return _read(db, lambda con: q.embedded_count(con, model))
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
@@ -220,7 +241,7 @@ def semantic_search(
     """
     vector = _query_vector(model, backend, device, query)
     stored = stored_model_name(model, backend)
-    return q.read_batch(
+    return _read(
         db,
         lambda con: q.semantic_search(
             con, stored, vector, start, end, keyword=keyword, limit=limit
@@ -236,7 +257,7 @@ MAP_POINTS = 5_000  # most stories drawn on the topic map (a deterministic sampl
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def topic_builds(db: str) -> list[StoredBuild]:
     """The newest topic build of each window kind, newest first ([] when there is none)."""
-    return q.read_batch(
+    return _read(
         db,
         lambda con: topic_queries.latest_builds(con) if topic_queries.has_topics(con) else [],
     )
@@ -253,7 +274,7 @@ class TopicOverview:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def topic_overview(db: str, build_id: str) -> TopicOverview:
     """Topics of ``build_id``, emerging first, scored as ``newsintel topics list`` scores them."""
-    rows, counts = q.read_batch(
+    rows, counts = _read(
         db,
         lambda con: (
             topic_queries.topic_rows(con, build_id),
@@ -267,7 +288,7 @@ def topic_overview(db: str, build_id: str) -> TopicOverview:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
     """Stories per topic per week or month (columns topic_id, period, stories)."""
-    frame = q.read_batch(db, lambda con: topic_queries.topic_volume(con, build_id, freq))
+    frame = _read(db, lambda con: topic_queries.topic_volume(con, build_id, freq))
     frame["period"] = pd.to_datetime(frame["period"])
     return frame
 
@@ -275,13 +296,13 @@ def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def topic_stories(db: str, build_id: str, topic_id: str | None, limit: int = 10) -> pd.DataFrame:
     """The stories closest to their topic's centre (see store.topics.topic_stories)."""
-    return q.read_batch(db, lambda con: topic_queries.topic_stories(con, build_id, topic_id, limit))
+    return _read(db, lambda con: topic_queries.topic_stories(con, build_id, topic_id, limit))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
 def topic_lineage(db: str, build_id: str) -> pd.DataFrame:
     """Labelled lineage events over windows or builds (see store.topics.topic_lineage)."""
-    return q.read_batch(db, lambda con: topic_queries.topic_lineage(con, build_id))
+    return _read(db, lambda con: topic_queries.topic_lineage(con, build_id))
 
 
 @dataclass(frozen=True)
@@ -300,7 +321,7 @@ def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
     The projection is computed here from stored vectors (a numpy SVD of a few thousand
     rows takes milliseconds); nothing is fitted that a build did not already store.
     """
-    sample = q.read_batch(db, lambda con: topic_queries.map_sample(con, build_id, limit))
+    sample = _read(db, lambda con: topic_queries.map_sample(con, build_id, limit))
     coords, projection = project_2d(sample.vectors)
     points = sample.points.copy()
     points["x"], points["y"] = coords[:, 0], coords[:, 1]
