@@ -133,3 +133,21 @@ def test_oidc_login_is_used_when_secrets_configure_it(
     at.run()
     assert at.title[0].value == "What moved this week"
     assert "Signed in as Ada" in [c.value for c in at.sidebar.caption]
+
+
+@pytest.mark.slow
+def test_oidc_without_authlib_says_what_to_install_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The gate stops the run before any data is read: no database is needed.
+    monkeypatch.setenv("NEWSINTEL_DB", str(tmp_path / "never-opened.duckdb"))
+    monkeypatch.delenv("NEWSINTEL_CONFIG", raising=False)
+    monkeypatch.setattr(auth, "authlib_installed", lambda: False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"client_id": "newsintel", "client_secret": "secret"}
+    at.run()
+    assert not at.exception
+    [message] = [e.value for e in at.error]
+    assert message == auth.AUTHLIB_MISSING and "\n" not in message
+    assert 'pip install "newsintel[auth]"' in message
+    assert not at.button and not at.text_input  # no button that cannot work, no data

@@ -42,6 +42,17 @@ def oidc_config() -> Any:
     return st.secrets.get("auth")
 
 
+AUTHLIB_MISSING = (
+    "Sign-in is configured in .streamlit/secrets.toml but Authlib is not installed: "
+    'pip install "newsintel[auth]" (in a checkout: pip install -e ".[auth]").'
+)
+
+
+def authlib_installed() -> bool:
+    """Whether Authlib, which st.login needs (the ``auth`` extra), can be imported."""
+    return importlib.util.find_spec("authlib") is not None
+
+
 def require_oidc_login(auth: Any) -> None:
     """Stop the run behind the identity provider's login unless the user is signed in.
 
@@ -58,9 +69,11 @@ def require_oidc_login(auth: Any) -> None:
     provider = None if "client_id" in auth or not providers else providers[0]
     st.title("newsintel")
     st.caption("This dashboard is protected. Sign in with your organisation's account.")
-    if importlib.util.find_spec("authlib") is None:
-        # st.login needs Authlib, an optional extra: say so instead of a traceback.
-        st.error('Sign-in is configured but Authlib is missing: pip install "streamlit[auth]".')
+    if not authlib_installed():
+        # st.login would raise a traceback on the click: say what to install instead, and
+        # show no button that cannot work. Nothing is shown without a sign-in.
+        st.error(AUTHLIB_MISSING)
+        st.stop()
     st.button("Log in", type="primary", on_click=st.login, args=(provider,))
     st.stop()
 
