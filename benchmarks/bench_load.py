@@ -92,7 +92,11 @@ async def _load_page(ws: ClientConnection, page: str, tally: Tally) -> None:
     msg.rerun_script.query_string = ""
     msg.rerun_script.page_name = page
     started = time.perf_counter()
-    await ws.send(msg.SerializeToString())
+    try:
+        await ws.send(msg.SerializeToString())
+    except ConnectionClosed:
+        tally.errors.append(f"{page}: connection closed")
+        return
     while True:
         try:
             raw = await ws.recv()
@@ -125,7 +129,12 @@ async def _session(url: str, cycles: int, tally: Tally, keep_going: asyncio.Even
     from websockets.asyncio.client import connect
 
     # Streamlit's own client asks for the "streamlit" subprotocol; messages can be large.
-    async with connect(url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30) as ws:
+    # No client keepalive pings: on a saturated machine the server answers a ping late
+    # (it is busy rendering, at a lower priority), and a dropped connection would end
+    # the session instead of measuring a slow page. The server pings the client itself.
+    async with connect(
+        url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30, ping_interval=None
+    ) as ws:
         done = 0
         while done < cycles or keep_going.is_set():
             for page in PAGES:
@@ -248,7 +257,11 @@ def run(
             cpu_2 = _cpu_s(server.pid)
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()  # still busy with the last sessions' reruns
+                server.wait(timeout=30)
 
     single_p95, loaded_p95 = _p95(single.times), _p95(loaded.times)
     slowdown = loaded_s / idle_s - 1.0
