@@ -368,6 +368,12 @@ def _analyse(
     sy = _differenced(ay, int(transforms["y"]["differences"]))
     n_stationary = result.n_stationary
     skipped: list[str] = []
+    # The same stationary pair on the full calendar (NaN where a period has no value
+    # or a difference spans a gap), for the statistics whose lags are calendar lags.
+    cx, cy = on_calendar(ax, ay, freq)
+    seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
+    cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
+    cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
 
     window = min(_ROLLING_WINDOW.get(freq, 52), n_stationary - _MIN_WINDOWS + 1)
     rolling: RollingCorrelation | None = None
@@ -385,10 +391,6 @@ def _analyse(
         if granger_lag is not None:
             lag = granger_lag
             # Calendar lags, as in the Granger tests themselves.
-            cx, cy = on_calendar(ax, ay, freq)
-            seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
-            cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
-            cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
             rolling_g = _attempt(
                 "rolling Granger",
                 skipped,
@@ -404,8 +406,8 @@ def _analyse(
         "event study",
         skipped,
         lambda: event_study(
-            sx,
-            sy,
+            cx,
+            cy,
             x_name=x_name,
             y_name=y_name,
             pre=pre,
@@ -413,6 +415,7 @@ def _analyse(
             threshold=_SPIKE_SD,
             n_boot=_N_BOOT,
             seed=seed,
+            freq=freq,
         ),
     )
     if events is not None and len(events.events) < _MIN_EVENTS:
@@ -452,8 +455,9 @@ def _analyse(
             "n_boot": _N_BOOT,
             "seed": seed,
             "input": "stationary x and y",
+            "offsets": "calendar periods",
         },
-        "irf": {"periods": max_lag, "orth": False},
+        "irf": {"periods": max_lag, "orth": False, "lags": "calendar periods"},
     }
     return PairAnalysis(
         lead_lag=result,
