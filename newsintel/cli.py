@@ -401,8 +401,11 @@ def _print_leadlag(result: Any) -> None:
             f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} "
             f"p_adj={g['p_adj']:.4f}{extra}"
         )
-    best = data.get("best_lag")
-    print(f"best lag: {best if best is not None else 'none significant after adjustment'}")
+    best, classic = data.get("best_lag"), data.get("best_lag_classic")
+    print(
+        f"best lag (robust p_adj): {best if best is not None else 'none significant'}; "
+        f"classic p_adj: {classic if classic is not None else 'none significant'}"
+    )
     _print_pair_extras(data)
     for warning in data.get("warnings", []):
         print(f"warning: {warning}")

@@ -67,6 +67,8 @@ class LeadLagResult:
     ``n_used`` those left after prewhitening too (used by the CCF). ``ccf_band`` is the
     half-width of the 95% white-noise band, 1.96/sqrt(n_used). ``findings`` are plain
     sentences about the adjusted-significant results, worded without causal claims.
+    ``best_lag`` follows the robust adjusted p-values (the test the issue asks to
+    trust); ``best_lag_classic`` is the same choice on the classic ``p_adj``.
     """
 
     x: str
@@ -102,6 +104,7 @@ class LeadLagResult:
     # Calendar accounting (used, dropped_partial, lost_to_gaps, lost_to_join), filled
     # in by ``analyse_pair``, which sees the inputs before they are joined.
     periods: dict[str, int] | None = None
+    best_lag_classic: int | None = None
 
     def p_values(self) -> list[float]:
         """Unadjusted p-values of every test, CCF lags first, then Granger tests."""
@@ -125,7 +128,17 @@ class LeadLagResult:
             for g, p in zip(self.granger, adjusted[len(self.ccf) :], strict=True)
         )
         influence = _judge(self.influence, ccf, self.alpha)
-        return replace(self, ccf=ccf, granger=granger, influence=influence, robust_tests=tests)
+        best_lag = _best_lag(ccf, self.alpha)
+        return replace(
+            self,
+            ccf=ccf,
+            granger=granger,
+            influence=influence,
+            robust_tests=tests,
+            best_lag=best_lag,
+            findings=_headline(self.primary, self.oos, self.x, self.y, self.alpha)
+            + _findings(ccf, granger, best_lag, self.x, self.y, self.freq, self.alpha),
+        )
 
     def power(self) -> dict[str, Any]:
         """The smallest |r| the CCF could detect (80% power) at ``n_used`` points, at
@@ -154,7 +167,8 @@ class LeadLagResult:
 
     def with_p_adj(self, adjusted: Sequence[float], bh_tests: int) -> LeadLagResult:
         """A copy with ``adjusted`` p-values (in ``p_values()`` order) from an
-        adjustment over ``bh_tests`` tests; best lag and findings follow them."""
+        adjustment over ``bh_tests`` tests; ``best_lag_classic`` follows them (the
+        robust ``best_lag`` and the findings follow ``with_robust_adj``)."""
         if len(adjusted) != len(self.ccf) + len(self.granger):
             raise AnalysisError("adjusted p-values do not match the tests of this result")
         ccf = [
@@ -164,14 +178,13 @@ class LeadLagResult:
             replace(g, p_adj=p)
             for g, p in zip(self.granger, adjusted[len(self.ccf) :], strict=True)
         ]
-        best_lag = _best_lag(ccf, self.alpha)
         return replace(
             self,
             ccf=tuple(ccf),
             granger=tuple(granger),
-            best_lag=best_lag,
+            best_lag_classic=_best_lag(ccf, self.alpha, robust=False),
             findings=_headline(self.primary, self.oos, self.x, self.y, self.alpha)
-            + _findings(ccf, granger, best_lag, self.x, self.y, self.freq, self.alpha),
+            + _findings(ccf, granger, self.best_lag, self.x, self.y, self.freq, self.alpha),
             bh_tests=bh_tests,
         )
 
@@ -215,6 +228,9 @@ class LeadLagResult:
                 for g in self.granger
             ],
             "best_lag": self.best_lag,
+            "best_lag_classic": self.best_lag_classic,
+            "best_lag_rule": "largest |r| among CCF lags with p_robust_adj < alpha "
+            "(best_lag_classic: the same on p_adj)",
             "lag_order": {"aic": self.lag_order_aic, "bic": self.lag_order_bic},
             "transforms": self.transforms,
             "alpha": self.alpha,
@@ -250,6 +266,7 @@ class LeadLagResult:
             "n_used": self.n_used,
             "ccf_band": self.ccf_band,
             "best_lag": self.best_lag,
+            "best_lag_classic": self.best_lag_classic,
             "lag_order_aic": self.lag_order_aic,
             "lag_order_bic": self.lag_order_bic,
             "transforms": self.transforms,
@@ -400,9 +417,12 @@ def _judge(
     return influence | {"fragile": bool(flips), "period": period if flips else None}
 
 
-def _best_lag(ccf: Sequence[CcfPoint], alpha: float) -> int | None:
-    """The lag with the largest |r| among adjusted-significant CCF lags."""
-    significant = [c for c in ccf if not math.isnan(c.p_adj) and c.p_adj < alpha]
+def _best_lag(ccf: Sequence[CcfPoint], alpha: float, *, robust: bool = True) -> int | None:
+    """The lag with the largest |r| among CCF lags whose robust adjusted p (or, with
+    ``robust=False``, classic adjusted p) is below ``alpha``."""
+    significant = [
+        c for c in ccf if not math.isnan(p := c.p_robust_adj if robust else c.p_adj) and p < alpha
+    ]
     return max(significant, key=lambda c: abs(c.r)).lag if significant else None
 
 
@@ -500,8 +520,8 @@ def _headline(
 
 
 def _findings(
-    result_ccf: list[CcfPoint],
-    granger: list[GrangerPoint],
+    result_ccf: Sequence[CcfPoint],
+    granger: Sequence[GrangerPoint],
     best_lag: int | None,
     x_name: str,
     y_name: str,
@@ -520,23 +540,24 @@ def _findings(
             when = "same period"
         lines.append(
             f"cross-correlation strongest at lag {best_lag:+d} ({when}): r={best.r:.2f}, "
-            f"p_adj={best.p_adj:.3g}, robust (HAC) p={best.p_robust:.3g} "
+            f"robust (HAC) p_adj={best.p_robust_adj:.3g}, classic p_adj={best.p_adj:.3g} "
             "(prewhitened series)"
         )
     for direction, (src, dst) in (("x->y", (x_name, y_name)), ("y->x", (y_name, x_name))):
-        tested = [g for g in granger if g.direction == direction and g.p_adj < alpha]
+        # NaN compares False: a test without a robust p is never reported as significant.
+        tested = [g for g in granger if g.direction == direction and g.p_robust_adj < alpha]
         if tested:
-            g = min(tested, key=lambda point: point.p_adj)
+            g = min(tested, key=lambda point: point.p_robust_adj)
             lines.append(
-                f"{src}->{dst} Granger test at lag {g.lag}: p_adj={g.p_adj:.3g}, "
-                f"robust ({g.robust or 'n/a'}) p={g.p_robust:.3g} "
+                f"{src}->{dst} Granger test at lag {g.lag}: robust ({g.robust or 'n/a'}) "
+                f"p_adj={g.p_robust_adj:.3g}, classic p_adj={g.p_adj:.3g} "
                 f"(in this sample, {src}'s past adds information about {dst} beyond "
                 f"{dst}'s own past; not a forecast test)"
             )
     if not lines:
         lines.append(
-            f"no cross-correlation or Granger test is significant after Benjamini-Hochberg "
-            f"adjustment (alpha={alpha:g})"
+            f"no cross-correlation or Granger test is significant on its robust p-value "
+            f"after Benjamini-Hochberg adjustment (alpha={alpha:g})"
         )
     return tuple(lines)
 
@@ -680,13 +701,13 @@ def _lead_lag(
     adjusted = benjamini_hochberg(raw)
     ccf = [replace(c, p_adj=p) for c, p in zip(ccf, adjusted[: len(ccf)], strict=True)]
     granger = [replace(g, p_adj=p) for g, p in zip(granger, adjusted[len(ccf) :], strict=True)]
-    best_lag = _best_lag(ccf, alpha)
     robust_raw = [c.p_robust for c in ccf] + [g.p_robust for g in granger]
     robust_adj = benjamini_hochberg(robust_raw)
     ccf = [replace(c, p_robust_adj=p) for c, p in zip(ccf, robust_adj[: len(ccf)], strict=True)]
     granger = [
         replace(g, p_robust_adj=p) for g, p in zip(granger, robust_adj[len(ccf) :], strict=True)
     ]
+    best_lag = _best_lag(ccf, alpha)
     # Prewhitening drops the AR order's first points; pair i of each lag is then
     # labelled by x's period.
     dates = pd.DatetimeIndex(sx.index)[len(xs) - xw.size :]
@@ -702,6 +723,7 @@ def _lead_lag(
         ccf=tuple(ccf),
         granger=tuple(granger),
         best_lag=best_lag,
+        best_lag_classic=_best_lag(ccf, alpha, robust=False),
         lag_order_aic=aic,
         lag_order_bic=bic,
         transforms={"x": x_info, "y": y_info, "prewhiten": pw_info},
