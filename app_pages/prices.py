@@ -96,6 +96,11 @@ if not results.ccf.empty:
         )
     if first["y_diff"] == 1:
         notes.append(f"{series_name} was differenced: the test uses its changes per {unit}.")
+    if first.get("partial") is not None:
+        notes.append(
+            f"Partial first or last {unit}s (covered by the data only in part) are "
+            f"{first['partial']}, not scaled by coverage: {int(first['dropped_partial'])} here."
+        )
     # The robust test decides (runs before it existed: the classic one).
     robust = "p_robust_adj" in ccf and ccf["p_robust_adj"].notna().any()
     judged = ccf["p_robust_adj"] if robust else ccf["p_adj"]

@@ -406,9 +406,20 @@ def _print_leadlag(result: Any) -> None:
         f"best lag (robust p_adj): {best if best is not None else 'none significant'}; "
         f"classic p_adj: {classic if classic is not None else 'none significant'}"
     )
+    _print_periods(data.get("periods"))
     _print_pair_extras(data)
     for warning in data.get("warnings", []):
         print(f"warning: {warning}")
+
+
+def _print_periods(periods: dict[str, Any] | None) -> None:
+    """Where the window's periods went, and what was done with partial ones."""
+    if periods:
+        print(
+            f"periods: {periods['used']} used; {periods['dropped_partial']} partial first/last "
+            f"{periods.get('partial', 'dropped')} (not scaled by coverage); "
+            f"{periods['lost_to_gaps']} lost to gaps, {periods['lost_to_join']} to the join"
+        )
 
 
 def _print_pair_extras(data: dict[str, Any]) -> None:

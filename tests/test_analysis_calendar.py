@@ -57,6 +57,7 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     assert white.lead_lag.periods == {
         "used": 293,
         "dropped_partial": 0,
+        "partial": "dropped",
         "lost_to_gaps": 7,
         "lost_to_join": 0,
     }
@@ -76,7 +77,13 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     ll = walked.lead_lag
     assert ll.transforms["x"]["differences"] == 1 and ll.transforms["y"]["differences"] == 1
     assert ll.n_stationary == 291
-    assert ll.periods == {"used": 293, "dropped_partial": 0, "lost_to_gaps": 8, "lost_to_join": 1}
+    assert ll.periods == {
+        "used": 293,
+        "dropped_partial": 0,
+        "partial": "dropped",
+        "lost_to_gaps": 8,
+        "lost_to_join": 1,
+    }
     assert any("calendar lags" in note for note in walked.warnings)
 
 

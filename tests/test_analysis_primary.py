@@ -85,7 +85,14 @@ def test_json_contract_keys() -> None:
     assert set(data["oos"]) >= {"horizon", "mse_ratio", "clark_west_p", "n_forecasts"}
     assert "min_detectable_r" in data["power"]
     assert {"fragile", "period"} <= set(data["fragile"])
-    assert set(data["periods"]) == {"used", "dropped_partial", "lost_to_gaps", "lost_to_join"}
+    assert set(data["periods"]) == {
+        "used",
+        "dropped_partial",
+        "partial",
+        "lost_to_gaps",
+        "lost_to_join",
+    }
+    assert data["periods"]["partial"] == "dropped"
     assert data["regimes"]["source"] == "--split"
     assert "bh_family" in data["exploratory"]
 
@@ -110,6 +117,9 @@ def test_cli_split_and_bad_split(
     # Weekly labels start on Monday: the first week at or after the split.
     assert "regimes (--split; breaks 2020-01-06): change p=" in out
     assert "exploratory scan" in out
+    # What happened to partial periods, and which adjustment chose the best lag.
+    assert "partial first/last dropped (not scaled by coverage);" in out
+    assert "best lag (robust p_adj): " in out and "; classic p_adj: " in out
     assert main([*args, "--split", "soon"]) == 1
     assert "--split must be a date YYYY-MM-DD, got 'soon'" in capsys.readouterr().err
     assert date(2020, 1, 3).weekday() == 4

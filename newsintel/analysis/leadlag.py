@@ -103,7 +103,7 @@ class LeadLagResult:
     oos: dict[str, Any] | None = None
     # Calendar accounting (used, dropped_partial, lost_to_gaps, lost_to_join), filled
     # in by ``analyse_pair``, which sees the inputs before they are joined.
-    periods: dict[str, int] | None = None
+    periods: dict[str, Any] | None = None
     best_lag_classic: int | None = None
 
     def p_values(self) -> list[float]:

@@ -299,10 +299,19 @@ def analyse_pair(
     return replace(result, notes=tuple(notes), lead_lag=replace(result.lead_lag, periods=periods))
 
 
+# Partial first/last periods are dropped, never scaled by coverage: a price's partial
+# period has no period close to take a return from (scaling cannot make one), and
+# scaling a partial week's story share assumes stories spread evenly over the days.
+PARTIAL_RULE = "dropped"
+
+
 def _periods(
     x: pd.Series, y: pd.Series, joined: pd.Series, freq: str, result: LeadLagResult
-) -> tuple[dict[str, int], list[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """How many periods the tests used and where the others went.
+
+    ``partial`` says what happened to the partial first/last periods counted in
+    ``dropped_partial``: "dropped" (they are never scaled by coverage).
 
     ``lost_to_gaps``: calendar periods of the common window with no stationary pair,
     i.e. the periods missing in either series plus the differences next to them (a
@@ -316,14 +325,20 @@ def _periods(
     seeds = max(int(result.transforms[side]["differences"]) for side in ("x", "y"))
     missing = max(0, calendar - len(index))
     gaps = max(0, calendar - seeds - result.n_stationary)
-    periods = {
+    dropped = int(x.attrs.get("dropped_partial", 0)) + int(y.attrs.get("dropped_partial", 0))
+    periods: dict[str, Any] = {
         "used": len(index),
-        "dropped_partial": int(x.attrs.get("dropped_partial", 0))
-        + int(y.attrs.get("dropped_partial", 0)),
+        "dropped_partial": dropped,
+        "partial": PARTIAL_RULE,
         "lost_to_gaps": gaps,
         "lost_to_join": len(union) - len(index),
     }
     notes = []
+    if dropped:
+        notes.append(
+            f"{dropped} partial first or last period(s) (covered by the data only in part) "
+            "were dropped, not scaled by coverage"
+        )
     if missing:
         notes.append(
             f"{missing} calendar period(s) inside the common window have no value in one "

@@ -349,7 +349,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
 
     Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj,
-    p_robust_adj (the robust test's adjusted p; null for runs before issue 17), n_obs, band
+    p_robust_adj (the robust test's adjusted p; null for runs before issue 17),
+    dropped_partial and partial (how many partial first/last periods, and what was done
+    with them: "dropped"; null for older runs), n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
     x_diff and y_diff (times each side was differenced before the test; 0 when the run did
     not record it, so that they never reach a page as a null that has no truth value),
@@ -368,6 +370,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
         )
         SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
                TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               TRY_CAST(json_extract(p, '$.periods.dropped_partial') AS INTEGER)
+                   AS dropped_partial,
+               CAST(json_extract_string(p, '$.periods.partial') AS VARCHAR) AS partial,
                TRY_CAST(json_extract(p, '$.ccf_band') AS DOUBLE) AS band,
                TRY_CAST(json_extract(p, '$.prewhiten') AS BOOLEAN) AS prewhiten,
                coalesce(TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER), 0)
