@@ -28,7 +28,7 @@ import pandas as pd
 from newsintel.analysis.calendar import on_calendar
 from newsintel.analysis.rows import RowContext
 from newsintel.analysis.screen import finite_pair
-from newsintel.errors import AnalysisError, SeriesError
+from newsintel.errors import AnalysisError
 
 __all__ = ["EventStudy", "event_study"]
 
@@ -146,10 +146,7 @@ def event_study(
     """
     if pre < 0 or post < 1:
         raise AnalysisError("event window needs pre >= 0 and post >= 1")
-    try:
-        ax, ay = finite_pair(x, y)
-    except SeriesError as exc:
-        raise AnalysisError(str(exc)) from exc
+    ax, ay = finite_pair(x, y)
     if freq is not None:
         ax, ay = on_calendar(ax, ay, freq)
     xv, yv = ax.to_numpy(dtype="float64"), ay.to_numpy(dtype="float64")

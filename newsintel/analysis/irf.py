@@ -28,7 +28,7 @@ from newsintel.analysis.granger import feasible_lag, select_var_order
 from newsintel.analysis.rows import RowContext
 from newsintel.analysis.screen import finite_pair
 from newsintel.analysis.stationarity import make_stationary
-from newsintel.errors import AnalysisError, SeriesError
+from newsintel.errors import AnalysisError
 
 __all__ = ["ImpulseResponse", "var_impulse_response"]
 
@@ -189,10 +189,7 @@ def var_impulse_response(
 ) -> ImpulseResponse:
     """Fit a VAR to the stationary pair on the calendar and return both cross impulse
     responses; the order is chosen by AIC (at least 1) unless given."""
-    try:
-        ax, ay = finite_pair(x, y)
-    except SeriesError as exc:
-        raise AnalysisError(str(exc)) from exc
+    ax, ay = finite_pair(x, y)
     if len(ax) < _MIN_OBS:
         raise AnalysisError(f"a VAR needs at least {_MIN_OBS} common dates, got {len(ax)}")
     notes: list[str] = []

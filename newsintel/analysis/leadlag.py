@@ -45,7 +45,7 @@ from newsintel.analysis.robust import robust_corr_p_leave_one_out
 from newsintel.analysis.screen import screen_pair
 from newsintel.analysis.stationarity import make_stationary
 from newsintel.analysis.threads import one_blas_thread
-from newsintel.errors import AnalysisError, SeriesError
+from newsintel.errors import AnalysisError
 
 __all__ = ["MIN_OBS", "LeadLagResult", "lead_lag"]
 
@@ -103,10 +103,7 @@ def _pair_arrays(x: np.ndarray, y: np.ndarray, lag: int) -> tuple[np.ndarray, np
 def _checked_pair(
     x: pd.Series, y: pd.Series, x_name: str, y_name: str, notes: list[str]
 ) -> tuple[pd.Series, pd.Series]:
-    try:
-        ax, ay, screened = screen_pair(x, y, x_name=x_name, y_name=y_name, min_obs=MIN_OBS)
-    except SeriesError as exc:
-        raise AnalysisError(str(exc)) from exc
+    ax, ay, screened = screen_pair(x, y, x_name=x_name, y_name=y_name, min_obs=MIN_OBS)
     notes.extend(screened)
     return ax, ay
 
