@@ -331,31 +331,19 @@ def test_cli_topics_build_then_list_on_the_demo_database(
     assert "latest month" in capsys.readouterr().out
 
 
-@pytest.mark.slow  # a whole demo build (17 s), though with the fake embedder
-def test_demo_builds_topics_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`newsintel demo` ends with a quarter build and an all build (the fake embedder
-    stands in for the model here; test_app_pages checks the real demo's topics)."""
-    from conftest import FakeEmbedder, make_settings
-
-    from newsintel import jobs
-    from newsintel.cli import main
+def test_demo_builds_topics_and_says_so(demo_db, demo_report) -> None:  # type: ignore[no-untyped-def]
+    """`newsintel demo` ends with a quarter build and an all build, and its report names
+    both (checked on the session's demo build, so no second demo is built for it)."""
     from newsintel.store import open_db
     from newsintel.store.topics import latest_build
 
-    settings = make_settings(tmp_path, model=FakeEmbedder.model_name)
-    monkeypatch.setattr(jobs, "make_embedder", lambda _settings: FakeEmbedder())
-    monkeypatch.setenv("NEWSINTEL_MODEL", FakeEmbedder.model_name)
-    monkeypatch.setenv("NEWSINTEL_SAMPLE_DIR", settings.sample_dir)
-    assert main(["--db", settings.db, "demo"]) == 0
-    out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if "topic build" in line]
-    assert len(lines) == 2
-    assert "(window quarter)" in lines[0] and "(window all)" in lines[1]
-    with open_db(settings.db, read_only=True) as con:
+    windows = [built.window for built in demo_report.topics]
+    assert windows == ["quarter", "all"]
+    assert all(built.n_topics >= 1 and built.n_articles > 0 for built in demo_report.topics)
+    with open_db(demo_db.db, read_only=True) as con:
         latest = latest_build(con)
-    assert latest is not None and latest.window == "all" and latest.build_id in lines[1]
+    assert latest is not None and latest.window == "all"
+    assert latest.build_id == demo_report.topics[-1].build_id
 
 
 def test_cli_and_app_list_topics_in_one_order() -> None:
