@@ -339,13 +339,13 @@ def test_demo_builds_topics_and_says_so(
     stands in for the model here; test_app_pages checks the real demo's topics)."""
     from conftest import FakeEmbedder, make_settings
 
-    from newsintel import jobs
+    import newsintel.jobs.pipeline as pipeline_job
     from newsintel.cli import main
     from newsintel.store import open_db
     from newsintel.store.topics import latest_build
 
     settings = make_settings(tmp_path, model=FakeEmbedder.model_name)
-    monkeypatch.setattr(jobs, "make_embedder", lambda _settings: FakeEmbedder())
+    monkeypatch.setattr(pipeline_job, "make_embedder", lambda _settings: FakeEmbedder())
     monkeypatch.setenv("NEWSINTEL_MODEL", FakeEmbedder.model_name)
     monkeypatch.setenv("NEWSINTEL_SAMPLE_DIR", settings.sample_dir)
     assert main(["--db", settings.db, "demo"]) == 0
