@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from newsintel.cli.common import command
 from newsintel.config import Settings
+from newsintel.errors import NewsintelError
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import run_digest
 
+    if args.date is not None:
+        try:
+            date.fromisoformat(args.date)
+        except ValueError:
+            raise NewsintelError(f"--date must be YYYY-MM-DD, got {args.date!r}") from None
     report = run_digest(
         settings,
         period=args.period,

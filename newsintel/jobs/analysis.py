@@ -54,7 +54,6 @@ def import_series(
     series_filter: str | None = None,
 ) -> SeriesImportReport:
     """Read a dated CSV series, validate it and store it under ``name`` (replacing)."""
-
     if kind not in ("price", "attention"):
         raise SeriesError(f"kind must be 'price' or 'attention', got {kind!r}")
     imported = read_series_csv(
@@ -83,7 +82,6 @@ def load_variable(
     given: e.g. ``["gdelt"]``); prices become log returns of the period's last price;
     attention series become log counts per period.
     """
-
     kind, _, name = spec.partition(":")
     if kind not in ("theme", "series") or not name:
         raise AnalysisError(f"'{spec}' is not theme:<name> or series:<name>")
@@ -133,7 +131,6 @@ def _complete(
 ) -> pd.Series:
     """``values`` without partial first/last periods; the count rides in ``attrs`` to
     the analysis, which reports it under ``periods.dropped_partial``."""
-
     kept, dropped = drop_partial(
         values,
         observed,
@@ -174,7 +171,6 @@ def analyze(
 
 def describe_variable(settings: Settings, spec: str, freq: str) -> str:
     """In words, the quantity ``load_variable`` makes of ``spec`` at ``freq``."""
-
     period = {"D": "day", "W": "week", "M": "month"}.get(freq, freq)
     kind, _, name = spec.partition(":")
     weekly_note = (
@@ -209,7 +205,6 @@ def pair_analysis(
     ``origins`` restricts theme variables to stories of those origins; a warning is
     added when the origins' mix shifts inside the analysed window.
     """
-
     if freq not in ("D", "W", "M"):
         raise AnalysisError(f"freq must be D, W or M, got {freq!r}")
     if max_lag < 1:
@@ -257,7 +252,6 @@ def analyze_all(
     p-values are adjusted (Benjamini-Hochberg) once over every test of every pair, so
     ``p_adj`` reflects all that the run tested; rows are stored after that, together.
     """
-
     progress = progress or NoProgress()
     with open_db(settings.db, read_only=True) as con:
         themes = theme_ids(con)

@@ -54,7 +54,6 @@ class InitReport:
 @publishes
 def init_db(settings: Settings) -> InitReport:
     """Create the database or bring its schema up to date."""
-
     with open_db(settings.db) as con:
         applied = migrate(con)
         version = current_version(con)

@@ -50,7 +50,7 @@ def _parse_day(text: str | None) -> Any:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise NewsintelError(f"--date must be YYYY-MM-DD, got {text!r}") from None
+        raise NewsintelError(f"the digest date must be YYYY-MM-DD, got {text!r}") from None
 
 
 def run_digest(
@@ -69,11 +69,10 @@ def run_digest(
     delivered digest twice, and a failed delivery is retried by the next run. Who gets
     it, with which themes, comes from newsintel.digest.recipients.
     """
-
     if period not in ("daily", "weekly"):
         raise DigestError(f"period must be daily or weekly, got {period!r}")
     if not send and out_dir is None:
-        raise DigestError("give --out DIR for a dry run, or --send")
+        raise DigestError("a dry run needs a folder to write to (out_dir), or send the digest")
     day = _parse_day(on_date)
     with open_db(settings.db) as con:
         migrate(con)

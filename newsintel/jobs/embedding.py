@@ -40,7 +40,6 @@ class EmbedReport:
 
 def make_embedder(settings: Settings, model: str | None = None) -> Embedder:
     """The configured embedder: torch or onnx backend (loaded lazily on first use)."""
-
     return make_backend_embedder(
         model or settings.model,
         settings.embed_backend,
@@ -63,7 +62,6 @@ def embed(
     Only one chunk of texts and vectors is in memory at a time, and each chunk is
     written in its own short transaction, so an interrupted run loses at most a chunk.
     """
-
     progress = progress or NoProgress()
     embedder = embedder or make_embedder(settings, model)
     name = embedder.model_name
@@ -105,7 +103,6 @@ def group_near_duplicates(
     ``window_days``; chains of such pairs form one group. Recomputed over every story
     each time, so the result depends only on the stored articles and vectors.
     """
-
     with open_db(settings.db) as con:
         migrate(con)
         rows, vectors = story_candidates(con, model)

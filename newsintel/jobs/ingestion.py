@@ -152,7 +152,6 @@ def ingest(
     From ``_PARALLEL_PARSE_MIN_FEEDS`` feeds on, bodies are parsed in worker processes
     while the rest are still being fetched.
     """
-
     progress = progress or NoProgress()
     rng = rng or random.Random()
     started = time.monotonic()
@@ -298,7 +297,6 @@ def _parsed(
     fetched_at: datetime,
 ) -> BodyArticles:
     """A worker's parse of one body; parsed here when none was sent or the pool broke."""
-
     if future is not None:
         try:
             return future.result()
@@ -318,7 +316,6 @@ def _store_batch(
 
     Returns the number of feeds written.
     """
-
     if not batch:
         return 0
     added = save_feed_results(con, [(update, articles) for _report, update, articles in batch])
@@ -338,7 +335,6 @@ def _feed_outcome(
     rng: random.Random,
 ) -> tuple[FeedReport, SourceUpdate]:
     """One feed's report (new-article count still 0) and fetch state to store."""
-
     articles = parsed.articles
     status, error, warning = result.status, result.error, parsed.warning
     if parsed.error is not None:

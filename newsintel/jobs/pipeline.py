@@ -65,13 +65,11 @@ DEMO_HISTORY = (("gdelt_lithium_articles_2017-2023.csv", "gdelt-gkg"),)
 
 def sample_sources(sample_dir: Path) -> list[FeedSource]:
     """The bundled sample feeds (``sample_dir/feeds.toml``, local files read offline)."""
-
     return load_sources(sample_dir / "feeds.toml")
 
 
 def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesImportReport]:
     """Import every series listed in ``series_dir/series.toml``."""
-
     listing = series_dir / "series.toml"
     try:
         entries = tomllib.loads(listing.read_text("utf-8"))["series"]
@@ -190,7 +188,6 @@ def scheduled_actions(
     ``settings.timezone``; a digest with a failed delivery raises, so it is logged as
     failed.
     """
-
     shared = embedder or make_embedder(settings)
 
     def pipeline() -> str:
@@ -237,7 +234,6 @@ def scheduled_actions(
 
 def serve_schedule(settings: Settings) -> None:
     """``newsintel schedule``: run the pipeline and send digests at their times, forever."""
-
     jobs = plan(settings)
     scheduler = build_scheduler(
         jobs, scheduled_actions(settings), lock_path(settings), settings.timezone

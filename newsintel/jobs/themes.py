@@ -51,7 +51,6 @@ class AssignReport:
 
 def load_scorer(settings: Settings, embedder: Embedder, themes_file: Path | None = None) -> Any:
     """Themes from themes.toml with their prototypes embedded and classifiers loaded."""
-
     themes = load_themes(themes_file or Path(settings.themes_file))
     classifiers = load_classifiers(Path(settings.theme_classifiers_file), embedder.model_name)
     return build_scorer(themes, embedder, classifiers)
@@ -83,7 +82,6 @@ def assign_themes(
     its old or its new scores, and running again completes it; a re-run rewrites only
     what changed.
     """
-
     progress = progress or NoProgress()
     embedder = embedder or make_embedder(settings)
     scorer = load_scorer(settings, embedder, themes_file)
@@ -152,7 +150,6 @@ def train_themes(
     embedder: Embedder | None = None,
 ) -> TrainReport:
     """Train one classifier per theme on labelled articles and save them as JSON."""
-
     themes = load_themes(Path(settings.themes_file))
     items = read_labelled(labelled_file, split)
     embedder = embedder or make_embedder(settings)
@@ -219,7 +216,6 @@ def explain_article(
     settings: Settings, article_id: str, *, embedder: Embedder | None = None
 ) -> ArticleExplanation:
     """Why an article got (or missed) each theme: scores, thresholds, evidence."""
-
     embedder = embedder or make_embedder(settings)
     with open_snapshot(settings.db) as con:
         rows = texts_for(con, [article_id])

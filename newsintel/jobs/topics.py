@@ -55,9 +55,8 @@ def build_topics(
 
     Deterministic: the same stories, model and seed give the same topics and ids.
     """
-
     if window not in WINDOWS:
-        raise NewsintelError(f"--window must be one of {', '.join(WINDOWS)}, got {window!r}")
+        raise NewsintelError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
     started = time.perf_counter()
     with open_db(settings.db) as con:
         migrate(con)
@@ -135,7 +134,6 @@ class TopicListReport:
 
 def list_topics(settings: Settings) -> TopicListReport:
     """Topics of the latest build, emerging ones first (then by size)."""
-
     with open_snapshot(settings.db) as con:
         build = latest_build(con) if has_topics(con) else None
         if build is None:
