@@ -9,7 +9,6 @@ from typing import Any
 
 from newsintel.cli.common import FEEDS_OPTION, command, emit_json, json_option, missing, progress
 from newsintel.config import Settings
-from newsintel.errors import NewsintelError
 
 
 def print_ingest(report: Any) -> None:
@@ -111,26 +110,20 @@ def cmd_feeds_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feeds_add(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.feeds.sources import source_from_url
-    from newsintel.jobs import add_feeds
+    from newsintel.jobs import add_feed_url
 
     tags = [t.strip() for t in (args.tags or "").split(",") if t.strip()]
-    source = source_from_url(args.url, args.name, tags)
     feeds_file = Path(args.feeds or settings.feeds_file)
-    added = add_feeds(settings, [source], feeds_file)
-    if not added:
-        raise NewsintelError(f"'{source.name}' ({source.url}) is already in {feeds_file}")
+    source = add_feed_url(settings, args.url, args.name, tags, feeds_file)
     print(f"added {source.name} ({source.url}) to {feeds_file}")
     return 0
 
 
 def cmd_feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.feeds.sources import read_opml
-    from newsintel.jobs import add_feeds
+    from newsintel.jobs import import_opml
 
-    found = read_opml(Path(args.file))
     feeds_file = Path(args.feeds or settings.feeds_file)
-    added = add_feeds(settings, found, feeds_file)
+    found, added = import_opml(settings, Path(args.file), feeds_file)
     print(
         f"imported {len(added)} of {len(found)} feeds into {feeds_file} "
         f"({len(found) - len(added)} already there)"
@@ -139,11 +132,10 @@ def cmd_feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.feeds.sources import load_sources, write_opml
+    from newsintel.jobs import export_opml
 
-    sources = load_sources(Path(args.feeds or settings.feeds_file))
-    write_opml(sources, Path(args.file))
-    print(f"wrote {len(sources)} feeds to {args.file}")
+    written = export_opml(settings, Path(args.file), Path(args.feeds or settings.feeds_file))
+    print(f"wrote {written} feeds to {args.file}")
     return 0
 
 

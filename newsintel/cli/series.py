@@ -38,11 +38,9 @@ def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store.series import series_summaries
-    from newsintel.store.snapshots import open_snapshot
+    from newsintel.jobs import list_series
 
-    with open_snapshot(settings.db) as con:
-        summaries = series_summaries(con)
+    summaries = list_series(settings)
     if args.json:
         emit_json(summaries)
         return 0
@@ -55,18 +53,9 @@ def cmd_series_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_series_show(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store.series import series_detail, series_summaries
-    from newsintel.store.snapshots import open_snapshot
+    from newsintel.jobs import show_series
 
-    with open_snapshot(settings.db) as con:
-        detail = series_detail(con, args.name)
-        known = [s.series_id for s in series_summaries(con)] if detail is None else []
-    if detail is None:
-        raise NewsintelError(
-            f"unknown series '{args.name}' (or it has no points); known: "
-            f"{', '.join(known) or 'none'}"
-        )
-    data = detail.to_dict()
+    data = show_series(settings, args.name).to_dict()
     if args.json:
         emit_json(data)
         return 0

@@ -12,10 +12,9 @@ from newsintel.config import Settings
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store.sql import SqlLimits, run_readonly_query
+    from newsintel.jobs import run_sql
 
-    limits = SqlLimits.from_settings(settings)
-    result = run_readonly_query(settings.db, args.query, max_rows=args.max_rows, limits=limits)
+    result = run_sql(settings, args.query, max_rows=args.max_rows)
     if args.format == "json":
         emit_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
     elif args.format == "csv":

@@ -24,11 +24,9 @@ def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_themes_list(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.store.snapshots import open_snapshot
-    from newsintel.store.themes import theme_summaries
+    from newsintel.jobs import list_themes
 
-    with open_snapshot(settings.db) as con:
-        summaries = theme_summaries(con)
+    summaries = list_themes(settings)
     if args.json:
         emit_json(summaries)
         return 0

@@ -15,6 +15,7 @@ One module per job family; this package re-exports their public names:
 - ``themes``: assign, train, explain
 - ``topics``: build and list discovered topics
 - ``analysis``: series import and lead-lag analysis
+- ``reading``: read-only listings and SQL for the CLI
 - ``digest``: build, render, send a digest
 - ``pipeline``: the demo, a full run, the schedule
 - ``mail``, ``backfill_*``: newsletters by IMAP, historical backfills (import these
@@ -53,7 +54,14 @@ if TYPE_CHECKING:
         group_near_duplicates,
         make_embedder,
     )
-    from newsintel.jobs.feeds import FeedHealth, add_feeds, feeds_health
+    from newsintel.jobs.feeds import (
+        FeedHealth,
+        add_feed_url,
+        add_feeds,
+        export_opml,
+        feeds_health,
+        import_opml,
+    )
 
     # The parse pool and its helpers are private to ingestion, but jobs/mail.py and
     # jobs/backfill_archive.py import them from the package; kept here for them.
@@ -73,6 +81,7 @@ if TYPE_CHECKING:
         scheduled_actions,
         serve_schedule,
     )
+    from newsintel.jobs.reading import list_series, list_themes, run_sql, show_series
     from newsintel.jobs.themes import (
         ArticleExplanation,
         AssignReport,
@@ -118,6 +127,9 @@ _HOMES: dict[str, str] = {
     "group_near_duplicates": "embedding",
     "make_embedder": "embedding",
     "FeedHealth": "feeds",
+    "add_feed_url": "feeds",
+    "export_opml": "feeds",
+    "import_opml": "feeds",
     "add_feeds": "feeds",
     "feeds_health": "feeds",
     "FeedReport": "ingestion",
@@ -136,6 +148,10 @@ _HOMES: dict[str, str] = {
     "sample_sources": "pipeline",
     "scheduled_actions": "pipeline",
     "serve_schedule": "pipeline",
+    "list_series": "reading",
+    "list_themes": "reading",
+    "run_sql": "reading",
+    "show_series": "reading",
     "ArticleExplanation": "themes",
     "AssignReport": "themes",
     "ThemeExplanation": "themes",
@@ -185,6 +201,7 @@ __all__ = [
     "TopicListReport",
     "TopicListing",
     "TrainReport",
+    "add_feed_url",
     "add_feeds",
     "analyze",
     "analyze_all",
@@ -194,12 +211,16 @@ __all__ = [
     "describe_variable",
     "embed",
     "explain_article",
+    "export_opml",
     "feeds_health",
     "group_near_duplicates",
     "import_bundled_series",
+    "import_opml",
     "import_series",
     "ingest",
     "init_db",
+    "list_series",
+    "list_themes",
     "list_topics",
     "load_scorer",
     "load_variable",
@@ -208,9 +229,11 @@ __all__ = [
     "pair_analysis",
     "run",
     "run_digest",
+    "run_sql",
     "sample_sources",
     "scheduled_actions",
     "serve_schedule",
+    "show_series",
     "train_themes",
     "utcnow",
 ]
