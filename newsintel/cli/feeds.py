@@ -90,7 +90,7 @@ def cmd_feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(rows)
         return 0
-    from newsintel.tables import format_table
+    from newsintel.cli.table import format_table
 
     table = [
         (

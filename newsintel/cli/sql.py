@@ -22,7 +22,7 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
         writer.writerow(result.columns)
         writer.writerows(result.rows)
     else:
-        from newsintel.tables import format_table
+        from newsintel.cli.table import format_table
 
         print(format_table(result.columns, result.rows))
     if result.truncated:

@@ -33,7 +33,7 @@ def cmd_topics_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(report)
         return 0
-    from newsintel.tables import format_table
+    from newsintel.cli.table import format_table
 
     rows = [
         (

@@ -21,7 +21,7 @@ from newsintel.feeds.sources import (
 from newsintel.jobs.common import utcnow
 from newsintel.jobs.publish import publishes
 from newsintel.store.connect import file_path
-from newsintel.store.feeds import source_health
+from newsintel.store.feeds import fetch_health
 from newsintel.store.snapshots import open_snapshot
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def feeds_health(
     path = file_path(settings.db)
     if path is None or path.exists():
         with open_snapshot(settings.db) as con:
-            health = source_health(con)
+            health = fetch_health(con)
     rows = []
     for s in sources:
         h = health.get(s.source_id, {})
