@@ -101,7 +101,7 @@ def _time_cpu_side(
     from newsintel.feeds.normalise import normalise_feed
     from newsintel.feeds.parse import parse_feed
     from newsintel.feeds.sources import FeedSource
-    from newsintel.jobs import _STORE_BATCH_FEEDS
+    from newsintel.jobs.ingestion import _STORE_BATCH_FEEDS
     from newsintel.models import Article, SourceUpdate
     from newsintel.store import migrate, open_db
     from newsintel.store.feeds import save_feed_results, upsert_sources

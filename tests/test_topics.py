@@ -331,14 +331,20 @@ def test_cli_topics_build_then_list_on_the_demo_database(
     assert "latest month" in capsys.readouterr().out
 
 
-def test_demo_builds_topics_and_says_so(demo_db, demo_report) -> None:  # type: ignore[no-untyped-def]
-    """`newsintel demo` ends with a quarter build and an all build, and its report names
-    both (checked on the session's demo build, so no second demo is built for it)."""
+def test_demo_builds_topics_and_says_so(demo_db, demo_report, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`newsintel demo` ends with a quarter build and an all build, and prints both
+    (checked on the session's demo build, so no second demo is built for it)."""
+    from newsintel.cli.pipeline import print_demo
     from newsintel.store import open_db
     from newsintel.store.topics import latest_build
 
     windows = [built.window for built in demo_report.topics]
     assert windows == ["quarter", "all"]
+    print_demo(demo_report, demo_db)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "topic build" in line]
+    assert len(lines) == 2
+    assert "(window quarter)" in lines[0] and "(window all)" in lines[1]
+    assert demo_report.topics[-1].build_id in lines[1]
     assert all(built.n_topics >= 1 and built.n_articles > 0 for built in demo_report.topics)
     with open_db(demo_db.db, read_only=True) as con:
         latest = latest_build(con)

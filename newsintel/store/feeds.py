@@ -323,7 +323,7 @@ def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
     con.unregister("incoming_updates")
 
 
-def source_health(con: Connection) -> dict[str, dict[str, object]]:
+def fetch_health(con: Connection) -> dict[str, dict[str, object]]:
     """Rows of v_source_health by source id (column name -> value)."""
     cursor = con.execute("SELECT * FROM v_source_health")
     names = [d[0] for d in cursor.description or ()]
