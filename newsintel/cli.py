@@ -191,7 +191,10 @@ def cmd_feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import embed
 
-    report = embed(settings, model=args.model, progress=_progress(args))
+    if args.engine == "ray":
+        report = _embed_on_ray(args, settings)
+    else:
+        report = embed(settings, model=args.model, progress=_progress(args))
     if args.json:
         _emit_json({**report.__dict__, "docs_per_second": report.docs_per_second})
     else:
@@ -200,6 +203,15 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
             f"({report.docs_per_second:.0f} docs/s); {report.already_embedded} already had one"
         )
     return 0
+
+
+def _embed_on_ray(args: argparse.Namespace, settings: Settings) -> Any:
+    """`embed --engine ray`: the same vectors from a Ray Data actor pool."""
+    from newsintel.jobs.embed_ray import embed_ray
+
+    return embed_ray(
+        settings, model=args.model, ray_address=args.ray_address, progress=_progress(args)
+    )
 
 
 def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
@@ -948,6 +960,22 @@ def _add_backfill_gkg_command(backfill_sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON report with the failed files")
 
 
+def _add_embed_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """`embed --engine local|ray [--ray-address ADDR]` (one call in the embed parser)."""
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: a Ray Data actor pool, one model per actor, a GPU "
+        "each where the cluster has GPUs (needs newsintel[scale])",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a Ray cluster (HOST:PORT, ray://HOST:PORT or auto; default: a local Ray)",
+    )
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -1051,6 +1079,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="sentence-transformers model name or path")
     p.add_argument("--json", action="store_true", help="print a JSON report")
+    _add_embed_engine_arguments(p)
 
     themes = _command(sub, "themes", _missing, "tracked themes", "newsintel themes list")
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, make_settings
 from gkgserver import GkgServer, gkg_row, gkg_zip, synthetic_files, synthetic_rows
@@ -373,3 +375,30 @@ def test_ray_engine_stores_the_same_rows_as_the_local_engine(
     with open_db(whole.db, read_only=True) as con:
         counts = con.execute("SELECT rows_read, rows_kept FROM gkg_files ORDER BY url").fetchall()
     assert _rows(settings, "SELECT rows_read, rows_kept FROM gkg_files ORDER BY url") == counts
+
+
+def test_embed_on_ray_gives_the_vectors_of_newsintel_embed(
+    tmp_path: Path, reference: tuple[GkgServer, Settings], ray_session: object, real_embedder
+) -> None:
+    from newsintel.jobs import embed
+    from newsintel.jobs.embed_ray import embed_ray
+    from newsintel.store.embeddings import load_embeddings
+
+    server = reference[0]
+    on_ray = _settings(tmp_path, server, "ray")
+    backfill_gkg(on_ray, since="2024-03-01", until="2024-03-01", themes=["robots"], engine="ray")
+    local = make_settings(tmp_path / "local", themes_file=on_ray.themes_file)
+    Path(local.db).parent.mkdir()
+    shutil.copy(on_ray.db, local.db)
+    expected = embed(local, embedder=real_embedder)
+    report = embed_ray(on_ray)
+    assert report.embedded == expected.embedded > 30
+    assert (report.model, report.device) == (expected.model, "cpu")
+    with open_db(local.db, read_only=True) as con:
+        ids, want = load_embeddings(con, expected.model)
+    with open_db(on_ray.db, read_only=True) as con:
+        ray_ids, got = load_embeddings(con, report.model)
+    assert ray_ids == ids
+    cosine = (want * got).sum(axis=1) / (np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1))
+    assert cosine.min() >= 0.9999
+    assert embed_ray(on_ray).embedded == 0  # nothing left without a vector
