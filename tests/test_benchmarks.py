@@ -31,6 +31,8 @@ TINY = {
     "archive": {"pages": 30},
     "load": {"articles": 2_000, "sessions": 2, "cycles": 1, "feeds": 0},
     "import": {"rows": 500},
+    "gkg": {"files": 3, "rows": 50},
+    "ray_embed": {"n": 20},
 }
 
 
@@ -80,6 +82,10 @@ def test_every_benchmark_writes_a_section(
         "| import | import of 500 rows |",
         "| import | stories added / rows | 500 of 500 | all | PASS |",
         "| import | re-import adds | 0 stories | 0 | PASS |",
+        "| gkg | ray wall / local wall |",
+        "| gkg | files stored, local / ray | 3 / 3 of 3 | all, both | PASS |",
+        "| ray_embed | ray / bare docs/s |",
+        "| ray_embed | lowest cosine ray vs bare |",
     ):
         assert row in text, row
     # Away from the targets' sizes a speed verdict would mean nothing.

@@ -125,52 +125,95 @@ def select_files(
 class ThemeFilter:
     """What keeps a row: a theme keyword in its title or URL, or one of its GKG codes.
 
-    Plain, picklable values (patterns as strings), so that Ray and process-pool workers
-    receive it cheaply and compile it once.
+    Plain, picklable values, so that Ray and process-pool workers receive it cheaply and
+    compile it once per file. ``phrases`` maps each keyword form (lower case) to the
+    themes it admits, ``vetoes`` each exclusion form to the themes it vetoes.
     """
 
     names: tuple[str, ...]
-    patterns: tuple[str | None, ...]  # one case-insensitive regex per theme, or None
-    exclusions: tuple[str | None, ...]
-    codes: tuple[frozenset[str], ...]  # GKG theme codes per theme (``gkg_themes``)
+    phrases: tuple[tuple[str, tuple[str, ...]], ...]
+    vetoes: tuple[tuple[str, tuple[str, ...]], ...]
+    codes: tuple[tuple[str, tuple[str, ...]], ...]  # GKG theme code -> themes
+
+
+def _by_form(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    found: dict[str, list[str]] = {}
+    for form, theme in pairs:
+        names = found.setdefault(form, [])
+        if theme not in names:
+            names.append(theme)
+    return tuple((form, tuple(names)) for form, names in found.items())
 
 
 def theme_filter(themes: Sequence[ThemeDefinition]) -> ThemeFilter:
     """The filter of the given themes (keywords with their plurals, as everywhere)."""
-
-    def regex(phrases: Sequence[str]) -> str | None:
-        forms = [re.escape(form) for phrase in phrases for form in phrase_forms(phrase)]
-        return rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)" if forms else None
-
     return ThemeFilter(
         names=tuple(t.theme_id for t in themes),
-        patterns=tuple(regex(t.keywords) for t in themes),
-        exclusions=tuple(regex(t.exclusions) for t in themes),
-        codes=tuple(frozenset(t.gkg_themes) for t in themes),
+        phrases=_by_form(
+            (f.lower(), t.theme_id) for t in themes for k in t.keywords for f in phrase_forms(k)
+        ),
+        vetoes=_by_form(
+            (f.lower(), t.theme_id) for t in themes for k in t.exclusions for f in phrase_forms(k)
+        ),
+        codes=_by_form((c, t.theme_id) for t in themes for c in t.gkg_themes),
     )
 
 
-class _Matcher:
-    def __init__(self, spec: ThemeFilter) -> None:
-        def compiled(p: str | None) -> re.Pattern[str] | None:
-            return re.compile(p, re.IGNORECASE) if p else None
+def _alternation(forms: Iterable[str]) -> re.Pattern[str] | None:
+    # Longest first, so that "world models" wins over "world model" at the same place.
+    ordered = sorted(forms, key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, ordered))})(?!\w)", re.IGNORECASE)
 
-        self.themes = [
-            (name, compiled(p), compiled(x), codes)
-            for name, p, x, codes in zip(
-                spec.names, spec.patterns, spec.exclusions, spec.codes, strict=True
-            )
-        ]
+
+class _Matcher:
+    """One regex pass over a row's text for all themes' keywords (and one for vetoes):
+    a search per theme and row cost 0.4 ms a row, most of a file's parse time."""
+
+    def __init__(self, spec: ThemeFilter) -> None:
+        self.order = {name: i for i, name in enumerate(spec.names)}
+        self.phrases = dict(spec.phrases)
+        self.vetoes = dict(spec.vetoes)
+        self.codes = dict(spec.codes)
+        self.phrase_re = _alternation(self.phrases)
+        self.veto_re = _alternation(self.vetoes)
+
+    def _hits(
+        self, pattern: re.Pattern[str] | None, table: dict[str, tuple[str, ...]], text: str
+    ) -> set[str]:
+        if pattern is None:
+            return set()
+        found: set[str] = set()
+        for match in pattern.finditer(text):
+            found.update(table.get(match.group().lower(), ()))
+        return found
 
     def match(self, title: str, url: str, codes: set[str]) -> list[str]:
         # URL words are split by - / _ . so that a slug matches as the title would.
-        text = f"{title} {re.sub(r'[-/_.+]', ' ', url)}"
-        found = []
-        for name, pattern, exclusion, theme_codes in self.themes:
-            hit = bool(theme_codes & codes) or bool(pattern and pattern.search(text))
-            if hit and not (exclusion and exclusion.search(text)):
-                found.append(name)
-        return found
+        text = f"{title} {_URL_SEPARATORS.sub(' ', url)}"
+        found = self._hits(self.phrase_re, self.phrases, text)
+        for code in codes & self.codes.keys():
+            found.update(self.codes[code])
+        if found:
+            found -= self._hits(self.veto_re, self.vetoes, text)
+        return sorted(found, key=self.order.__getitem__)
+
+
+_URL_SEPARATORS = re.compile(r"[-/_.+]")
+
+
+def _stamp(text: str) -> datetime | None:
+    # GKG DATE is YYYYMMDDHHMMSS; slicing is 10x faster than strptime per row.
+    if len(text) != 14 or not text.isdigit():
+        return None
+    try:
+        return datetime(
+            int(text[:4]), int(text[4:6]), int(text[6:8]),
+            int(text[8:10]), int(text[10:12]), int(text[12:14]),
+        )  # fmt: skip
+    except ValueError:
+        return None
 
 
 def _codes(themes: str, v2themes: str) -> set[str]:
@@ -205,9 +248,8 @@ def parse_gkg(lines: Iterable[bytes], spec: ThemeFilter, file_name: str) -> Pars
         url = fields[COL_URL].strip()
         if not is_http_url(url):
             continue  # not a web article (GDELT's citation-only and other collections)
-        try:
-            seen_at = datetime.strptime(fields[COL_DATE], "%Y%m%d%H%M%S")
-        except ValueError:
+        seen_at = _stamp(fields[COL_DATE])
+        if seen_at is None:
             bad += 1
             continue
         title_match = _TITLE.search(fields[COL_EXTRAS])

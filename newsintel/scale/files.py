@@ -64,9 +64,15 @@ def run_local(
             pending: dict[Future[FileResult], MasterEntry] = {}
             while queue or pending:
                 while queue and len(pending) < workers * _IN_FLIGHT_PER_WORKER:
+                    try:
+                        future = pool.submit(process_file, queue[0], spec, out_dir, timeout)
+                    except BrokenProcessPool:  # a worker died since the last wait
+                        break
                     entry = queue.pop(0)
                     tries[entry.url] += 1
-                    pending[pool.submit(process_file, entry, spec, out_dir, timeout)] = entry
+                    pending[future] = entry
+                if not pending:
+                    break  # broken before anything was in flight: a fresh pool
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     entry = pending.pop(future)
