@@ -116,7 +116,9 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         import ray
 
         started = time.perf_counter()
-        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        own = not ray.is_initialized()  # a running session (the tests') is used as it is
+        if own:
+            ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
         ray_init_s = time.perf_counter() - started
         try:
             started = time.perf_counter()
@@ -128,7 +130,8 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
             )
             ray_s = time.perf_counter() - started
         finally:
-            ray.shutdown()
+            if own:
+                ray.shutdown()
     per_file_bare = bare_s / files
     per_file_local = local_s * cores / files
     figures = (

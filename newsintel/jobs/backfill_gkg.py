@@ -23,6 +23,7 @@ from pathlib import Path
 from newsintel.backfill.gkg import FileResult, MasterEntry, MasterList
 from newsintel.config import Settings
 from newsintel.jobs import NoProgress, Progress, _exit_with_parent, init_db, utcnow
+from newsintel.jobs.publish import publishes
 from newsintel.models import Article
 from newsintel.store import open_db
 
@@ -141,6 +142,7 @@ def _articles(
     return list(outlets.values()), articles
 
 
+@publishes
 def backfill_gkg(
     settings: Settings,
     *,

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from newsintel.config import Settings
 from newsintel.jobs import EmbedReport, NoProgress, Progress, init_db, make_embedder
+from newsintel.jobs.publish import publishes
 from newsintel.store import open_db
 
 # Stories read from DuckDB per Arrow table handed to Ray: 10,000 texts are a few MB.
 _CHUNK_ROWS = 10_000
 
 
+@publishes
 def embed_ray(
     settings: Settings,
     *,
