@@ -402,3 +402,28 @@ def test_embed_on_ray_gives_the_vectors_of_newsintel_embed(
     cosine = (want * got).sum(axis=1) / (np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1))
     assert cosine.min() >= 0.9999
     assert embed_ray(on_ray).embedded == 0  # nothing left without a vector
+
+
+def test_ray_benchmarks_at_tiny_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_session: object
+) -> None:
+    """bench_gkg and bench_ray_embed (the tiny runs of tests/test_benchmarks.py's kind),
+    here to use this module's Ray session instead of starting their own."""
+    from test_benchmarks import TINY
+
+    from benchmarks import __main__ as bench_main
+
+    monkeypatch.setattr(bench_main, "QUICK_SIZES", TINY)
+    out = tmp_path / "BENCHMARKS.md"
+    argv = ["--quick", "--only", "gkg", "--only", "ray_embed", "--output", str(out)]
+    assert bench_main.main(argv) == 0
+    text = out.read_text("utf-8")
+    for row in (
+        "| gkg | ray wall / local wall |",
+        "| gkg | files stored, local / ray | 3 / 3 of 3 | all, both | PASS |",
+        "| gkg | stories, local == ray |",
+        "| ray_embed | ray / bare docs/s |",
+        "| ray_embed | lowest cosine ray vs bare |",
+        "| >= 0.9999 | PASS |",
+    ):
+        assert row in text, row
