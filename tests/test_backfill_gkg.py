@@ -240,6 +240,27 @@ def _pool_workers() -> list[int]:
     return found
 
 
+class _Recorder:
+    """A Progress that remembers what the job told it."""
+
+    def __init__(self) -> None:
+        self.started: tuple[str, int] | None = None
+        self.done = 0
+        self.text = ""
+
+    def start(self, description: str, total: int) -> None:
+        self.started = (description, total)
+
+    def advance(self, units: int = 1) -> None:
+        self.done += units
+
+    def describe(self, description: str) -> None:
+        self.text = description
+
+    def finish(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GkgServer, Settings]]:
     """Eight synthetic files and their uninterrupted local run, shared by later tests."""
@@ -248,8 +269,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GkgSer
         for stamp, data in synthetic_files(3, 8, 80, START):
             server.add_file(stamp, data)
         settings = _settings(tmp, server, "reference")
-        report = backfill_gkg(settings, since="2024-03-01", until="2024-03-01", workers=2)
+        seen = _Recorder()
+        report = backfill_gkg(
+            settings, since="2024-03-01", until="2024-03-01", workers=2, progress=seen
+        )
         assert report.stored == 8 and not report.failed
+        # Progress: files done of total on the bar, rows kept and bytes read in its text.
+        assert seen.started == ("GKG files (local)", 8) and seen.done == 8
+        mb = report.bytes_read / 1e6
+        assert seen.text == f"GKG files (local): {report.rows_kept:,} rows kept, {mb:,.1f} MB read"
         yield server, settings
 
 

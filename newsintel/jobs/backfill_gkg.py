@@ -246,6 +246,14 @@ def backfill_gkg(
                 totals["bad"] += current.bad_rows
                 totals["kept"] += current.kept
                 progress.advance(1)
+                # Files done / total and the ETA are the bar's; the totals go in its text
+                # where the progress has one (RichProgress.describe; the Protocol has not).
+                describe = getattr(progress, "describe", None)
+                if describe is not None:
+                    describe(
+                        f"GKG files ({engine}): {totals['kept']:,} rows kept, "
+                        f"{totals['bytes'] / 1e6:,.1f} MB read"
+                    )
                 upcoming = next(order, None)
     progress.finish()
     return GkgReport(
