@@ -30,7 +30,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from newsintel.errors import BackfillError
+from newsintel.errors import GkgFileError
 from newsintel.feeds.sources import is_http_url
 from newsintel.models import ThemeDefinition
 from newsintel.themes.matching import phrase_forms
@@ -271,14 +271,6 @@ def parse_gkg(lines: Iterable[bytes], spec: ThemeFilter, file_name: str) -> Pars
         columns["file"].append(file_name)
     table = pa.table([pa.array(columns[f.name], f.type) for f in SHARD_SCHEMA], schema=SHARD_SCHEMA)
     return ParsedFile(rows, bad, table)
-
-
-class GkgFileError(BackfillError):
-    """One GKG file could not be used; ``status`` is one of ``FAILED_STATUSES``."""
-
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def download(entry: MasterEntry, *, timeout: float, retries: int = 2) -> bytes:
