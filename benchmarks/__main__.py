@@ -43,6 +43,8 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "archive": {"pages": 5_000},
     "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
     "import": {"rows": 100_000},
+    "gkg": {"files": 48, "rows": 1_500},
+    "ray_embed": {"n": 2_000},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -57,6 +59,8 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "archive": {"pages": 1_000},
     "load": {"articles": 50_000, "sessions": 25, "cycles": 1, "feeds": 2},
     "import": {"rows": 10_000},
+    "gkg": {"files": 12, "rows": 500},
+    "ray_embed": {"n": 500},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -109,6 +113,14 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_import import run as backfill_import
 
         return backfill_import
+    if name == "gkg":
+        from benchmarks.bench_gkg import run as gkg
+
+        return gkg
+    if name == "ray_embed":
+        from benchmarks.bench_ray_embed import run as ray_embed
+
+        return ray_embed
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

@@ -121,6 +121,10 @@ class Settings:
     archive_per_host: int = _setting(
         1, "`newsintel backfill archive`: requests at once to one host."
     )
+    gkg_master_url: str = _setting(
+        "http://data.gdeltproject.org/gdeltv2/masterfilelist.txt",
+        "GDELT's master file list (SIZE MD5 URL per line) read by `newsintel backfill gkg`.",
+    )
     timezone: str = _setting(
         "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
     )

@@ -171,12 +171,13 @@ def add_backfill(sub: Any) -> Any:
         help="first day (GDELT starts at 2017-01-01; earlier is clamped)",
     )
     p.add_argument("--until", type=iso_day, metavar="YYYY-MM-DD", help="last day (default: today)")
-    _add_backfill_archivecommand(backfill_sub)
-    _add_backfill_importcommand(backfill_sub)
+    _add_backfill_archive_command(backfill_sub)
+    _add_backfill_import_command(backfill_sub)
+    _add_backfill_gkg_command(backfill_sub)
     return backfill_sub
 
 
-def _add_backfill_archivecommand(backfill_sub: Any) -> None:
+def _add_backfill_archive_command(backfill_sub: Any) -> None:
     """`newsintel backfill archive` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -192,7 +193,7 @@ def _add_backfill_archivecommand(backfill_sub: Any) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to backfill (default today)")
 
 
-def _add_backfill_importcommand(backfill_sub: Any) -> None:
+def _add_backfill_import_command(backfill_sub: Any) -> None:
     """`newsintel backfill import` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -214,6 +215,78 @@ def _add_backfill_importcommand(backfill_sub: Any) -> None:
         metavar="NAME",
         help="store every story under this source (default: the file's source column, "
         "else the URL's site as an outlet)",
+    )
+
+
+def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
+    from newsintel.jobs.backfill_gkg import backfill_gkg
+
+    report = backfill_gkg(
+        settings,
+        since=args.since,
+        until=args.until,
+        themes=args.theme or (),
+        engine=args.engine,
+        ray_address=args.ray_address,
+        out_dir=Path(args.out) if args.out else None,
+        progress=progress(args),
+    )
+    if args.json:
+        emit_json(report.to_dict())
+        return 0 if not report.failed else 1
+    if report.dashboard:
+        print(f"Ray dashboard: {report.dashboard}")
+    for line in report.master_bad_lines:
+        print(f"  master list {line}", file=sys.stderr)
+    for failure in report.failed:
+        print(f"  {failure.url}: {failure.status}: {failure.error}", file=sys.stderr)
+    print(
+        f"GKG {report.since} .. {report.until} ({report.engine}): {report.files} files, "
+        f"{report.already_stored} stored before, {report.stored} stored now, "
+        f"{len(report.failed)} failed; {report.bytes_read / 1e6:.1f} MB, "
+        f"{report.rows_read} rows, {report.rows_kept} kept, {report.rows_bad} bad; "
+        f"{report.stories_added} stories added ({report.seconds:.1f} s)"
+    )
+    return 0 if not report.failed else 1
+
+
+def _add_backfill_gkg_command(backfill_sub: Any) -> None:
+    """`newsintel backfill gkg` (one call in the backfill group)."""
+    p = command(
+        backfill_sub,
+        "gkg",
+        cmd_backfill_gkg,
+        "GDELT Global Knowledge Graph 2.1 files of a period (from the master file list): "
+        "download, md5 check, parse, keep rows of the themes, store as stories (origin "
+        "gdelt-gkg); on a process pool or a Ray cluster; re-run to resume and retry failures",
+        "newsintel backfill gkg --since 2024-01-01 --until 2024-01-31 --theme lithium_batteries "
+        "--engine ray --json",
+        parents=[json_option("print a JSON report with the failed files")],
+    )
+    p.add_argument("--since", required=True, metavar="DATE", help="first day (YYYY-MM-DD, UTC)")
+    p.add_argument("--until", required=True, metavar="DATE", help="last day, included")
+    p.add_argument(
+        "--theme",
+        action="append",
+        metavar="NAME",
+        help="a theme of the themes file (repeatable; default: every theme)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process pool on this machine; ray: Ray tasks (needs newsintel[scale])",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a Ray cluster (HOST:PORT, ray://HOST:PORT or auto; default: a local Ray)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the Parquet shards (default: gkg-shards beside the database; on "
+        "a cluster, one every node can write)",
     )
 
 

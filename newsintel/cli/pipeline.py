@@ -27,7 +27,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import embed
 
-    report = embed(settings, model=args.model, progress=progress(args))
+    if args.engine == "ray":
+        report = _embed_on_ray(args, settings)
+    else:
+        report = embed(settings, model=args.model, progress=progress(args))
     if args.json:
         emit_json({**json_ready(report), "docs_per_second": report.docs_per_second})
     else:
@@ -36,6 +39,15 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
             f"({report.docs_per_second:.0f} docs/s); {report.already_embedded} already had one"
         )
     return 0
+
+
+def _embed_on_ray(args: argparse.Namespace, settings: Settings) -> Any:
+    """`embed --engine ray`: the same vectors from a Ray Data actor pool."""
+    from newsintel.jobs.embed_ray import embed_ray
+
+    return embed_ray(
+        settings, model=args.model, ray_address=args.ray_address, progress=progress(args)
+    )
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -158,6 +170,18 @@ def add_embed(sub: Any) -> None:
         parents=[json_option("print a JSON report")],
     )
     p.add_argument("--model", help="sentence-transformers model name or path")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: a Ray Data actor pool, one model per actor, a GPU "
+        "each where the cluster has GPUs (needs newsintel[scale])",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a Ray cluster (HOST:PORT, ray://HOST:PORT or auto; default: a local Ray)",
+    )
 
 
 def add_run(sub: Any) -> None:
