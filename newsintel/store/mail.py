@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from newsintel.models import Article, SourceUpdate
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.feeds import _record_fetches, insert_article_batches, upsert_outlets
+from newsintel.store.feeds import insert_article_batches, record_fetches, upsert_outlets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,7 +134,7 @@ def restart_mailbox(con: Connection, source_id: str, uidvalidity: int) -> None:
 def record_mailbox_status(con: Connection, update: SourceUpdate) -> None:
     """Record a mailbox read (ok or failed, with its error) as feeds record fetches."""
     with transaction(con):
-        _record_fetches(con, [update])
+        record_fetches(con, [update])
 
 
 def mailbox_health(con: Connection) -> list[dict[str, object]]:
