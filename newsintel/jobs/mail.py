@@ -380,7 +380,8 @@ def _read_mailbox(
     from newsintel.store.mail import MailProgress, mailbox_state, restart_mailbox
 
     tally = _Tally()
-    writer = _Writer(con, tally)
+    resolver = _link_resolver(settings, con, tally, fetched_at) if mailbox.resolve_links else None
+    writer = _Writer(con, tally, resolver)
     with ImapFolder(mailbox, mailbox_password(mailbox), settings.mail_timeout) as folder:
         opened = folder.examine()
         state = mailbox_state(con, mailbox.source_id)
