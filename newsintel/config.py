@@ -185,6 +185,11 @@ class Settings:
         "and counted (IMAP checks the size before downloading).",
     )
     mail_timeout: float = _setting(30.0, "Seconds before an IMAP operation times out.")
+    mail_link_interval: float = _setting(
+        0.5,
+        "`--resolve-links`: seconds between two requests to one click-tracker host (at "
+        "most NEWSINTEL_FETCH_PER_HOST at once, each within NEWSINTEL_FETCH_TIMEOUT).",
+    )
     app_password_hash: str = _setting(
         "",
         "The app's password as a scrypt hash (`python -m newsintel.passwords` makes one); "

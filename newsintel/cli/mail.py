@@ -14,7 +14,13 @@ from newsintel.config import Settings
 def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.mail import import_mail
 
-    report = import_mail(settings, Path(args.path), source=args.source, progress=progress(args))
+    report = import_mail(
+        settings,
+        Path(args.path),
+        source=args.source,
+        resolve_links=args.resolve_links,
+        progress=progress(args),
+    )
     if args.json:
         emit_json(report)
         return 0
@@ -23,8 +29,9 @@ def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"mail {report.path}: {report.messages} messages, {report.stories} stories, "
         f"{report.new_articles} new articles; {len(report.skipped)} skipped, "
-        f"{report.attachments} attachments ignored, {report.estimated_dates} estimated dates "
-        f"({report.seconds:.1f} s)"
+        f"{report.attachments} attachments ignored, {report.estimated_dates} estimated dates"
+        + (f", {report.links_resolved} links resolved" if args.resolve_links else "")
+        + f" ({report.seconds:.1f} s)"
     )
     return 0
 
@@ -48,4 +55,10 @@ def add_mail(sub: Any) -> None:
         "--source",
         metavar="NAME",
         help="newsletter name for every message (default: List-Id, else From)",
+    )
+    p.add_argument(
+        "--resolve-links",
+        action="store_true",
+        help="follow each story link's redirects (politely, once per link, kept in the "
+        "database) to the article it leads to; by default nothing is fetched",
     )

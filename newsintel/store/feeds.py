@@ -220,7 +220,7 @@ def save_feed_results(
             added: list[int] = []
             for group in _independent_groups(unique):
                 added.extend(_insert_articles(con, group))
-            _record_fetches(con, [update for update, _articles in feeds])
+            record_fetches(con, [update for update, _articles in feeds])
     except Exception:
         if len(feeds) <= 1:
             raise
@@ -291,11 +291,16 @@ def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
     return added
 
 
-def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
+def record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
+    """Record fetch outcomes on the sources rows (status, error, failure count, ETag).
+
+    For any kind of source (feeds, mailboxes). Runs in the caller's transaction, so the
+    outcome commits with the articles it brought.
+    """
     if len({u.source_id for u in updates}) < len(updates):
         # The same source twice: each update builds on the one before, so apply in order.
         for update in updates:
-            _record_fetches(con, [update])
+            record_fetches(con, [update])
         return
     columns = {name: [getattr(u, name) for u in updates] for name in _UPDATE_SCHEMA.names}
     con.register("incoming_updates", pa.table(columns, schema=_UPDATE_SCHEMA))
