@@ -11,22 +11,20 @@ second at least 0.8x the bare extractor's.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 
+from benchmarks.loopback import ChildServer, child_server, serve_until_stdin_closes
 from benchmarks.record import ROOT, BenchResult, Figure, check, peak_rss_mb
 
 PAGES = 5_000
 RATIO_TARGET = 0.8
 PER_HOST = 4
 FIRST_DAY = date(2010, 1, 1)
-SERVER_PID: int | None = None
 
 
 def _posts(pages: int) -> list[object]:
@@ -36,33 +34,9 @@ def _posts(pages: int) -> list[object]:
     return list(make_posts(pages, first=FIRST_DAY, every_days=1))
 
 
-@contextmanager
-def archive_server(pages: int) -> Iterator[str]:
-    """Start the outlet in a child process; yields its base URL (and sets
-    ``SERVER_PID`` so that its CPU time can be read)."""
-    global SERVER_PID
-    child = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_archive", str(pages)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    SERVER_PID = child.pid
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().strip()
-        if not line.startswith("http://"):
-            raise RuntimeError(f"archive server did not start (said {line!r})")
-        yield line
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()  # the child serves until its stdin closes
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def archive_server(pages: int) -> AbstractContextManager[ChildServer]:
+    """The outlet in a child process (its CPU time is read through ``cpu_s``)."""
+    return child_server(["-m", "benchmarks.bench_archive", str(pages)], "archive server")
 
 
 def _serve(pages: int) -> None:
@@ -71,8 +45,7 @@ def _serve(pages: int) -> None:
 
     site = ArchiveSite(_posts(pages), feed_status=404)  # type: ignore[arg-type]
     with site.serve() as server:
-        print(server.url("/"), flush=True)
-        sys.stdin.read()
+        serve_until_stdin_closes(server.url("/"))
 
 
 def _cpu_s() -> float:
@@ -82,20 +55,6 @@ def _cpu_s() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _server_cpu_s() -> float:
-    """CPU seconds used so far by the outlet's process (it shares the machine's cores
-    with the backfill, while the bare baseline runs with no server at all)."""
-    import os
-
-    if SERVER_PID is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{SERVER_PID}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _bare_extraction(pages: int) -> tuple[float, float]:
@@ -127,7 +86,7 @@ def run(pages: int = PAGES) -> BenchResult:
 
     with (
         tempfile.TemporaryDirectory(prefix="newsintel-bench-") as tmp,
-        archive_server(pages) as base,
+        archive_server(pages) as server,
     ):
         settings = load_settings(
             env={},
@@ -140,16 +99,16 @@ def run(pages: int = PAGES) -> BenchResult:
             archive_per_host=PER_HOST,
         )
         rss_before = peak_rss_mb()
-        cpu_before, server_before = _cpu_s(), _server_cpu_s()
+        cpu_before, server_before = _cpu_s(), server.cpu_s()
         started = time.perf_counter()
-        report = backfill_archive(settings, base, FIRST_DAY, date(2030, 12, 31))
+        report = backfill_archive(settings, server.url, FIRST_DAY, date(2030, 12, 31))
         wall = time.perf_counter() - started
         # Our process and its extraction workers (joined by now); the server child is
         # still running, so it is not in RUSAGE_CHILDREN yet.
         cpu = _cpu_s() - cpu_before
-        server_cpu = _server_cpu_s() - server_before
+        server_cpu = server.cpu_s() - server_before
         rss_peak = peak_rss_mb()
-        again = backfill_archive(settings, base, FIRST_DAY, date(2030, 12, 31))
+        again = backfill_archive(settings, server.url, FIRST_DAY, date(2030, 12, 31))
     bare_s, bare_cpu = _bare_extraction(pages)
     ours = report.new_articles / wall if wall else 0.0
     bare = pages / bare_s if bare_s else float("nan")
