@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from newsintel.feeds.clean import fold_whitespace, html_to_text
 from newsintel.feeds.dedupe import title_key
-from newsintel.feeds.identity import article_id, content_hash
+from newsintel.feeds.identity import article_id, canonical_url, content_hash
 from newsintel.feeds.newsletter import read_issue
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
 from newsintel.feeds.sources import FeedSource
@@ -80,6 +80,7 @@ def _article(
         fetched_at=fetched_at,
         content_hash=content_hash(title, text),
         title_key=title_key(title),
+        url_key=canonical_url(entry.url) if entry.url and entry.url.strip() else None,
     )
 
 
