@@ -179,6 +179,15 @@ def test_a_backfilled_story_has_the_id_a_feed_entry_with_its_link_gets() -> None
             "https://www.msn.com/en-us/money/markets/lithium-prices-soar-as-ev-demand-returns/ar-AA1abcd",
             "Lithium prices soar as ev demand returns",
         ),
+        (
+            "https://www.msn.com/en-us/finance/markets/carmakers-race-to-lock-in-lithium/ar-BBKuuwx",
+            "Carmakers race to lock in lithium",
+        ),
+        ("https://www.msn.com/en-ca/money/ar-AAZQOJP", ""),
+        (
+            "https://www.example.com/news/queens-fire-lithium-battery-lirr-1.17454063",
+            "Queens fire lithium battery lirr",
+        ),
         # Nothing but ids, locales, sections, numbers and hashes: no title at all.
         ("https://www.msn.com/en-us/money/ar-AA1abcd", ""),
         ("https://example.com/news/20240301-123456", ""),

@@ -29,7 +29,8 @@ _URL_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 _SLUG_SEPARATORS = re.compile(r"[-_+\s]+")
 # A slug needs this many letters to be a title ("122057" or "p" is not one).
 _SLUG_MIN_LETTERS = 8
-_WORD_AND_NUMBER = re.compile(r"[^\W\d_]{2,}\d{1,2}")
+_NUMBER = re.compile(r"[\d.]+")
+_WORD_AND_NUMBER = re.compile(r"[A-Za-z]?[a-z]+\d{1,2}")
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -109,8 +110,11 @@ def _articles(
 
 def _is_id_token(word: str) -> bool:
     """Whether a slug token is an id rather than a word: letters and digits mixed
-    ("AA1abcd", "a1b2c3d4e5", "4b7d"), except short tokens ("5g", "q3", "3d") and a word
-    with a number after it ("covid19", "g20")."""
+    ("AA1abcd", "a1b2c3d4e5", "4b7d") or mixed case ("BBKuuwx"), except short tokens
+    ("5g", "q3", "3d") and a word with a number after it ("covid19", "g20")."""
+    upper = sum(ch.isupper() for ch in word)
+    if len(word) >= 6 and 2 <= upper < sum(ch.isalpha() for ch in word):
+        return True  # mixed case beyond a capital initial: MSN's "BBKuuwx", "AAvyhTk"
     has_digit = any(ch.isdigit() for ch in word)
     has_letter = any(ch.isalpha() for ch in word)
     if not (has_digit and has_letter) or _WORD_AND_NUMBER.fullmatch(word):
@@ -124,11 +128,11 @@ def _slug_title(segment: str) -> str:
     tokens = [w for w in _SLUG_SEPARATORS.split(stem) if w]
     ids = sum(_is_id_token(w) for w in tokens)
     words = [w for w in tokens if not _is_id_token(w)]
-    while words and words[-1].isdigit():
+    while words and _NUMBER.fullmatch(words[-1]):
         words.pop()
-    while words and words[0].isdigit():
+    while words and _NUMBER.fullmatch(words[0]):
         words.pop(0)
-    lettered = [w for w in words if sum(ch.isalpha() for ch in w) >= 2]
+    lettered = [w for w in words if sum(ch.isalpha() for ch in w) >= 3]
     # A title is words: at least two of them, more words than ids, enough letters.
     if len(lettered) < 2 or ids >= len(lettered):
         return ""
