@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,8 +23,9 @@ from newsintel.backfill.polite import PoliteFetcher, is_denied
 from newsintel.backfill.sitemaps import SitemapEntry, date_in_url, page_verdict
 from newsintel.jobs import _parse_pool, utcnow
 from newsintel.models import Article
-from newsintel.store import open_db
+from newsintel.store import connect
 from newsintel.store.archive import UrlState
+from newsintel.store.connect import Connection
 
 if TYPE_CHECKING:
     from newsintel.jobs.backfill_archive import ArchiveRun
@@ -88,12 +90,18 @@ async def backfill_pages(
     run.progress.start(f"archive pages of {run.source.name}", len(wanted))
     loop = asyncio.get_running_loop()
 
-    async def flush() -> None:
+    writer = _Writer(run.settings.db)
+
+    async def flush(*, last: bool = False) -> None:
         nonlocal pending, last_flush
         batch, pending = pending, []
+        # A batch that filled up before STORE_EVERY_S: the run is fast, keep the file open.
+        fast = len(batch) >= STORE_BATCH and time.monotonic() - last_flush <= STORE_EVERY_S
         last_flush = time.monotonic()
         if batch:
-            await _store_pages(run, batch)
+            await _store_pages(run, writer, batch, keep_open=fast and not last)
+        elif last:
+            writer.close()
 
     # Ingest's pool of spawned workers (they exit with the parent), for big runs only:
     # below PARALLEL_EXTRACT_MIN_PAGES starting fresh interpreters costs more than it saves.
@@ -163,7 +171,7 @@ async def backfill_pages(
             # we are being cancelled (Ctrl-C): it would otherwise be fetched again.
             for task in list(extracting):
                 task.cancel()
-            await flush()
+            await flush(last=True)
             run.progress.finish()
 
 
@@ -221,15 +229,54 @@ def _outcome(
     )
 
 
-async def _store_pages(run: ArchiveRun, batch: list[tuple[Article | None, UrlState]]) -> None:
+class _Writer:
+    """The database connection that stores article pages, batch after batch.
+
+    Kept open from one batch to the next only while batches fill up fast: opening and
+    closing the file (a checkpoint each time) then cost about as much CPU as the writes
+    (py-spy on the archive benchmark). A slow, polite run closes it after every batch,
+    so that the app and `newsintel sql` can open the database in between.
+    """
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self.con: Connection | None = None
+
+    def write(self, store: Callable[[Connection], int], *, keep_open: bool) -> int:
+        if self.con is None:
+            self.con = connect(self.db)
+        try:
+            return store(self.con)
+        except BaseException:
+            keep_open = False
+            raise
+        finally:
+            if not keep_open:
+                self.close()
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+async def _store_pages(
+    run: ArchiveRun,
+    writer: _Writer,
+    batch: list[tuple[Article | None, UrlState]],
+    *,
+    keep_open: bool,
+) -> None:
     from newsintel.store.archive import save_archive_pages
 
     articles = [article for article, _state in batch if article is not None]
     states = [state for _article, state in batch]
 
     def write() -> int:
-        with open_db(run.settings.db) as con:
-            return save_archive_pages(con, run.source.source_id, articles, states, utcnow())
+        return writer.write(
+            lambda con: save_archive_pages(con, run.source.source_id, articles, states, utcnow()),
+            keep_open=keep_open,
+        )
 
     async with run.store_lock:
         run.report.new_articles += await asyncio.to_thread(write)
