@@ -1343,8 +1343,9 @@ def _demo_cluster_params(window: str) -> Any:
 
     Its 6,700 lithium history stories dwarf the few hundred sample stories on every other
     theme, so the best silhouette is the split lithium / the rest (0.29, against 0.07 at
-    most for any finer cut) and the build showed 2 topics. From 8 on, the best cut has
-    26: prices, Chile, Albemarle, EV demand, battery fires, drilling, lawsuits...
+    most for any finer cut) and the build showed 2 topics. From 8 on, the silhouette
+    rises up to the 60-topic cap: prices, Chile, Albemarle, EV demand, battery fires,
+    drilling, lawsuits, and the sample's AI and robots topics.
     """
     from newsintel.topics.cluster import ClusterParams
 
