@@ -39,6 +39,9 @@ class Article:
     origin: str = "feed"
     # True when the source gave no title and it was made from the URL slug.
     title_derived: bool = False
+    # The canonical URL (feeds.identity.canonical_url): a second identity key. The same
+    # page seen by a feed (GUID id) and by a backfill (URL id) is one story through it.
+    url_key: str | None = None
 
 
 # Every value of Article.origin, in the order the app lists them.

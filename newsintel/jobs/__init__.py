@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from newsintel.jobs.ingestion import _parse_pool as _parse_pool
     from newsintel.jobs.pipeline import (
         DEMO_HISTORY,
+        DEMO_MIN_TOPICS,
         DEMO_TOPIC_WINDOWS,
         DemoReport,
         RunReport,
@@ -139,6 +140,7 @@ _HOMES: dict[str, str] = {
     "_parse_pool": "ingestion",
     "ingest": "ingestion",
     "DEMO_HISTORY": "pipeline",
+    "DEMO_MIN_TOPICS": "pipeline",
     "DEMO_TOPIC_WINDOWS": "pipeline",
     "DemoReport": "pipeline",
     "RunReport": "pipeline",
@@ -179,6 +181,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEMO_HISTORY",
+    "DEMO_MIN_TOPICS",
     "DEMO_TOPIC_WINDOWS",
     "AnalyzeAllReport",
     "ArticleExplanation",

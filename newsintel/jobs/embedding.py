@@ -107,8 +107,8 @@ def group_near_duplicates(
         migrate(con)
         rows, vectors = story_candidates(con, model)
     candidates = [
-        StoryCandidate(article_id, source_id, published_at, title_key(title), origin)
-        for article_id, source_id, published_at, title, origin in rows
+        StoryCandidate(article_id, source_id, published_at, title_key(title), origin, url_key)
+        for article_id, source_id, published_at, title, origin, url_key in rows
     ]
     story_ids = near_duplicate_stories(
         candidates,
