@@ -37,14 +37,17 @@ for col, label, column in (
     (cols[0], "Articles this week", "articles"),
     (cols[1], "Stories this week", "stories"),
 ):
+    # The 12-week trend is text, not st.metric's sparkline: that SVG has no text
+    # alternative a screen reader could read (axe-core: svg-img-alt).
+    trend = tables.weekly_trend(totals, column, content.period_start)
     col.metric(
         label,
         now_row[column],
         delta=now_row[column] - before_row[column],
         delta_description="vs last week",
-        chart_data=tables.weekly_trend(totals, column, content.period_start),
         border=True,
         height="stretch",
+        help=f"Weekly {column}, last 12 weeks (oldest first): " + ", ".join(map(str, trend)),
     )
 cols[2].metric(
     "Rising themes",
