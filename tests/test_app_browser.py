@@ -3,7 +3,8 @@
 One ``streamlit run app.py`` serves the session's demo database for the whole module.
 Each page is opened at a phone width (390 px) and a laptop width (1400 px): it must
 draw without an exception, with nothing wider than the main column, every chart drawn
-inside it (legend included) and the sidebar collapsed on the phone. axe-core (the
+inside it (legend included) with its text alternative, and the sidebar collapsed on the
+phone. axe-core (the
 accessibility engine, bundled by axe-playwright-python) then checks each page at the
 laptop width: no serious or critical violation may come from newsintel's own content.
 Screenshots go to the test's temporary folder; with NEWSINTEL_SAVE_SCREENSHOTS=1
@@ -155,7 +156,9 @@ LAYOUT_JS = """() => {
   const sidebar = document.querySelector('[data-testid=stSidebar]');
   const charts = [...document.querySelectorAll('.vega-embed canvas, .vega-embed > svg')]
     .map(el => { const r = el.getBoundingClientRect();
-                 return {left: r.left, right: r.right, width: r.width, height: r.height}; });
+                 const labelled = el.closest('[aria-label]') || el.querySelector('[aria-label]');
+                 return {left: r.left, right: r.right, width: r.width, height: r.height,
+                         label: labelled ? labelled.getAttribute('aria-label') : ''}; });
   return {
     overflow: main.scrollWidth - main.clientWidth,
     page_overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
@@ -198,6 +201,8 @@ def test_page_fits_and_is_accessible(
         # The whole drawing (plot, axes and legend) lies inside the main column.
         assert chart["left"] >= layout["main_left"] - 1, (chart, layout["main_left"])
         assert chart["right"] <= layout["main_right"] + 1, (chart, layout["main_right"])
+        # Its text alternative (charts.described): what a screen reader reads out.
+        assert chart["label"].count(". ") >= 1, chart
     ours = [
         f"{v['id']} ({v['impact']}): {[n['html'][:160] for n in v['nodes']]}"
         for v in violations
