@@ -75,6 +75,11 @@ with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     prices = data.series_weekly(db, settings.price_series, start, span.last)
     unit = str(prices["unit"].iloc[0]) if not prices.empty else ""
+    if counts.empty or not counts["articles"].any():
+        common.no_stories_notice(label, start, span.last)
+    if prices.empty:
+        series_name = common.series_label(settings.price_series)
+        common.no_values_notice(series_name, settings.price_series, start, span.last)
     st.altair_chart(
         charts.theme_vs_series(
             counts,

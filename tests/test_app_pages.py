@@ -387,3 +387,50 @@ def test_empty_database_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert not at.exception and "No sources yet" in at.info[0].value
     at = open_page(make_app(monkeypatch, db), "topics")
     assert not at.exception and "no articles yet" in at.info[0].value
+
+
+def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them(
+    monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
+) -> None:
+    """Early states: a new theme with no stories yet, a series whose dates lie before
+    the stories. Each page names what is missing and the command that adds it."""
+    import numpy as np
+    import pandas as pd
+
+    from newsintel.models import SeriesMeta, ThemeDefinition
+    from newsintel.store.series import save_series
+    from newsintel.store.themes import save_themes
+
+    db = tmp_path / "early.duckdb"
+    shutil.copy(hostile_db, db)
+    con = connect(str(db))
+    try:
+        save_themes(
+            con,
+            [
+                ThemeDefinition("lithium", "Lithium", "lithium prices", threshold=0.5),
+                ThemeDefinition("robots", "Robots", "humanoid robots", threshold=0.5),
+                ThemeDefinition("fusion", "Fusion power", "fusion reactors", threshold=0.5),
+            ],
+        )
+        old = pd.date_range("2001-01-01", periods=10, freq="W-MON")
+        save_series(
+            con,
+            SeriesMeta("nickel", "price", "USD/t", "USD", "test"),
+            pd.Series(np.linspace(9_000, 9_900, len(old)), index=old),
+        )
+    finally:
+        con.close()
+
+    at = open_page(make_app(monkeypatch, str(db)), "themes", theme="fusion")
+    assert_clean(at)
+    notice = at.info[0].value
+    assert "No stories of Fusion power" in notice and "`newsintel ingest`" in notice
+    assert "`newsintel backfill gdelt --since" in notice
+    assert "Fusion power: share of all stories" not in chart_titles(at)  # no blank chart
+
+    at = open_page(make_app(monkeypatch, str(db)), "prices", theme="lithium", series="nickel")
+    assert_clean(at)
+    notices = " ".join(i.value for i in at.info)
+    assert "Nickel has no values between" in notices
+    assert "`newsintel series import FILE --name nickel`" in notices
