@@ -216,6 +216,10 @@ def _check_overview(page: Any, tmp_path: Path) -> None:
     from PIL import Image, ImageStat
 
     assert "Theme movers" in page.inner_text("body")
+    # Streamlit scrolls inside its own column, so a full-page shot is one screen: a tall
+    # window shows the README the whole page.
+    page.set_viewport_size({"width": LAPTOP, "height": 2000})
+    page.wait_for_timeout(1500)  # the charts redraw at the new size
     png = page.screenshot(full_page=True)
     chart_png = page.locator(".vega-embed").first.screenshot()
     image = Image.open(io.BytesIO(png)).convert("RGB")
