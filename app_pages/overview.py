@@ -21,6 +21,7 @@ st.caption(
     f"Week of {content.period_start:%A %d %B %Y}, stories up to {span.last:%d %B %Y}"
     f"{in_progress}. Counts are distinct stories: syndicated copies count once."
 )
+common.backfill_notice(settings)
 if data.sample_only(db):
     st.info(
         "All feeds are bundled sample feeds: their articles are sample data written for "

@@ -19,6 +19,7 @@ st.caption(
     "News attention and prices on one time axis, with the lead/lag statistics the "
     "pipeline stored. These show association in time, never cause."
 )
+common.backfill_notice(settings)
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:
     theme, label = common.theme_picker(settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -393,11 +394,13 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
     monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
 ) -> None:
     """Early states: a new theme with no stories yet, a series whose dates lie before
-    the stories. Each page names what is missing and the command that adds it."""
+    the stories, a backfill still under way. Each page names what is missing and the
+    command that adds it."""
     import numpy as np
     import pandas as pd
 
     from newsintel.models import SeriesMeta, ThemeDefinition
+    from newsintel.store.backfill import WindowRecord, save_gdelt_batch
     from newsintel.store.series import save_series
     from newsintel.store.themes import save_themes
 
@@ -413,6 +416,15 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
                 ThemeDefinition("fusion", "Fusion power", "fusion reactors", threshold=0.5),
             ],
         )
+        # A GDELT backfill stopped half-way: one window fetched, one still to ask.
+        windows = [
+            WindowRecord(
+                "lithium", "ArtList", datetime(2024, m, 1), datetime(2024, m + 1, 1),
+                status, "", 0, done, datetime(2026, 1, 1),
+            )
+            for m, status, done in ((1, "ok", True), (2, "rate_limited", False))
+        ]  # fmt: skip
+        save_gdelt_batch(con, windows, [[], []], [], [])
         old = pd.date_range("2001-01-01", periods=10, freq="W-MON")
         save_series(
             con,
@@ -434,3 +446,6 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
     notices = " ".join(i.value for i in at.info)
     assert "Nickel has no values between" in notices
     assert "`newsintel series import FILE --name nickel`" in notices
+    progress = at.warning[0].value
+    assert "Backfill in progress: 1 of 2 GDELT windows" in progress
+    assert "from 01 Feb 2024" in progress and "`newsintel backfill gdelt`" in progress

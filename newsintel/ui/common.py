@@ -158,3 +158,17 @@ def no_values_notice(name: str, series_id: str, start: date, end: date) -> None:
         f"`newsintel series import FILE --name {series_id}`, or pick another range.",
         icon=":material/timeline:",
     )
+
+
+def backfill_notice(settings: Settings) -> None:
+    """Say when the GDELT backfill has windows left: its history is still incomplete."""
+    done, asked, missing = data.gdelt_backfill_progress(settings.db)
+    if asked == done:
+        return
+    since = f" from {missing:%d %b %Y}" if missing is not None else ""
+    st.warning(
+        f"Backfill in progress: {done:,} of {asked:,} GDELT windows fetched, so the "
+        f"history{since} is still incomplete and its counts will grow. Run "
+        "`newsintel backfill gdelt` again to resume; it adds nothing twice.",
+        icon=":material/hourglass_top:",
+    )
