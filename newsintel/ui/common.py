@@ -152,10 +152,16 @@ def no_stories_notice(label: str, start: date, end: date) -> None:
 
 def no_values_notice(name: str, series_id: str, start: date, end: date) -> None:
     """Say that a series has no values in the window, and the command that adds some."""
+    # GDELT attention series come from the backfill, every other series from a file.
+    command = (
+        f"newsintel backfill gdelt --since {start:%Y-%m-%d}"
+        if series_id.startswith("gdelt")
+        else f"newsintel series import FILE --name {series_id}"
+    )
     st.info(
         f"{name} has no values between {start:%d %b %Y} and {end:%d %b %Y}, so it cannot be "
-        "read against the stories: import the missing dates with "
-        f"`newsintel series import FILE --name {series_id}`, or pick another range.",
+        f"read against the stories: add the missing dates with `{command}`, or pick "
+        "another range.",
         icon=":material/timeline:",
     )
 
