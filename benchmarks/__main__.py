@@ -1,8 +1,8 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
 Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
-archive, load), prints a table of every figure with its target and verdict, and appends
-a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error:
+archive, load, import, a11y), prints a table of every figure with its target and verdict,
+and appends a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error:
 the run exists to record figures. With ``--strict`` the exit status is 1 when any target
 was missed (for scheduled runs).
 """
@@ -45,6 +45,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "import": {"rows": 100_000},
     "gkg": {"files": 48, "rows": 1_500},
     "ray_embed": {"n": 2_000},
+    "a11y": {"articles": 20_000, "pages": 7},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -61,6 +62,7 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "import": {"rows": 10_000},
     "gkg": {"files": 12, "rows": 500},
     "ray_embed": {"n": 500},
+    "a11y": {"articles": 5_000, "pages": 7},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -108,6 +110,11 @@ def _runner(name: str) -> Callable[..., BenchResult]:
         from benchmarks.bench_load import run as load
 
         return load
+
+    if name == "a11y":
+        from benchmarks.bench_a11y import run as a11y
+
+        return a11y
 
     if name == "import":
         from benchmarks.bench_import import run as backfill_import

@@ -33,6 +33,8 @@ TINY = {
     "import": {"rows": 500},
     "gkg": {"files": 3, "rows": 50},
     "ray_embed": {"n": 20},
+    # One page (SQL: no charts) keeps the browser part of the tiny run short.
+    "a11y": {"articles": 500, "pages": 1},
 }
 # The Ray benchmarks' tiny runs are in tests/test_backfill_gkg.py, on that module's one
 # Ray session: a Ray start of their own costs 15-25 s each here.
@@ -90,6 +92,8 @@ def test_every_benchmark_writes_a_section(
         "| import | re-import adds | 0 stories | 0 | PASS |",
     ):
         assert row in text, row
+    if Path("/usr/bin/chromium").exists():  # a11y records nothing without a browser
+        assert "| a11y | SQL: serious/critical | 0 | 0 | PASS |" in text
     # Away from the targets' sizes a speed verdict would mean nothing.
     assert "| < 20 s | n/a |" in text
     assert "| <= 5 % | n/a |" in text

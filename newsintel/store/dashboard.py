@@ -99,6 +99,21 @@ def data_window(con: Connection) -> tuple[date | None, date | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
+def gdelt_backfill_progress(con: Connection) -> tuple[int, int, date | None]:
+    """GDELT windows done and asked so far, and the earliest window start not yet done.
+
+    A window not done is still to be fetched (or re-asked after a failure): the history
+    before and around it is incomplete until ``newsintel backfill gdelt`` finishes.
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE done), count(*), "
+        "min(window_start) FILTER (WHERE NOT done) FROM gdelt_windows"
+    ).fetchone()
+    assert row is not None
+    missing = row[2].date() if row[2] is not None else None
+    return int(row[0]), int(row[1]), missing
+
+
 def weekly_totals(con: Connection, start: date, end: date) -> pd.DataFrame:
     """Articles and distinct stories per ISO week in [start, end].
 
