@@ -19,6 +19,7 @@ st.caption(
     "News attention and prices on one time axis, with the lead/lag statistics the "
     "pipeline stored. These show association in time, never cause."
 )
+common.backfill_notice(settings)
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:
     theme, label = common.theme_picker(settings)
@@ -36,6 +37,10 @@ start = span.start_for(weeks)
 with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
+    if counts.empty or not counts["articles"].any():
+        common.no_stories_notice(label, start, span.last)
+    if values.empty:
+        common.no_values_notice(series_name, series_id, start, span.last)
     st.altair_chart(
         charts.theme_vs_series(
             counts, values, theme_label=label, series_label=series_name, unit=unit

@@ -22,11 +22,9 @@ import pandas as pd
 
 from newsintel.errors import DatabaseLockedError, StoreError
 from newsintel.store.connect import Connection, connect
+from newsintel.store.fragments import SAFE_URL, in_days
 
 T = TypeVar("T")
-
-# Only these schemes become clickable links: a feed could carry javascript: or data:.
-SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
 
 # The newest run that holds a pair: a later run for other pairs must not hide it.
 _LATEST_RUN_OF_PAIR = (
@@ -43,18 +41,8 @@ _ARTICLE_FILTER = """
 """
 
 
-def in_days(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls on a day in [start, end] (parameters: start, end).
-
-    A range on the raw timestamp: the same rows as ``column::DATE BETWEEN ? AND ?``,
-    but the scan can skip row groups by their min/max (zone maps), which it cannot do
-    through a cast.
-    """
-    return f"{column} >= ?::DATE AND {column} < ?::DATE + INTERVAL 1 DAY"
-
-
 def in_weeks(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters as above).
+    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters: start, end).
 
     The way v_theme_weekly filters ``week BETWEEN date_trunc('week', start) AND end``:
     every article of the week that contains ``end`` counts, also the days after ``end``.
@@ -109,6 +97,21 @@ def data_window(con: Connection) -> tuple[date | None, date | None]:
         "SELECT min(published_at)::DATE, max(published_at)::DATE FROM articles WHERE NOT is_issue"
     ).fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+def gdelt_backfill_progress(con: Connection) -> tuple[int, int, date | None]:
+    """GDELT windows done and asked so far, and the earliest window start not yet done.
+
+    A window not done is still to be fetched (or re-asked after a failure): the history
+    before and around it is incomplete until ``newsintel backfill gdelt`` finishes.
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE done), count(*), "
+        "min(window_start) FILTER (WHERE NOT done) FROM gdelt_windows"
+    ).fetchone()
+    assert row is not None
+    missing = row[2].date() if row[2] is not None else None
+    return int(row[0]), int(row[1]), missing
 
 
 def weekly_totals(con: Connection, start: date, end: date) -> pd.DataFrame:

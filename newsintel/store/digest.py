@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from newsintel.store.connect import Connection
-from newsintel.store.dashboard import in_days
+from newsintel.store.fragments import in_days
 
 
 def latest_article_day(con: Connection) -> date | None:
