@@ -21,7 +21,7 @@ $(PY):
 # pyproject.toml lists every dependency (requirements*.txt point to it). pip resolves
 # torch==2.13.0 to the local CPU wheel on CPU machines (never CUDA wheels).
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,scale]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -68,7 +68,7 @@ bench: $(STAMP)
 
 # Peer baselines (BERTopic) are only needed here, so they install only here.
 $(VENV)/.installed-eval: $(STAMP) pyproject.toml
-	$(PY) -m pip install -q -e ".[dev,eval]"
+	$(PY) -m pip install -q -e ".[dev,scale,eval]"
 	touch $@
 
 eval: $(VENV)/.installed-eval

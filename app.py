@@ -21,7 +21,7 @@ st.set_page_config(
     page_title="newsintel",
     page_icon=":material/insights:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",
 )
 
 try:

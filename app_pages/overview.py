@@ -21,6 +21,7 @@ st.caption(
     f"Week of {content.period_start:%A %d %B %Y}, stories up to {span.last:%d %B %Y}"
     f"{in_progress}. Counts are distinct stories: syndicated copies count once."
 )
+common.backfill_notice(settings)
 if data.sample_only(db):
     st.info(
         "All feeds are bundled sample feeds: their articles are sample data written for "
@@ -37,14 +38,17 @@ for col, label, column in (
     (cols[0], "Articles this week", "articles"),
     (cols[1], "Stories this week", "stories"),
 ):
+    # The 12-week trend is text, not st.metric's sparkline: that SVG has no text
+    # alternative a screen reader could read (axe-core: svg-img-alt).
+    trend = tables.weekly_trend(totals, column, content.period_start)
     col.metric(
         label,
         now_row[column],
         delta=now_row[column] - before_row[column],
         delta_description="vs last week",
-        chart_data=tables.weekly_trend(totals, column, content.period_start),
         border=True,
         height="stretch",
+        help=f"Weekly {column}, last 12 weeks (oldest first): " + ", ".join(map(str, trend)),
     )
 cols[2].metric(
     "Rising themes",
@@ -72,6 +76,11 @@ with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     prices = data.series_weekly(db, settings.price_series, start, span.last)
     unit = str(prices["unit"].iloc[0]) if not prices.empty else ""
+    if counts.empty or not counts["articles"].any():
+        common.no_stories_notice(label, start, span.last)
+    if prices.empty:
+        series_name = common.series_label(settings.price_series)
+        common.no_values_notice(series_name, settings.price_series, start, span.last)
     st.altair_chart(
         charts.theme_vs_series(
             counts,

@@ -19,6 +19,7 @@ st.caption(
     "News attention and prices on one time axis, with the lead/lag statistics the "
     "pipeline stored. These show association in time, never cause."
 )
+common.backfill_notice(settings)
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:
     theme, label = common.theme_picker(settings)
@@ -36,6 +37,10 @@ start = span.start_for(weeks)
 with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
+    if counts.empty or not counts["articles"].any():
+        common.no_stories_notice(label, start, span.last)
+    if values.empty:
+        common.no_values_notice(series_name, series_id, start, span.last)
     st.altair_chart(
         charts.theme_vs_series(
             counts, values, theme_label=label, series_label=series_name, unit=unit
@@ -96,19 +101,29 @@ if not results.ccf.empty:
         )
     if first["y_diff"] == 1:
         notes.append(f"{series_name} was differenced: the test uses its changes per {unit}.")
-    strong = ccf[ccf["p_adj"].fillna(1.0) < 0.05]
+    if first.get("partial") is not None:
+        notes.append(
+            f"Partial first or last {unit}s (covered by the data only in part) are "
+            f"{first['partial']}, not scaled by coverage: {int(first['dropped_partial'])} here."
+        )
+    # The robust test decides (runs before it existed: the classic one).
+    robust = "p_robust_adj" in ccf and ccf["p_robust_adj"].notna().any()
+    judged = ccf["p_robust_adj"] if robust else ccf["p_adj"]
+    which = "robust (HAC) test's adjusted p" if robust else "adjusted p"
+    strong = ccf[judged.fillna(1.0) < 0.05]
     if strong.empty:
-        smallest = ccf["p_adj"].min()
         notes.append(
             "No lag is significant after adjusting for the many tests run "
-            f"(smallest adjusted p = {smallest:.3f})."
+            f"(smallest {which} = {judged.min():.3f})."
         )
     else:
-        best = strong.iloc[int(strong["r"].abs().to_numpy().argmax())]
+        at = int(strong["r"].abs().to_numpy().argmax())
+        best, best_p = strong.iloc[at], float(judged[strong.index[at]])
+        classic = f", classic adjusted p = {best['p_adj']:.3f}" if robust else ""
         notes.append(
             f"Strongest association after adjustment: lag {int(best['lag'])} {unit}s, "
-            f"r = {best['r']:+.2f} (adjusted p = {best['p_adj']:.3f}). An association in "
-            "time, not evidence that one moves the other."
+            f"r = {best['r']:+.2f} ({which} = {best_p:.3f}{classic}). An "
+            "association in time, not evidence that one moves the other."
         )
     st.markdown("\n".join(f"- {n}" for n in notes))
 

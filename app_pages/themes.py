@@ -32,7 +32,11 @@ volume_col, share_col = st.columns(2)
 with volume_col, st.container(border=True):
     st.altair_chart(charts.theme_volume(weekly, label), width="stretch")
 with share_col, st.container(border=True):
-    st.altair_chart(charts.theme_share(weekly[weekly["theme"] == theme], label), width="stretch")
+    mine = weekly[weekly["theme"] == theme]
+    if mine.empty or not mine["articles"].any():
+        common.no_stories_notice(label, start, span.last)  # not an empty chart
+    else:
+        st.altair_chart(charts.theme_share(mine, label), width="stretch")
 
 detail = data.theme_detail(db, theme, start, span.last, 10)
 stories_col, mix_col = st.columns([3, 2])

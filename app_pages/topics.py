@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.topics import emerging
 from newsintel.ui import charts, common, context, data, params
-from newsintel.ui.text import escape_markdown
+from newsintel.ui.text import emergence_rule, escape_markdown
 
 WINDOWS = {"all": "All stories", "quarter": "By quarter", "month": "By month"}
 STEPS = {"all": "Build (UTC)", "quarter": "Quarter", "month": "Month"}
@@ -81,8 +80,8 @@ if topic is None:
     st.subheader("Topics", anchor=False)
     st.caption(
         f"Emerging: more stories in the latest month ({overview.latest_period or 'none'}) "
-        "than the topic's earlier share of all stories predicts (one-sided Poisson "
-        f"p < {emerging.ALPHA}, at least {emerging.MIN_COUNT} stories). Pick a topic above "
+        f"than the topic's earlier share of all stories predicts ({emergence_rule()}). "
+        "Pick a topic above "
         "for its stories."
     )
     st.dataframe(

@@ -1,8 +1,8 @@
 """`python -m benchmarks [--only NAME] [--quick] [--output FILE]`: run, print, record.
 
 Runs the benchmarks in order (ingest, embed, assign, analysis, topics, mail, app, gdelt,
-archive, load), prints a table of every figure with its target and verdict, and appends
-a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error:
+archive, load, import, a11y), prints a table of every figure with its target and verdict,
+and appends a dated section to BENCHMARKS.md. A missed target is a FAIL in the table, not an error:
 the run exists to record figures. With ``--strict`` the exit status is 1 when any target
 was missed (for scheduled runs).
 """
@@ -43,6 +43,9 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "archive": {"pages": 5_000},
     "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
     "import": {"rows": 100_000},
+    "gkg": {"files": 48, "rows": 1_500},
+    "ray_embed": {"n": 2_000},
+    "a11y": {"articles": 20_000, "pages": 7},
 }
 QUICK_SIZES: dict[str, dict[str, int]] = {
     "ingest": {"feeds": 100, "entries": 50},
@@ -57,6 +60,9 @@ QUICK_SIZES: dict[str, dict[str, int]] = {
     "archive": {"pages": 1_000},
     "load": {"articles": 50_000, "sessions": 25, "cycles": 1, "feeds": 2},
     "import": {"rows": 10_000},
+    "gkg": {"files": 12, "rows": 500},
+    "ray_embed": {"n": 500},
+    "a11y": {"articles": 5_000, "pages": 7},
 }
 NAMES = tuple(FULL_SIZES)
 
@@ -105,10 +111,23 @@ def _runner(name: str) -> Callable[..., BenchResult]:
 
         return load
 
+    if name == "a11y":
+        from benchmarks.bench_a11y import run as a11y
+
+        return a11y
+
     if name == "import":
         from benchmarks.bench_import import run as backfill_import
 
         return backfill_import
+    if name == "gkg":
+        from benchmarks.bench_gkg import run as gkg
+
+        return gkg
+    if name == "ray_embed":
+        from benchmarks.bench_ray_embed import run as ray_embed
+
+        return ray_embed
     from benchmarks.bench_analysis import run as analysis
 
     return analysis

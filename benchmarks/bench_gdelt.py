@@ -10,7 +10,6 @@ no call and add nothing (the cursor).
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+from benchmarks.loopback import child_server
 from benchmarks.record import ROOT, BenchResult, Figure, check, peak_rss_mb
 
 THEMES = 8
@@ -35,25 +35,10 @@ MEMORY_TARGET_MB = 1_500.0
 def gdelt_server(themes: int, per_theme: int, years: int) -> Iterator[tuple[str, int, int]]:
     """Start tests/gdeltserver.py in a child process: (API URL, distinct articles,
     articles listed over all themes)."""
-    argv = [sys.executable, str(ROOT / "tests" / "gdeltserver.py")]
+    argv = [str(ROOT / "tests" / "gdeltserver.py")]
     argv += [str(SEED), str(themes), str(per_theme), str(years), END.isoformat()]
-    child = subprocess.Popen(
-        argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().split()
-        if not line or not line[0].startswith("http://"):
-            raise RuntimeError(f"GDELT server did not start (said {line!r})")
-        yield line[0], int(line[1]), int(line[2])
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()  # the child serves until its stdin closes
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    with child_server(argv, "GDELT server") as server:
+        yield server.url, int(server.words[1]), int(server.words[2])
 
 
 def _themes_file(path: Path, themes: int) -> None:

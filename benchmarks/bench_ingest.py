@@ -13,16 +13,15 @@ the same bytes. That ratio says what newsintel adds on top of the parser it wrap
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.loopback import ChildServer, child_server, serve_until_stdin_closes
 from benchmarks.record import ROOT, BenchResult, Figure, check, peak_rss_mb
 
 FEEDS = 1_000
@@ -55,30 +54,10 @@ class _PhaseClock:
         return float("nan")
 
 
-@contextmanager
-def feed_server(feeds: int, entries: int, latency_s: float) -> Iterator[str]:
-    """Start tests/feedserver.py in a child process; yields its base URL."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_ingest", str(feeds), str(entries), str(latency_s)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().strip()
-        if not line.startswith("http://"):
-            raise RuntimeError(f"feed server did not start (said {line!r})")
-        yield line
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()  # the child serves until its stdin closes
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def feed_server(feeds: int, entries: int, latency_s: float) -> AbstractContextManager[ChildServer]:
+    """Start tests/feedserver.py in a child process (``.url``: its base URL)."""
+    argv = ["-m", "benchmarks.bench_ingest", str(feeds), str(entries), str(latency_s)]
+    return child_server(argv, "feed server")
 
 
 def _serve(feeds: int, entries: int, latency_s: float) -> None:
@@ -88,8 +67,7 @@ def _serve(feeds: int, entries: int, latency_s: float) -> None:
 
     with FeedServer(latency_s=latency_s) as server:
         server.add_generated_feeds(feeds, entries)
-        print(server.url("/gen/"), flush=True)
-        sys.stdin.read()
+        serve_until_stdin_closes(server.url("/gen/"))
 
 
 def _time_cpu_side(
@@ -101,7 +79,7 @@ def _time_cpu_side(
     from newsintel.feeds.normalise import normalise_feed
     from newsintel.feeds.parse import parse_feed
     from newsintel.feeds.sources import FeedSource
-    from newsintel.jobs import _STORE_BATCH_FEEDS
+    from newsintel.jobs.ingestion import _STORE_BATCH_FEEDS
     from newsintel.models import Article, SourceUpdate
     from newsintel.store import migrate, open_db
     from newsintel.store.feeds import save_feed_results, upsert_sources
@@ -170,7 +148,7 @@ def run(
     at_size = (feeds, entries, latency_s, concurrency) == (FEEDS, ENTRIES, LATENCY_S, CONCURRENCY)
     with (
         tempfile.TemporaryDirectory(prefix="newsintel-bench-") as tmp,
-        feed_server(feeds, entries, latency_s) as base,
+        feed_server(feeds, entries, latency_s) as server,
     ):
         settings = load_settings(
             env={},
@@ -180,7 +158,7 @@ def run(
             fetch_per_host=concurrency,
         )
         sources = [
-            FeedSource(f"gen-{i:05d}", f"Generated feed {i}", f"{base}{i}.xml")
+            FeedSource(f"gen-{i:05d}", f"Generated feed {i}", f"{server.url}{i}.xml")
             for i in range(feeds)
         ]
         clock = _PhaseClock()

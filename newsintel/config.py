@@ -121,6 +121,10 @@ class Settings:
     archive_per_host: int = _setting(
         1, "`newsintel backfill archive`: requests at once to one host."
     )
+    gkg_master_url: str = _setting(
+        "http://data.gdeltproject.org/gdeltv2/masterfilelist.txt",
+        "GDELT's master file list (SIZE MD5 URL per line) read by `newsintel backfill gkg`.",
+    )
     timezone: str = _setting(
         "UTC", "IANA time zone for schedules and digest periods (e.g. Europe/London)."
     )
@@ -181,6 +185,11 @@ class Settings:
         "and counted (IMAP checks the size before downloading).",
     )
     mail_timeout: float = _setting(30.0, "Seconds before an IMAP operation times out.")
+    mail_link_interval: float = _setting(
+        0.5,
+        "`--resolve-links`: seconds between two requests to one click-tracker host (at "
+        "most NEWSINTEL_FETCH_PER_HOST at once, each within NEWSINTEL_FETCH_TIMEOUT).",
+    )
     app_password_hash: str = _setting(
         "",
         "The app's password as a scrypt hash (`python -m newsintel.passwords` makes one); "

@@ -69,3 +69,14 @@ class MessageError(MailboxError):
 
 class BackfillError(NewsintelError):
     """A backfill cannot run: an unreadable import file, a bad option, an unknown source."""
+
+
+class GkgFileError(BackfillError):
+    """One GDELT GKG file cannot be used; ``status`` names why (see migration 009).
+
+    The backfill records it per file and goes on; it never stops the run.
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -35,14 +35,17 @@ class Article:
     is_issue: bool = False  # a newsletter issue whose stories are stored separately
     # Normalised title matched across sources to group syndicated copies; None if too short.
     title_key: str | None = None
-    # Where the article came from: feed, archive, gdelt, import or mail (see ORIGINS).
+    # Where the article came from: feed, archive, gdelt, import, mail or gdelt-gkg (ORIGINS).
     origin: str = "feed"
     # True when the source gave no title and it was made from the URL slug.
     title_derived: bool = False
+    # The canonical URL (feeds.identity.canonical_url): a second identity key. The same
+    # page seen by a feed (GUID id) and by a backfill (URL id) is one story through it.
+    url_key: str | None = None
 
 
 # Every value of Article.origin, in the order the app lists them.
-ORIGINS = ("feed", "archive", "gdelt", "import", "mail")
+ORIGINS = ("feed", "archive", "gdelt", "import", "mail", "gdelt-gkg")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class ThemeDefinition:
     threshold: float = 0.35
     # The theme's query for the GDELT DOC API (`newsintel backfill gdelt`); None: skipped.
     gdelt_query: str | None = None
+    # GKG theme codes (ENV_MINING...) that also admit a GKG row (`backfill gkg`).
+    gkg_themes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,11 @@ class RichProgress:
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, units)
 
+    def describe(self, description: str) -> None:
+        """Change the bar's text (running totals such as rows kept and bytes read)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=description)
+
     def finish(self) -> None:
         if self._progress is not None:
             self._progress.stop()

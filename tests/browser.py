@@ -6,6 +6,7 @@ The flags keep Chromium off the network it cannot reach and quiet at start.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,12 +33,53 @@ CHROMIUM_ARGS = [
 SAVE_SCREENSHOTS_ENV = "NEWSINTEL_SAVE_SCREENSHOTS"
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each README picture and the files whose content it shows (globs, from the repository
+# root). Saving a picture records a hash of those files beside it (docs/NAME.png.source);
+# tests/test_screenshots.py fails when they have changed since: the picture is stale.
+PICTURE_SOURCES: dict[str, tuple[str, ...]] = {
+    "overview.png": (
+        "app.py",
+        "app_pages/overview.py",
+        ".streamlit/config.toml",
+        "newsintel/ui/charts.py",
+        "newsintel/ui/common.py",
+        "newsintel/ui/tables.py",
+        "newsintel/ui/text.py",
+    ),
+    "digest.png": (
+        "newsintel/digest/chart.py",
+        "newsintel/digest/render.py",
+        "newsintel/digest/templates/*.j2",
+    ),
+}
+
+
+def sources_hash(picture: str, root: Path = ROOT) -> str:
+    """sha256 over the names and contents of the files ``picture`` shows, in order."""
+    digest = hashlib.sha256()
+    for pattern in PICTURE_SOURCES[picture]:
+        for path in sorted(root.glob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def source_record(docs_path: Path) -> Path:
+    """Where the hash of ``docs_path``'s sources is kept: beside it."""
+    return docs_path.with_name(docs_path.name + ".source")
+
+
 def save_screenshot(png: bytes, docs_path: Path, tmp_path: Path) -> Path:
-    """Write ``png`` to ``docs_path`` when asked to (see SAVE_SCREENSHOTS_ENV), else to
-    ``tmp_path``; returns where it went."""
-    target = docs_path if os.environ.get(SAVE_SCREENSHOTS_ENV) == "1" else tmp_path / docs_path.name
+    """Write ``png`` to ``docs_path`` when asked to (see SAVE_SCREENSHOTS_ENV), with the
+    hash of the files it shows beside it, else to ``tmp_path``; returns where it went."""
+    saving = os.environ.get(SAVE_SCREENSHOTS_ENV) == "1"
+    target = docs_path if saving else tmp_path / docs_path.name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(png)
+    if saving:
+        source_record(docs_path).write_text(sources_hash(docs_path.name) + "\n", "utf-8")
     return target
 
 

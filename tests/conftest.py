@@ -95,6 +95,10 @@ def real_embedder():  # type: ignore[no-untyped-def]
     return embedder
 
 
+# What `jobs.demo` reported for each session demo database (see the demo_report fixture).
+_DEMO_REPORTS: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Settings:  # type: ignore[no-untyped-def]
     """A demo database built once from bundled data with the real model (read-only use)."""
@@ -102,5 +106,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Settings
 
     folder = tmp_path_factory.mktemp("demo")
     settings = make_settings(folder)
-    demo(settings, embedder=real_embedder)
+    _DEMO_REPORTS[settings.db] = demo(settings, embedder=real_embedder)
     return settings
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_db: Settings):  # type: ignore[no-untyped-def]
+    """The DemoReport of the session demo database's build (no second demo build)."""
+    return _DEMO_REPORTS[demo_db.db]

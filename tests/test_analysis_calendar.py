@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from newsintel.analysis import analyse_pair, lead_lag
 from newsintel.analysis.calendar import on_calendar
@@ -56,6 +57,7 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     assert white.lead_lag.periods == {
         "used": 293,
         "dropped_partial": 0,
+        "partial": "dropped",
         "lost_to_gaps": 7,
         "lost_to_join": 0,
     }
@@ -75,7 +77,13 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     ll = walked.lead_lag
     assert ll.transforms["x"]["differences"] == 1 and ll.transforms["y"]["differences"] == 1
     assert ll.n_stationary == 291
-    assert ll.periods == {"used": 293, "dropped_partial": 0, "lost_to_gaps": 8, "lost_to_join": 1}
+    assert ll.periods == {
+        "used": 293,
+        "dropped_partial": 0,
+        "partial": "dropped",
+        "lost_to_gaps": 8,
+        "lost_to_join": 1,
+    }
     assert any("calendar lags" in note for note in walked.warnings)
 
 
@@ -92,3 +100,108 @@ def test_monthly_and_daily_calendars() -> None:
     mixed = pd.to_datetime(["2024-01-05", "2024-01-13", "2024-01-19"])
     d, _ = on_calendar(pd.Series([1.0, 2, 3], mixed), pd.Series([1.0, 2, 3], mixed), "W")
     assert len(d) == 3
+
+
+def _every_fourth_week_missing(seed: int, effect: float) -> tuple[pd.Series, pd.Series]:
+    """y_t = ``effect`` * x_{t-2} + noise on the calendar, with weeks 1, 5, 9, ...
+    missing in both series. Of the calendar-lag-2 pairs with both weeks observed, half
+    are one observed period apart (the week between is missing), so a lag counted in
+    observed periods would split the effect between lags 1 and 2."""
+    rng = np.random.default_rng(seed)
+    n = 320
+    x = rng.normal(size=n)
+    y = rng.normal(scale=0.5, size=n)
+    y[2:] += effect * x[:-2]
+    weeks = pd.date_range("2017-01-06", periods=n, freq="W-FRI")
+    keep = np.arange(n) % 4 != 1
+    return pd.Series(x[keep], weeks[keep]), pd.Series(y[keep], weeks[keep])
+
+
+def test_impulse_response_lags_are_calendar_lags() -> None:
+    from statsmodels.tsa.api import VAR
+
+    from newsintel.analysis.irf import var_impulse_response
+
+    x, y = _every_fourth_week_missing(21, 0.8)
+    result = var_impulse_response(x, y, x_name="x", y_name="y", freq="W", periods=4)
+    assert result.differences == {"x": 0, "y": 0}
+    # Rows needing lag 3 always hit a missing week here, so the order search stops at 2.
+    assert result.order == 2
+    # The planted effect at calendar lag 2, and nothing significant at lag 1.
+    assert result.x_to_y[2] == pytest.approx(0.8, abs=0.2)
+    assert result.x_to_y_low[2] > 0.4
+    assert result.x_to_y_low[1] < 0 < result.x_to_y_high[1]
+    # A VAR(2) row needs weeks t, t-1 and t-2: only t = 0 mod 4 has all three.
+    assert result.n_obs == 79
+    assert result.lost_to_gaps == 318 - 79
+    assert result.to_dict()["periods"] == {"used": 79, "lost_to_gaps": 239}
+    assert any("left out of the VAR" in w for w in result.warnings)
+    # On the observed periods (what the VAR did before calendar lags) the effect
+    # leaks into lag 1: the test above would have failed.
+    observed = VAR(np.column_stack([x.to_numpy(), y.to_numpy()])).fit(2).irf(4).irfs[:, 1, 0]
+    assert observed[1] > 0.2
+    assert observed[2] < 0.4
+
+
+def test_impulse_response_without_gaps_is_statsmodels_var() -> None:
+    from statsmodels.tsa.api import VAR
+
+    from newsintel.analysis.irf import var_impulse_response
+
+    rng = np.random.default_rng(22)
+    x = rng.normal(size=200)
+    y = rng.normal(size=200)
+    y[1:] += 0.5 * x[:-1]
+    result = var_impulse_response(
+        pd.Series(x, WEEKS[:200]),
+        pd.Series(y, WEEKS[:200]),
+        x_name="x",
+        y_name="y",
+        freq="W",
+        periods=3,
+        orth=True,
+    )
+    model = VAR(np.column_stack([x, y]))
+    order = max(1, int(model.select_order(maxlags=8).aic))
+    irf = model.fit(order).irf(3)
+    se = irf.stderr(orth=True)
+    assert result.order == order
+    assert result.lost_to_gaps == 0
+    np.testing.assert_allclose(result.x_to_y, irf.orth_irfs[:, 1, 0], atol=1e-12)
+    np.testing.assert_allclose(
+        result.y_to_x_high, irf.orth_irfs[:, 0, 1] + 1.959963984540054 * se[:, 0, 1], atol=1e-12
+    )
+
+
+def test_event_study_offsets_are_calendar_periods() -> None:
+    from newsintel.analysis.events import EventStudy, event_study
+
+    rng = np.random.default_rng(23)
+    n = 400
+    x = rng.normal(size=n)
+    y = rng.normal(scale=0.5, size=n)
+    spikes = np.arange(20, n - 20, 37)
+    x[spikes] = 6.0
+    y[spikes + 2] += 2.0  # y moves two calendar weeks after each spike
+    keep = np.ones(n, dtype=bool)
+    keep[spikes[::2] + 1] = False  # in every other event, the week between is missing
+    weeks = pd.date_range("2017-01-06", periods=n, freq="W-FRI")
+    xs, ys = pd.Series(x[keep], weeks[keep]), pd.Series(y[keep], weeks[keep])
+
+    def study(freq: str | None) -> EventStudy:
+        return event_study(xs, ys, x_name="x", y_name="y", pre=2, post=5, seed=1, freq=freq)
+
+    result = study("W")
+    assert len(result.events) == spikes.size
+    car = dict(zip(result.offsets, result.car, strict=True))
+    low = dict(zip(result.offsets, result.ci_low, strict=True))
+    high = dict(zip(result.offsets, result.ci_high, strict=True))
+    assert low[1] < 0 < high[1]
+    assert car[2] - car[1] == pytest.approx(2.0, abs=0.5)
+    assert low[2] > 1.0
+    # Every other event misses offset +1, and all other cells are known.
+    assert result.lost_to_gaps == (spikes.size + 1) // 2
+    assert result.to_dict()["lost_to_gaps"] == result.lost_to_gaps
+    # Counting observed periods instead puts half the response at offset +1.
+    observed = study(None)
+    assert dict(zip(observed.offsets, observed.car, strict=True))[1] > 0.6

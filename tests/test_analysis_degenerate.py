@@ -197,3 +197,21 @@ def test_duplicated_dates_and_nan_are_reported() -> None:
     analysed = analyse_pair(_weekly(holes), y, max_lag=4, x_name="x", y_name="y", freq="W")
     assert analysed.analysable
     assert any("2 period(s) without a value" in w for w in analysed.warnings)
+
+
+def test_every_statistic_names_bad_dates_the_same_way() -> None:
+    """One align-and-check step (``screen.finite_pair``/``screen_pair``) behind them all."""
+    index = pd.date_range("2020-01-03", periods=60, freq="W-FRI")
+    rng = np.random.default_rng(4)
+    x = pd.Series(rng.normal(size=60), index.insert(5, index[5])[:60])
+    y = pd.Series(rng.normal(size=60), index)
+    calls = [
+        lambda: lead_lag(x, y, max_lag=2, x_name="x", y_name="y", freq="W"),
+        lambda: rolling_correlation(x, y, 20),
+        lambda: rolling_granger(x, y, window=20, lag=1),
+        lambda: var_impulse_response(x, y, x_name="x", y_name="y", freq="W"),
+        lambda: event_study(x, y, x_name="x", y_name="y", n_boot=10),
+    ]
+    for call in calls:
+        with pytest.raises(AnalysisError, match=r"has 1 duplicated date\(s\) \(first 2020-02-07\)"):
+            call()

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 import newsintel.jobs as jobs
+import newsintel.jobs.analysis as analysis_job
+import newsintel.jobs.pipeline as pipeline_job
 from newsintel.cli import main
 from newsintel.config import Settings
 from newsintel.jobs import analyze_all, import_series, init_db, run
@@ -67,14 +69,14 @@ def test_analyze_all_isolates_each_pair(
             ]
         )
     _two_step_price(settings, tmp_path, weeks + pd.Timedelta(days=4))
-    real = jobs.pair_analysis
+    real = analysis_job.pair_analysis
 
     def broken_for_one(s: Settings, x: str, y: str, **kw: object):  # type: ignore[no-untyped-def]
         if y == "series:lithium_carbonate" and x.endswith(("ai_regulation", "robotics")):
             raise RuntimeError("a bug in one pair")
         return real(s, x, y, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(jobs, "pair_analysis", broken_for_one)
+    monkeypatch.setattr(analysis_job, "pair_analysis", broken_for_one)
     report = analyze_all(settings, freq="W", max_lag=8)
     flat = [r for r in report.results if r.y == "series:flat"]
     assert flat and all(not r.analysable for r in flat)
@@ -106,7 +108,7 @@ def test_run_goes_on_past_a_failing_step(
     assert report.embed is not None and report.analysis is not None
     assert not report.ok
 
-    monkeypatch.setattr(jobs, "make_embedder", lambda s, model=None: fake_embedder)
+    monkeypatch.setattr(pipeline_job, "make_embedder", lambda s, model=None: fake_embedder)
     assert main(["--db", settings.db, "run", "--feeds", str(missing)]) == 1
     captured = capsys.readouterr()
     assert "analysis run" in captured.out

@@ -85,7 +85,14 @@ def test_json_contract_keys() -> None:
     assert set(data["oos"]) >= {"horizon", "mse_ratio", "clark_west_p", "n_forecasts"}
     assert "min_detectable_r" in data["power"]
     assert {"fragile", "period"} <= set(data["fragile"])
-    assert set(data["periods"]) == {"used", "dropped_partial", "lost_to_gaps", "lost_to_join"}
+    assert set(data["periods"]) == {
+        "used",
+        "dropped_partial",
+        "partial",
+        "lost_to_gaps",
+        "lost_to_join",
+    }
+    assert data["periods"]["partial"] == "dropped"
     assert data["regimes"]["source"] == "--split"
     assert "bh_family" in data["exploratory"]
 
@@ -110,6 +117,9 @@ def test_cli_split_and_bad_split(
     # Weekly labels start on Monday: the first week at or after the split.
     assert "regimes (--split; breaks 2020-01-06): change p=" in out
     assert "exploratory scan" in out
+    # What happened to partial periods, and which adjustment chose the best lag.
+    assert "partial first/last dropped (not scaled by coverage);" in out
+    assert "best lag (robust p_adj): " in out and "; classic p_adj: " in out
     assert main([*args, "--split", "soon"]) == 1
     assert "--split must be a date YYYY-MM-DD, got 'soon'" in capsys.readouterr().err
     assert date(2020, 1, 3).weekday() == 4
@@ -144,3 +154,41 @@ def test_regimes_align_series_of_different_lengths() -> None:
     x, y = _planted(7)
     out = regimes(x.iloc[1:], y, lag=2, breaks=[INDEX[150].date()], source="t")
     assert sum(s["n"] for s in out["segments"]) == 299 - 2
+
+
+def test_best_lag_follows_the_robust_adjustment_and_keeps_the_classic_beside(
+    tmp_path: Path,
+) -> None:
+    from newsintel.digest.build import findings
+    from newsintel.store import open_db
+    from newsintel.store.analysis import save_results
+    from newsintel.store.schema import migrate
+
+    x, y = _planted(3)
+    result = lead_lag(x, y, max_lag=4, x_name="x", y_name="y", freq="W")
+    assert result.best_lag == result.best_lag_classic == 3
+    # The two adjustments disagree: classic says lag -2, robust says lag +3.
+    tests = len(result.ccf) + len(result.granger)
+    classic = [1.0] * tests
+    robust = [1.0] * tests
+    classic[[c.lag for c in result.ccf].index(-2)] = 0.001
+    robust[[c.lag for c in result.ccf].index(3)] = 0.002
+    judged = result.with_p_adj(classic, tests).with_robust_adj(robust, tests)
+    assert judged.best_lag == 3 and judged.best_lag_classic == -2
+    data = judged.to_dict()
+    assert (data["best_lag"], data["best_lag_classic"]) == (3, -2)
+    assert {"ccf", "granger", "best_lag", "primary", "oos", "power", "fragile"} <= set(data)
+    scan = [f for f in judged.findings if f.startswith("cross-correlation")]
+    assert scan == [
+        f"cross-correlation strongest at lag +3 (x leads y by 3 week(s)): "
+        f"r={judged.ccf[[c.lag for c in judged.ccf].index(3)].r:.2f}, robust (HAC) "
+        "p_adj=0.002, classic p_adj=1 (prewhitened series)"
+    ]
+    # The digest selects on the robust adjusted p too, and names both.
+    db = str(tmp_path / "r.duckdb")
+    with open_db(db) as con:
+        migrate(con)
+        save_results(con, judged.to_rows("run-1"))
+        chosen = findings(con)
+    assert [(f.test, f.lag, f.p_adj) for f in chosen] == [("ccf", 3, 0.002)]
+    assert "robust p_adj=0.002, classic p_adj=1.000" in chosen[0].summary

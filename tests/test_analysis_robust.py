@@ -16,6 +16,7 @@ from newsintel.analysis.robust import (
     min_detectable_r,
     robust_corr_p,
     robust_corr_p_leave_one_out,
+    robust_portmanteau_p,
     robust_wald,
 )
 
@@ -44,8 +45,27 @@ def test_autocorrelated_residuals_switch_to_hac() -> None:
     for t in range(1, n):
         e[t] = 0.7 * e[t - 1] + rng.normal()
     assert ljung_box_p(e, 10) < 1e-6
+    assert robust_portmanteau_p(e, 10) < 1e-6
     design = np.column_stack([rng.normal(size=n), np.ones(n)])
     assert robust_wald(e, design, slice(0, 1)).kind.startswith("HAC(")
+
+
+def test_volatility_clusters_alone_do_not_switch_to_hac() -> None:
+    """Uncorrelated GARCH(1,1) noise: Ljung-Box (homoskedastic variance) calls it
+    autocorrelated far more often than its 1% level, the robust portmanteau does not.
+    The needless HAC made the robust CCF liberal (docs/FINDINGS.md, null size)."""
+    from benchmarks.bench_analysis_size import garch
+
+    rng = np.random.default_rng(9)
+    draws = 300
+    lb = robust = 0
+    for _ in range(draws):
+        e = garch(260, rng) * garch(260, rng)  # a CCF product under independence
+        lb += ljung_box_p(e, 10) < 0.01
+        robust += robust_portmanteau_p(e, 10) < 0.01
+    print(f"flagged at 1%: Ljung-Box {lb}/{draws}, robust portmanteau {robust}/{draws}")
+    assert lb > 0.08 * draws
+    assert robust <= 0.03 * draws
 
 
 def test_robust_corr_p_is_the_hc3_slope_test_of_standardised_series() -> None:

@@ -17,7 +17,7 @@ import pytest
 from archiveserver import ArchiveSite, Post, make_posts
 from conftest import make_settings
 
-import newsintel.jobs.backfill_archive as archive_job
+import newsintel.jobs.backfill_pages as pages_job
 from newsintel.backfill.paged import PageSummary, page_url, stop_after
 from newsintel.backfill.sitemaps import SitemapEntry, page_verdict, parse_sitemap
 from newsintel.cli import main
@@ -102,8 +102,8 @@ def test_a_server_repeating_page_one_falls_back_to_sitemaps(
 ) -> None:
     # Also the path big backfills take: extraction in worker processes, in chunks
     # (3 pages here, so that the last chunk is a partial one).
-    monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 5)
-    monkeypatch.setattr(archive_job, "EXTRACT_CHUNK", 3)
+    monkeypatch.setattr(pages_job, "PARALLEL_EXTRACT_MIN_PAGES", 5)
+    monkeypatch.setattr(pages_job, "EXTRACT_CHUNK", 3)
     posts = make_posts(30)
     site = ArchiveSite(posts, paging="repeat")
     settings = _settings(tmp_path, archive_per_host=2)
@@ -290,7 +290,7 @@ def test_big_runs_with_extraction_workers_keep_the_pacing(
 ) -> None:
     # Big runs extract in worker processes, in chunks; the pacing still holds there:
     # Crawl-delay, Retry-After, robots.txt, even with 2 slots per host.
-    monkeypatch.setattr(archive_job, "PARALLEL_EXTRACT_MIN_PAGES", 1)
+    monkeypatch.setattr(pages_job, "PARALLEL_EXTRACT_MIN_PAGES", 1)
     posts = make_posts(3, first=date(2021, 3, 1))
     site = ArchiveSite(
         posts,

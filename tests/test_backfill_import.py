@@ -197,3 +197,22 @@ def test_a_large_file_is_stored_in_batches(settings: Settings, tmp_path: Path) -
     report = backfill_import(settings, big, fmt="gdelt-gkg")
     assert (report.rows, report.added, report.outlets) == (12_000, 12_000, 7)
     assert _rows(settings, "SELECT count(*) FROM articles WHERE origin = 'import'") == [(12_000,)]
+
+
+def test_urls_whose_slug_is_an_id_or_a_hash_are_counted_untitled_not_given_junk_titles(
+    settings: Settings, tmp_path: Path
+) -> None:
+    export = tmp_path / "gkg.csv"
+    export.write_text(
+        "DATE,url,tone\n"
+        "20230301000000,https://www.msn.com/en-us/money/markets/lithium-miners-lift-output/ar-AA1abcd,1\n"
+        "20230302000000,https://www.msn.com/en-us/money/ar-AA1xyzw,0\n"
+        "20230303000000,https://news.example.com/a/5f2a9c7e3b1d4e6f8a0b,0\n"
+        "20230304000000,https://news.example.com/2023/03/04/20230304-118833,0\n",
+        "utf-8",
+    )
+    report = backfill_import(settings, export, fmt="gdelt-gkg")
+    assert (report.rows, report.added, report.untitled, report.titles_derived) == (4, 1, 3, 1)
+    assert _rows(settings, "SELECT title, title_derived FROM articles") == [
+        ("Lithium miners lift output", True)
+    ]

@@ -31,7 +31,14 @@ TINY = {
     "archive": {"pages": 30},
     "load": {"articles": 2_000, "sessions": 2, "cycles": 1, "feeds": 0},
     "import": {"rows": 500},
+    "gkg": {"files": 3, "rows": 50},
+    "ray_embed": {"n": 20},
+    # One page (SQL: no charts) keeps the browser part of the tiny run short.
+    "a11y": {"articles": 500, "pages": 1},
 }
+# The Ray benchmarks' tiny runs are in tests/test_backfill_gkg.py, on that module's one
+# Ray session: a Ray start of their own costs 15-25 s each here.
+RAY_BENCHMARKS = ("gkg", "ray_embed")
 
 
 @pytest.mark.slow
@@ -39,6 +46,9 @@ def test_every_benchmark_writes_a_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(bench_main, "QUICK_SIZES", TINY)
+    monkeypatch.setattr(
+        bench_main, "NAMES", tuple(n for n in bench_main.NAMES if n not in RAY_BENCHMARKS)
+    )
     out = tmp_path / "BENCHMARKS.md"
 
     assert bench_main.main(["--quick", "--output", str(out)]) == 0
@@ -82,6 +92,8 @@ def test_every_benchmark_writes_a_section(
         "| import | re-import adds | 0 stories | 0 | PASS |",
     ):
         assert row in text, row
+    if Path("/usr/bin/chromium").exists():  # a11y records nothing without a browser
+        assert "| a11y | SQL: serious/critical | 0 | 0 | PASS |" in text
     # Away from the targets' sizes a speed verdict would mean nothing.
     assert "| < 20 s | n/a |" in text
     assert "| <= 5 % | n/a |" in text

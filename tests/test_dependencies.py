@@ -37,7 +37,7 @@ def test_every_extra_a_requirements_file_names_exists() -> None:
 
 def test_the_makefile_installs_from_pyproject() -> None:
     makefile = (ROOT / "Makefile").read_text("utf-8")
-    assert 'pip install -q -e ".[dev]"' in makefile
+    assert 'pip install -q -e ".[dev,scale]"' in makefile
     assert "--no-deps" not in makefile
 
 

@@ -11,6 +11,7 @@ set).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,79 @@ def test_digest_renders_in_chromium(
     _coloured(chart)
     if save:
         save_screenshot(png, SCREENSHOT, tmp_path)
+
+
+# Text elements' colour and the background they sit on, as the browser draws them.
+COLOURS_JS = """() => {
+  const solid = el => { for (; el; el = el.parentElement) {
+      const bg = getComputedStyle(el).backgroundColor;
+      if (bg && !bg.endsWith(', 0)') && bg !== 'transparent') return bg; }
+    return 'rgb(255, 255, 255)'; };
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || box.width === 0 || box.height === 0) continue;  // hidden preheader
+    out.push({text: el.textContent.trim().slice(0, 40), fg: getComputedStyle(el).color,
+              bg: solid(el)});
+  }
+  return out;
+}"""
+
+
+def _rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = (int(float(v)) for v in css[css.index("(") + 1 : -1].split(",")[:3])
+    return r, g, b
+
+
+def _contrast(fg: tuple[int, int, int], bg: tuple[int, int, int]) -> float:
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        c = [v / 255 for v in rgb]
+        r, g, b = (v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _unreadable(page: Any) -> list[str]:
+    # 4.5:1 is WCAG AA for body text; the 12-13 px notes ask no less.
+    return [
+        f"{item['text']!r}: {item['fg']} on {item['bg']}"
+        for item in page.evaluate(COLOURS_JS)
+        if _contrast(_rgb(item["fg"]), _rgb(item["bg"])) < 4.5
+    ]
+
+
+@pytest.mark.parametrize("drop_style", [False, True], ids=["as-sent", "style-dropped"])
+def test_digest_on_a_dark_phone_without_images(
+    browser: Any, digest_html: Path, drop_style: bool
+) -> None:
+    """390 px, the reader's system in dark mode, images blocked (the mail client's
+    default): the text stays readable, nothing is wider than the screen and the chart's
+    alt text says what it would have shown. With ``drop_style`` the <style> block is
+    removed too, as some clients do: the inlined styles must carry the layout."""
+    html = digest_html.read_text("utf-8")
+    if drop_style:
+        html = re.sub(r"<style[^>]*>.*?</style>", "", html, flags=re.S)
+    blocked = digest_html.with_name("blocked.html")  # beside it, the chart file is not
+    blocked.write_text(html.replace('src="', 'src="blocked-'), "utf-8")
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=1, color_scheme="dark"
+    )
+    try:
+        page.goto(blocked.as_uri(), wait_until="load")
+        assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+        loaded = page.evaluate("() => document.querySelector('img').naturalWidth")
+        assert loaded == 0, "the chart was expected to be blocked"
+        alt = page.get_attribute("img", "alt") or ""
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        unreadable = _unreadable(page)
+    finally:
+        page.close()
+    # The alt text names the chart and what its bars and its line are.
+    assert "weekly stories" in alt and "(bars)" in alt and "(line)" in alt, alt
+    assert overflow <= 1, f"{overflow}px wider than a 390px screen"
+    assert not unreadable, unreadable

@@ -102,7 +102,7 @@ def test_dry_run_writes_eml_and_html_per_recipient(
 def test_send_without_recipients_or_with_bad_date_is_clear(digest_settings: Settings) -> None:
     with pytest.raises(DigestError, match="no recipients"):
         run_digest(replace(digest_settings, digest_to=[]), send=True)
-    with pytest.raises(Exception, match="--date must be YYYY-MM-DD"):
+    with pytest.raises(Exception, match="date must be YYYY-MM-DD"):
         run_digest(digest_settings, send=True, on_date="19/08/2026")
 
 

@@ -66,3 +66,18 @@ def test_data_readme_names_every_bundled_series() -> None:
     data_readme = (ROOT / "data" / "README.md").read_text()
     for csv in (ROOT / "data" / "series").glob("*.csv"):
         assert csv.name in data_readme, csv.name
+
+
+def test_readme_layout_table_matches_the_tree() -> None:
+    """Every path in README's layout table exists, and every part of newsintel/ has a row."""
+    table = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    listed = {p.rstrip("/") for p in re.findall(r"`([\w./]+)`", table) if "/" in p or "." in p}
+    missing = sorted(p for p in listed if not (ROOT / p).exists())
+    assert not missing, f"README's layout names paths that do not exist: {missing}"
+    parts = {
+        f"newsintel/{p.name}"
+        for p in (ROOT / "newsintel").iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.name not in ("__init__.py", "__main__.py"))
+    }
+    assert not sorted(parts - listed), f"not in README's layout: {sorted(parts - listed)}"

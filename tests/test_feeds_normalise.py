@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from newsintel.feeds.identity import article_id
 from newsintel.feeds.normalise import article_from_fields, normalise_feed, title_from_url
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
@@ -167,3 +169,42 @@ def test_a_backfilled_story_has_the_id_a_feed_entry_with_its_link_gets() -> None
     assert article.article_id == article_id(
         "any-feed", None, "https://electrek.co/2025/02/28/lithium-story/", "", ""
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        # An MSN article id after the slug: the id is passed over, the slug kept.
+        (
+            "https://www.msn.com/en-us/money/markets/lithium-prices-soar-as-ev-demand-returns/ar-AA1abcd",
+            "Lithium prices soar as ev demand returns",
+        ),
+        (
+            "https://www.msn.com/en-us/finance/markets/carmakers-race-to-lock-in-lithium/ar-BBKuuwx",
+            "Carmakers race to lock in lithium",
+        ),
+        ("https://www.msn.com/en-ca/money/ar-AAZQOJP", ""),
+        (
+            "https://www.example.com/news/queens-fire-lithium-battery-lirr-1.17454063",
+            "Queens fire lithium battery lirr",
+        ),
+        # Nothing but ids, locales, sections, numbers and hashes: no title at all.
+        ("https://www.msn.com/en-us/money/ar-AA1abcd", ""),
+        ("https://example.com/news/20240301-123456", ""),
+        ("https://example.com/a/5f2a9c7e3b1d4e6f8a0b", ""),
+        ("https://example.com/a/3f2c1a9e-4b7d-4e21-9a6b-0c8d7e6f5a4b", ""),
+        ("https://example.com/articles/x7kq9z2m4w", ""),
+        ("https://example.com/technology/", ""),
+        # Words with numbers are still words.
+        (
+            "https://example.com/2024/03/01/5g-rollout-lifts-copper-demand/",
+            "5g rollout lifts copper demand",
+        ),
+        (
+            "https://example.com/covid19-hits-lithium-supply-chains-9921",
+            "Covid19 hits lithium supply chains",
+        ),
+    ],
+)
+def test_slugs_that_are_ids_or_hashes_give_no_title(url: str, title: str) -> None:
+    assert title_from_url(url) == title

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from factories import stored_article
 
-from newsintel import jobs
+import newsintel.jobs.ingestion as ingestion_job
 from newsintel.config import Settings
 from newsintel.feeds.sources import FeedSource
 from newsintel.models import Article, SourceUpdate
@@ -158,7 +158,7 @@ def test_parsing_in_worker_processes_stores_the_same(
 ) -> None:
     sources = write_feeds(tmp_path)
     pools: list[object] = []
-    real_pool = jobs._parse_pool
+    real_pool = ingestion_job._parse_pool
 
     @contextmanager
     def noting_pool(feeds: int) -> Iterator[object]:
@@ -166,14 +166,14 @@ def test_parsing_in_worker_processes_stores_the_same(
             pools.append(pool)
             yield pool
 
-    monkeypatch.setattr(jobs, "_parse_pool", noting_pool)
-    pooled = jobs.ingest(settings, sources=sources, force=True)
+    monkeypatch.setattr(ingestion_job, "_parse_pool", noting_pool)
+    pooled = ingestion_job.ingest(settings, sources=sources, force=True)
     if (os.cpu_count() or 1) > 1:
         assert pools[-1] is not None, "the worker pool was not used"
 
-    monkeypatch.setattr(jobs, "_PARALLEL_PARSE_MIN_FEEDS", 10_000)
+    monkeypatch.setattr(ingestion_job, "_PARALLEL_PARSE_MIN_FEEDS", 10_000)
     in_process_settings = replace(settings, db=str(tmp_path / "plain.duckdb"))
-    plain = jobs.ingest(in_process_settings, sources=sources, force=True)
+    plain = ingestion_job.ingest(in_process_settings, sources=sources, force=True)
     assert pools[-1] is None
 
     assert stored(settings) == stored(in_process_settings)

@@ -144,6 +144,7 @@ def test_assign_themes_scores_every_article_and_theme(settings: Settings, fake_e
 def test_interrupted_assign_completes_on_the_next_run(  # type: ignore[no-untyped-def]
     settings: Settings, fake_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import newsintel.jobs.themes as themes_job
     import newsintel.store.themes as store_themes
 
     def scores(settings: Settings) -> list[tuple[object, ...]]:
@@ -169,7 +170,7 @@ def test_interrupted_assign_completes_on_the_next_run(  # type: ignore[no-untype
             raise KeyboardInterrupt
         return save(*args, **kwargs)
 
-    monkeypatch.setattr(store_themes, "save_theme_scores", crash_on_third_batch)
+    monkeypatch.setattr(themes_job, "save_theme_scores", crash_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
         assign_themes(settings, embedder=fake_embedder, batch_size=7)
     monkeypatch.undo()

@@ -41,6 +41,9 @@ def test_feeds_and_mailboxes_share_the_file(tmp_path: Path) -> None:
         "News Letters",
     )
     assert box.search == 'FROM "x.example"'
+    assert not box.resolve_links
+    (asks,) = load_mailboxes(_write(tmp_path, "resolve_links = true\n"))
+    assert asks.resolve_links
     assert box.url == "imaps://me%40example.com@imap.example.com:993/News%20Letters"
     assert mailbox_password(box, {"MY_IMAP_PASSWORD": "pw"}) == "pw"
     with pytest.raises(ConfigError, match="MY_IMAP_PASSWORD"):
@@ -55,6 +58,7 @@ def test_feeds_and_mailboxes_share_the_file(tmp_path: Path) -> None:
         ('tls = "none"\n', "tls must be ssl, starttls or plain"),
         ("port = 0\n", "port must be"),
         ('search = ""\n', "search must be"),
+        ('resolve_links = "yes"\n', "resolve_links must be true or false"),
     ],
 )
 def test_bad_mailbox_tables(tmp_path: Path, extra: str, message: str) -> None:

@@ -23,7 +23,7 @@ PY_SOURCES = [
     *sorted((ROOT / "app_pages").glob("*.py")),
     *sorted((ROOT / "newsintel" / "ui").glob("*.py")),
     *sorted((ROOT / "newsintel" / "digest").glob("*.py")),
-    ROOT / "newsintel" / "cli.py",
+    *sorted((ROOT / "newsintel" / "cli").glob("*.py")),
     *sorted((ROOT / "newsintel" / "analysis").glob("*.py")),
     ROOT / "app.py",
 ]

@@ -299,10 +299,19 @@ def analyse_pair(
     return replace(result, notes=tuple(notes), lead_lag=replace(result.lead_lag, periods=periods))
 
 
+# Partial first/last periods are dropped, never scaled by coverage: a price's partial
+# period has no period close to take a return from (scaling cannot make one), and
+# scaling a partial week's story share assumes stories spread evenly over the days.
+PARTIAL_RULE = "dropped"
+
+
 def _periods(
     x: pd.Series, y: pd.Series, joined: pd.Series, freq: str, result: LeadLagResult
-) -> tuple[dict[str, int], list[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """How many periods the tests used and where the others went.
+
+    ``partial`` says what happened to the partial first/last periods counted in
+    ``dropped_partial``: "dropped" (they are never scaled by coverage).
 
     ``lost_to_gaps``: calendar periods of the common window with no stationary pair,
     i.e. the periods missing in either series plus the differences next to them (a
@@ -316,14 +325,20 @@ def _periods(
     seeds = max(int(result.transforms[side]["differences"]) for side in ("x", "y"))
     missing = max(0, calendar - len(index))
     gaps = max(0, calendar - seeds - result.n_stationary)
-    periods = {
+    dropped = int(x.attrs.get("dropped_partial", 0)) + int(y.attrs.get("dropped_partial", 0))
+    periods: dict[str, Any] = {
         "used": len(index),
-        "dropped_partial": int(x.attrs.get("dropped_partial", 0))
-        + int(y.attrs.get("dropped_partial", 0)),
+        "dropped_partial": dropped,
+        "partial": PARTIAL_RULE,
         "lost_to_gaps": gaps,
         "lost_to_join": len(union) - len(index),
     }
     notes = []
+    if dropped:
+        notes.append(
+            f"{dropped} partial first or last period(s) (covered by the data only in part) "
+            "were dropped, not scaled by coverage"
+        )
     if missing:
         notes.append(
             f"{missing} calendar period(s) inside the common window have no value in one "
@@ -368,6 +383,12 @@ def _analyse(
     sy = _differenced(ay, int(transforms["y"]["differences"]))
     n_stationary = result.n_stationary
     skipped: list[str] = []
+    # The same stationary pair on the full calendar (NaN where a period has no value
+    # or a difference spans a gap), for the statistics whose lags are calendar lags.
+    cx, cy = on_calendar(ax, ay, freq)
+    seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
+    cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
+    cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
 
     window = min(_ROLLING_WINDOW.get(freq, 52), n_stationary - _MIN_WINDOWS + 1)
     rolling: RollingCorrelation | None = None
@@ -385,10 +406,6 @@ def _analyse(
         if granger_lag is not None:
             lag = granger_lag
             # Calendar lags, as in the Granger tests themselves.
-            cx, cy = on_calendar(ax, ay, freq)
-            seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
-            cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
-            cy = _calendar_diff(cy, int(transforms["y"]["differences"])).iloc[seeds:]
             rolling_g = _attempt(
                 "rolling Granger",
                 skipped,
@@ -404,8 +421,8 @@ def _analyse(
         "event study",
         skipped,
         lambda: event_study(
-            sx,
-            sy,
+            cx,
+            cy,
             x_name=x_name,
             y_name=y_name,
             pre=pre,
@@ -413,6 +430,7 @@ def _analyse(
             threshold=_SPIKE_SD,
             n_boot=_N_BOOT,
             seed=seed,
+            freq=freq,
         ),
     )
     if events is not None and len(events.events) < _MIN_EVENTS:
@@ -452,8 +470,9 @@ def _analyse(
             "n_boot": _N_BOOT,
             "seed": seed,
             "input": "stationary x and y",
+            "offsets": "calendar periods",
         },
-        "irf": {"periods": max_lag, "orth": False},
+        "irf": {"periods": max_lag, "orth": False, "lags": "calendar periods"},
     }
     return PairAnalysis(
         lead_lag=result,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from newsintel.analysis.rows import RowContext, clean_float
 from newsintel.analysis.screen import finite_pair
-from newsintel.errors import AnalysisError, SeriesError
+from newsintel.errors import AnalysisError
 
 __all__ = ["RollingCorrelation", "RollingGranger", "rolling_correlation", "rolling_granger"]
 
@@ -97,10 +97,7 @@ def rolling_correlation(x: pd.Series, y: pd.Series, window: int) -> RollingCorre
     """
     if window < _MIN_WINDOW:
         raise AnalysisError(f"rolling window must be at least {_MIN_WINDOW}, got {window}")
-    try:
-        ax, ay = finite_pair(x, y)
-    except SeriesError as exc:
-        raise AnalysisError(str(exc)) from exc
+    ax, ay = finite_pair(x, y)
     if len(ax) < window:
         raise AnalysisError(
             f"only {len(ax)} common dates, fewer than the rolling window of {window}"
@@ -227,10 +224,7 @@ def rolling_granger(
             raise AnalysisError("calendar series must share one index")
         ax, ay = x.astype("float64"), y.astype("float64")
     else:
-        try:
-            ax, ay = finite_pair(x, y)
-        except SeriesError as exc:
-            raise AnalysisError(str(exc)) from exc
+        ax, ay = finite_pair(x, y)
     if len(ax) < window:
         raise AnalysisError(f"only {len(ax)} common dates, fewer than the window of {window}")
     source, target = (ax, ay) if direction == "x->y" else (ay, ax)

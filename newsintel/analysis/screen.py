@@ -212,7 +212,11 @@ def finite_series(series: pd.Series, name: str = "the series") -> pd.Series:
 def finite_pair(
     x: pd.Series, y: pd.Series, x_name: str = "x", y_name: str = "y"
 ) -> tuple[pd.Series, pd.Series]:
-    """The common dates of two ``finite_series`` (inner join), names kept."""
+    """The common dates of two ``finite_series`` (inner join), names kept.
+
+    The one align-and-check step of every statistic here: it raises AnalysisError
+    with the reason itself, so callers need no wrapper translating another error.
+    """
     cx = finite_series(x, x_name)
     cy = finite_series(y, y_name)
     both = pd.concat([cx.rename("x"), cy.rename("y")], axis=1, join="inner")

@@ -190,11 +190,11 @@ def _finding(row: Any) -> Finding:
         summary = (
             f"In this sample, the past {lag} {unit}{plural} of {source} added information "
             f"about {target} beyond its own past (in-sample Granger test, not a forecast; "
-            f"p_adj={row['p_adj']:.3f})."
+            f"{_p_text(row)})."
         )
     else:
         summary = _ccf_summary(x, y, lag, unit, plural, float(row["effect"]))
-        summary += f" (cross-correlation r={row['effect']:+.2f}, p_adj={row['p_adj']:.3f})."
+        summary += f" (cross-correlation r={row['effect']:+.2f}, {_p_text(row)})."
     caveat = (
         f"n={int(row['n_obs'])} periods; an association in time, not evidence of cause; "
         "p-values adjusted (Benjamini-Hochberg) across every test in the run."
@@ -203,7 +203,12 @@ def _finding(row: Any) -> Finding:
     warnings = list(row["warnings"]) if row["warnings"] is not None else []
     if warnings:
         caveat += " " + " ".join(warnings)
-    return Finding(x, y, str(row["test"]), lag, float(row["p_adj"]), summary, caveat)
+    return Finding(x, y, str(row["test"]), lag, float(row["p_robust_adj"]), summary, caveat)
+
+
+def _p_text(row: Any) -> str:
+    """The robust adjusted p the finding was selected on, the classic one beside it."""
+    return f"robust p_adj={row['p_robust_adj']:.3f}, classic p_adj={row['p_adj']:.3f}"
 
 
 def findings(con: Connection, limit: int = 5) -> list[Finding]:

@@ -17,8 +17,10 @@ from newsintel.errors import DigestError
 WIDTH_PX = 800
 HEIGHT_PX = 400
 _DPI = 100
-_BAR_COLOUR = "#4c78a8"
-_LINE_COLOUR = "#e45756"
+# Okabe-Ito blue and vermillion, as the app's charts (newsintel.ui.charts): distinct under
+# the common colour blindnesses.
+_BAR_COLOUR = "#0072b2"
+_LINE_COLOUR = "#d55e00"
 
 
 def render_chart_png(chart: ChartSeries) -> bytes:

@@ -77,7 +77,8 @@ class Finding:
     ``summary`` states a lead/lag association, never cause, with the sign of the
     correlation in words: "Moves in theme:lithium were followed 2 weeks later by moves
     in the opposite direction in series:lithium_carbonate". ``caveat`` says what the
-    test cannot show (sample size, confounders, multiple testing).
+    test cannot show (sample size, confounders, multiple testing). ``p_adj`` is the
+    robust test's adjusted p-value, the one the finding was selected on.
     """
 
     x: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.policy
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -31,6 +32,9 @@ from newsintel.errors import DigestError
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
+# Plain-text mail reads best, and is quoted in replies without ragged re-wrapping, at
+# 72 columns or fewer; a word longer than that (a URL) keeps its own line whole.
+TEXT_WIDTH = 72
 
 _ARROWS = {"rising": "▲", "falling": "▼", "steady": "→"}
 _DIRECTION_CLASSES = {"rising": "up", "falling": "down", "steady": "flat"}
@@ -61,7 +65,7 @@ def render_digest(
     chart_png = render_chart_png(shown.chart) if shown.chart is not None else None
     chart_cid = make_msgid(idstring="chart", domain=domain) if chart_png else None
     context = _template_context(shown, recipient_themes, targets, chart_cid)
-    text = _render(TEXT_TEMPLATE, context, autoescape=False)
+    text = _wrap(_render(TEXT_TEMPLATE, context, autoescape=False))
     html = _inline_css(_render(HTML_TEMPLATE, context, autoescape=True))
 
     message = EmailMessage()
@@ -269,6 +273,29 @@ def _unsubscribe_targets(unsubscribe: str) -> list[str]:
                 f"digest unsubscribe target must be a mailto: or https: URL, got {target!r}"
             )
     return targets
+
+
+def _wrap(text: str, width: int = TEXT_WIDTH) -> str:
+    """Every line of ``text`` within ``width`` columns; list items keep their indent."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        body = line.lstrip(" ")
+        indent = " " * (len(line) - len(body))
+        # "- item" continues under the item's text, so the list still reads as a list.
+        hanging = indent + ("  " if body.startswith("- ") else "")
+        lines.extend(
+            textwrap.wrap(
+                line,
+                width=width,
+                subsequent_indent=hanging,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
 
 
 def _one_line(text: str) -> str:

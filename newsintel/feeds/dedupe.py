@@ -45,6 +45,9 @@ class StoryCandidate:
     # A copy from the same source counts when it came another way (archive vs feed):
     # the outlet's archive page and the same post in its feed have different ids.
     origin: str = "feed"
+    # The canonical URL: one page is one story whatever ids its copies got (a feed's
+    # GUID, a backfill's URL), at any distance in time.
+    url_key: str | None = None
 
 
 class _UnionFind:
@@ -94,6 +97,17 @@ def title_pairs(
                 if first.source_id != second.source_id or first.origin != second.origin:
                     pairs.append((a, b))
     return pairs
+
+
+def url_pairs(candidates: Sequence[StoryCandidate]) -> list[tuple[int, int]]:
+    """Index pairs that share a canonical URL: each copy paired with the first one."""
+    first: dict[str, int] = {}
+    pairs: list[tuple[int, int]] = []
+    for index in _order(candidates):
+        key = candidates[index].url_key
+        if key:
+            pairs.append((first.setdefault(key, index), index))
+    return [(a, b) for a, b in pairs if a != b]
 
 
 def embedding_pairs(
@@ -153,9 +167,9 @@ def near_duplicate_stories(
     threshold: float = DEFAULT_THRESHOLD,
     window: timedelta = DEFAULT_WINDOW,
 ) -> dict[str, str]:
-    """story_id for every candidate from both signals: title keys and, when given,
-    embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
-    pairs = title_pairs(candidates, window)
+    """story_id for every candidate from all signals: title keys, canonical URLs and,
+    when given, embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
+    pairs = title_pairs(candidates, window) + url_pairs(candidates)
     if vectors is not None and len(candidates) > 1:
         order = _order(candidates)
         times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")

@@ -37,7 +37,9 @@ _ASCII_TITLE_TABLE: dict[int, str | None] = {
 } | {ord("'"): None, ord("`"): None}
 
 
-def _is_tracking(name: str) -> bool:
+def is_tracking_param(name: str) -> bool:
+    """Whether a query parameter only tracks the click (utm_*, fbclid...): canonical
+    URLs drop it."""
     lowered = name.lower()
     return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
 
@@ -68,7 +70,7 @@ def canonical_url(url: str) -> str:
     params = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(key)
+        if not is_tracking_param(key)
     ]
     query = urlencode(sorted(params))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -8,6 +8,7 @@ estimated), and every article gets its stable id.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from newsintel.feeds.clean import fold_whitespace, html_to_text
 from newsintel.feeds.dedupe import title_key
-from newsintel.feeds.identity import article_id, content_hash
+from newsintel.feeds.identity import article_id, canonical_url, content_hash
 from newsintel.feeds.newsletter import read_issue
 from newsintel.feeds.parse import ParsedEntry, ParsedFeed
 from newsintel.feeds.sources import FeedSource
@@ -28,6 +29,8 @@ _URL_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 _SLUG_SEPARATORS = re.compile(r"[-_+\s]+")
 # A slug needs this many letters to be a title ("122057" or "p" is not one).
 _SLUG_MIN_LETTERS = 8
+_NUMBER = re.compile(r"[\d.]+")
+_WORD_AND_NUMBER = re.compile(r"[A-Za-z]?[a-z]+\d{1,2}")
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -80,6 +83,7 @@ def _article(
         fetched_at=fetched_at,
         content_hash=content_hash(title, text),
         title_key=title_key(title),
+        url_key=canonical_url(entry.url) if entry.url and entry.url.strip() else None,
     )
 
 
@@ -104,23 +108,57 @@ def _articles(
                 yield article
 
 
+def _is_id_token(word: str) -> bool:
+    """Whether a slug token is an id rather than a word: letters and digits mixed
+    ("AA1abcd", "a1b2c3d4e5", "4b7d") or mixed case ("BBKuuwx"), except short tokens
+    ("5g", "q3", "3d") and a word with a number after it ("covid19", "g20")."""
+    upper = sum(ch.isupper() for ch in word)
+    if len(word) >= 6 and 2 <= upper < sum(ch.isalpha() for ch in word):
+        return True  # mixed case beyond a capital initial: MSN's "BBKuuwx", "AAvyhTk"
+    has_digit = any(ch.isdigit() for ch in word)
+    has_letter = any(ch.isalpha() for ch in word)
+    if not (has_digit and has_letter) or _WORD_AND_NUMBER.fullmatch(word):
+        return False
+    return len(word) > 4 or (len(word) == 4 and all(ch in string.hexdigits for ch in word))
+
+
+def _slug_title(segment: str) -> str:
+    """The title one path segment gives, or "" when it is an id, a hash or too short."""
+    stem = _URL_EXTENSION.sub("", segment)
+    tokens = [w for w in _SLUG_SEPARATORS.split(stem) if w]
+    ids = sum(_is_id_token(w) for w in tokens)
+    words = [w for w in tokens if not _is_id_token(w)]
+    while words and _NUMBER.fullmatch(words[-1]):
+        words.pop()
+    while words and _NUMBER.fullmatch(words[0]):
+        words.pop(0)
+    lettered = [w for w in words if sum(ch.isalpha() for ch in w) >= 3]
+    # A title is words: at least two of them, more words than ids, enough letters.
+    if len(lettered) < 2 or ids >= len(lettered):
+        return ""
+    if sum(ch.isalpha() for ch in "".join(words)) < _SLUG_MIN_LETTERS:
+        return ""
+    title = " ".join(words)
+    return title[:1].upper() + title[1:]
+
+
 def title_from_url(url: str) -> str:
     """A readable title made from a URL's slug, for sources that give none.
 
-    The last path segment with letters in it, minus a file extension and a trailing
-    numeric id, with dashes and underscores as spaces: ".../nemaska-lithium-provides-
+    The last path segment that reads as words, minus a file extension, numeric ids and
+    id tokens, with dashes and underscores as spaces: ".../nemaska-lithium-provides-
     update-on-whabouchi/122057/" -> "Nemaska lithium provides update on whabouchi".
-    Empty when the URL has no such segment; callers mark such titles as derived.
+    Segments that are ids are passed over, not turned into junk titles: MSN's
+    ".../lithium-prices-soar/ar-AA1abcd" gives "Lithium prices soar"; a numeric slug, a
+    hash or a single word gives nothing. Empty when no segment reads as a title: callers
+    then skip the story (unless it has text) and count it as untitled, rather than show
+    a placeholder that would pass for a headline; they mark derived titles as such.
     """
     path = unquote(urlsplit(url).path)
     for segment in reversed([part for part in path.split("/") if part]):
-        stem = _URL_EXTENSION.sub("", segment)
-        words = [w for w in _SLUG_SEPARATORS.split(stem) if w]
-        while words and words[-1].isdigit():
-            words.pop()
-        if sum(ch.isalpha() for ch in "".join(words)) >= _SLUG_MIN_LETTERS:
-            title = " ".join(words)
-            return title[:1].upper() + title[1:]
+        title = _slug_title(segment)
+        if title:
+            return title
     return ""
 
 

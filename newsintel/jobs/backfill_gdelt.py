@@ -320,6 +320,13 @@ class _ThemeRun:
             )
         fetched_at = utcnow()
         stories = [a for a in (to_article(item, fetched_at) for item in answer.articles) if a]
+        if len(stories) < len(answer.articles):
+            # No title and no slug that reads as one (an id, a hash), or no domain:
+            # skipped, not shown under a made-up headline, and counted so that no gap
+            # is silent.
+            skipped = len(answer.articles) - len(stories)
+            note = f"{skipped} skipped (no title and no usable URL slug, or no domain)"
+            detail = f"{detail}; {note}" if detail else note
         outlets = [(a.source_id, a.source_id, f"https://{a.source_id}/") for a in stories]
         return self._keep(
             ARTLIST, window, status, detail, len(answer.articles), articles=stories, outlets=outlets

@@ -13,7 +13,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,8 @@ class _Tally:
     new_articles: int = 0
     attachments: int = 0
     estimated_dates: int = 0
+    links_asked: int = 0
+    links_resolved: int = 0
     last_message_at: datetime | None = None
     skipped: list[SkippedMessage] = field(default_factory=list)
 
@@ -91,6 +93,8 @@ class MailImportReport:
     estimated_dates: int
     skipped: tuple[SkippedMessage, ...]
     seconds: float
+    links_asked: int = 0
+    links_resolved: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +104,8 @@ class MailImportReport:
             "new_articles": self.new_articles,
             "attachments_skipped": self.attachments,
             "estimated_dates": self.estimated_dates,
+            "links_asked": self.links_asked,
+            "links_resolved": self.links_resolved,
             "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
             "seconds": round(self.seconds, 3),
         }
@@ -124,12 +130,50 @@ def message_articles(
     return outlet, articles
 
 
+_Resolver = Callable[[list[list[Article]]], list[list[Article]]]
+
+
+def _link_resolver(settings: Settings, con: Any, tally: _Tally, now: datetime) -> _Resolver:
+    """``--resolve-links``: each story link replaced by where its redirects lead.
+
+    Asked once per link: answers are kept in DuckDB (``link_redirects``) and a link
+    already answered is never requested again. A link that leads nowhere usable (dead,
+    a loop, the tracker down) keeps the URL the email gave.
+    """
+    from newsintel.mail.resolve import resolve_links
+    from newsintel.store.mail import known_links, save_links
+
+    def resolve(messages: list[list[Article]]) -> list[list[Article]]:
+        links = [a.url for articles in messages for a in articles if a.url and not a.is_issue]
+        where = known_links(con, links)
+        asked = resolve_links((url for url in links if url not in where), settings)
+        final = [r for r in asked.values() if r.final]
+        save_links(con, [(r.url, r.resolved_url, r.http_status, r.hops, r.error) for r in final],
+                   now)  # fmt: skip
+        tally.links_asked += len(asked)
+        where.update((r.url, r.resolved_url) for r in asked.values())
+        resolved: list[list[Article]] = []
+        for articles in messages:
+            kept: list[Article] = []
+            for article in articles:
+                target = where.get(article.url or "") if not article.is_issue else None
+                if target and target != article.url:
+                    tally.links_resolved += 1
+                    article = replace(article, url=target)
+                kept.append(article)
+            resolved.append(kept)
+        return resolved
+
+    return resolve
+
+
 class _Writer:
     """Collects messages' articles and stores them a batch at a time."""
 
-    def __init__(self, con: Any, tally: _Tally) -> None:
+    def __init__(self, con: Any, tally: _Tally, resolve: _Resolver | None = None) -> None:
         self.con = con
         self.tally = tally
+        self.resolve = resolve
         self.messages: list[list[Article]] = []
         self.outlets: dict[str, tuple[str, str, str]] = {}
 
@@ -140,6 +184,8 @@ class _Writer:
     def flush(self, **state: Any) -> None:
         from newsintel.store.mail import save_mail_stories
 
+        if self.resolve is not None and self.messages:
+            self.messages = self.resolve(self.messages)
         self.tally.new_articles += save_mail_stories(
             self.con, self.messages, list(self.outlets.values()), **state
         )
@@ -250,14 +296,17 @@ def import_mail(
     path: Path,
     *,
     source: str | None = None,
+    resolve_links: bool = False,
     progress: Progress | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> MailImportReport:
     """Store the stories of every newsletter in an mbox, Maildir, .eml or .eml folder.
 
     ``source`` names the newsletter for every message (default: each message's List-Id,
-    else its sender). Importing the same mailbox again adds nothing. Raises
-    MailboxError only when ``path`` itself cannot be read.
+    else its sender). With ``resolve_links`` each story link is replaced by where its
+    redirects lead (see ``newsintel.mail.resolve``); otherwise nothing is fetched.
+    Importing the same mailbox again adds nothing. Raises MailboxError only when
+    ``path`` itself cannot be read.
     """
     from newsintel.mail.local import count_messages, read_local
 
@@ -269,7 +318,8 @@ def import_mail(
     fetched_at = now()
     with open_db(settings.db) as con:
         migrate(con)
-        writer = _Writer(con, tally)
+        resolver = _link_resolver(settings, con, tally, fetched_at) if resolve_links else None
+        writer = _Writer(con, tally, resolver)
         progress.start(f"reading {path.name}", total or 0)
         raws = read_local(path, settings.mail_max_bytes)
         for read in _read_all(raws, settings.mail_max_bytes, source, fetched_at):
@@ -292,6 +342,8 @@ def import_mail(
         estimated_dates=tally.estimated_dates,
         skipped=tuple(tally.skipped),
         seconds=time.monotonic() - started,
+        links_asked=tally.links_asked,
+        links_resolved=tally.links_resolved,
     )
 
 
@@ -328,7 +380,8 @@ def _read_mailbox(
     from newsintel.store.mail import MailProgress, mailbox_state, restart_mailbox
 
     tally = _Tally()
-    writer = _Writer(con, tally)
+    resolver = _link_resolver(settings, con, tally, fetched_at) if mailbox.resolve_links else None
+    writer = _Writer(con, tally, resolver)
     with ImapFolder(mailbox, mailbox_password(mailbox), settings.mail_timeout) as folder:
         opened = folder.examine()
         state = mailbox_state(con, mailbox.source_id)

@@ -35,9 +35,10 @@ _FORWARD_MARKER = re.compile(
     r"|Begin forwarded message:|-{2,}\s*Forwarded Message\s*-{2,}",
     re.IGNORECASE,
 )
-# Every marker above says "message": a search for that word alone (same case rules) is
-# several times faster than the marker pattern and rules most newsletters out.
-_FORWARD_HINT = re.compile("message", re.IGNORECASE)
+# Every marker above says "message": looking for that word alone in the lower-cased
+# HTML (a plain substring test, several times faster than any IGNORECASE search) rules
+# most newsletters out before the marker pattern runs.
+_FORWARD_HINT = "message"
 _FORWARD_HEADER = re.compile(r"^\s*(From|Date|Sent|Subject)\s*:\s*(.+?)\s*$", re.IGNORECASE)
 # Date formats mail clients write into an inline forward header (no RFC 5322 there).
 _FORWARD_DATE_FORMATS = (
@@ -259,7 +260,7 @@ class _InlineForward:
 
 def _inline_forward(html: str) -> _InlineForward | None:
     """The original inside an inline "Forwarded message" block, if ``html`` has one."""
-    if not _FORWARD_HINT.search(html):
+    if _FORWARD_HINT not in html.lower():
         return None
     match = _FORWARD_MARKER.search(html)
     if match is None:

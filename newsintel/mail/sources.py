@@ -35,7 +35,7 @@ ImapTls = Literal["ssl", "starttls", "plain"]
 IMAP_KIND = "imap"
 _KEYS = frozenset(
     {"kind", "name", "host", "port", "user", "folder", "search", "tls", "password_env",
-     "ca_file", "tags"}
+     "ca_file", "tags", "resolve_links"}
 )  # fmt: skip
 _DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "plain": 143}
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -56,6 +56,7 @@ class MailboxSource:
     tls: ImapTls = "ssl"
     ca_file: str | None = None
     tags: tuple[str, ...] = ()
+    resolve_links: bool = False  # follow story links' redirects, as mail import --resolve-links
 
     @property
     def url(self) -> str:
@@ -114,6 +115,9 @@ def _mailbox(table: Mapping[str, Any], index: int, base_dir: Path) -> MailboxSou
     tags = table.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ConfigError(f"{where}: tags must be a list of strings")
+    resolve_links = table.get("resolve_links", False)
+    if not isinstance(resolve_links, bool):
+        raise ConfigError(f"{where}: resolve_links must be true or false")
     source_id = slugify(name)
     if not source_id:
         raise ConfigError(f"{where}: the name needs at least one letter or digit")
@@ -129,6 +133,7 @@ def _mailbox(table: Mapping[str, Any], index: int, base_dir: Path) -> MailboxSou
         tls=cast(ImapTls, tls),
         ca_file=ca_file,
         tags=tuple(tags),
+        resolve_links=resolve_links,
     )
 
 

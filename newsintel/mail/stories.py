@@ -21,24 +21,23 @@ from newsintel.mail.links import unwrap_link, unwrap_url
 from newsintel.mail.message import MailMessage
 from newsintel.models import Article
 
-# Link paths and texts that manage the subscription or the email itself.
+# Link paths and texts that manage the subscription or the email itself. These three
+# patterns are matched against lower-cased text: without IGNORECASE the regex engine
+# scans several times faster, and they run for every story of every message.
 _HOUSEKEEPING_URL = re.compile(
     r"unsubscribe|optout|opt-out|opt_out|/preferences|manage[-_]?(?:subscription|preferences)"
     r"|view[-_]?in[-_]?browser|/webversion|/view-online|email-preferences|forward-to-a-friend"
-    r"|/share\?|list-manage\.com/profile",
-    re.IGNORECASE,
+    r"|/share\?|list-manage\.com/profile"
 )
 _HOUSEKEEPING_TEXT = re.compile(
     r"\bunsubscribe\b|view (?:it |this (?:email )?)?in (?:your |a )?browser|view online"
     r"|update your preferences|manage (?:your )?subscription|you(?:'re| are) receiving this"
-    r"|forward(?:ed)? (?:this )?to a friend",
-    re.IGNORECASE,
+    r"|forward(?:ed)? (?:this )?to a friend"
 )
 # Paid placements: newsletters label them, because the law asks them to.
 _SPONSORED = re.compile(
     r"\b(?:sponsored|sponsor(?:ed)? content|advertisement|presented by|brought to you by"
-    r"|in partnership with|paid (?:post|content|partnership)|partner content)\b",
-    re.IGNORECASE,
+    r"|in partnership with|paid (?:post|content|partnership)|partner content)\b"
 )
 _SHARE_HOSTS = frozenset(
     {"twitter.com", "x.com", "facebook.com", "www.facebook.com", "linkedin.com",
@@ -51,22 +50,23 @@ def is_housekeeping_link(url: str, unsubscribe: frozenset[str] = frozenset()) ->
 
     ``unsubscribe`` holds the List-Unsubscribe URLs, unwrapped as story links are.
     """
-    if not url or url.lower().startswith(("mailto:", "tel:", "#")):
+    lowered = url.lower()
+    if not url or lowered.startswith(("mailto:", "tel:", "#")):
         return True
     # No List-Unsubscribe (most messages): nothing to unwrap the link for.
     if unsubscribe and (url in unsubscribe or unwrap_link(url) in unsubscribe):
         return True
-    host = (urlsplit(url).hostname or "").lower()
-    return bool(_HOUSEKEEPING_URL.search(url)) or (
-        host in _SHARE_HOSTS and urlsplit(url).path.strip("/").count("/") == 0
-    )
+    if _HOUSEKEEPING_URL.search(lowered):
+        return True
+    parts = urlsplit(url)
+    return (parts.hostname or "") in _SHARE_HOSTS and parts.path.strip("/").count("/") == 0
 
 
 def is_story(article: Article, unsubscribe: frozenset[str] = frozenset()) -> bool:
     """False for a split item that is a sponsor block, a footer or housekeeping link."""
     if article.url is None or is_housekeeping_link(article.url, unsubscribe):
         return False
-    words = f"{article.title}\n{article.text}"
+    words = f"{article.title}\n{article.text}".lower()
     return not (_SPONSORED.search(words) or _HOUSEKEEPING_TEXT.search(words))
 
 

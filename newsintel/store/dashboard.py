@@ -22,11 +22,9 @@ import pandas as pd
 
 from newsintel.errors import DatabaseLockedError, StoreError
 from newsintel.store.connect import Connection, connect
+from newsintel.store.fragments import SAFE_URL, in_days
 
 T = TypeVar("T")
-
-# Only these schemes become clickable links: a feed could carry javascript: or data:.
-SAFE_URL = "CASE WHEN a.url ILIKE 'http://%' OR a.url ILIKE 'https://%' THEN a.url END"
 
 # The newest run that holds a pair: a later run for other pairs must not hide it.
 _LATEST_RUN_OF_PAIR = (
@@ -43,18 +41,8 @@ _ARTICLE_FILTER = """
 """
 
 
-def in_days(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls on a day in [start, end] (parameters: start, end).
-
-    A range on the raw timestamp: the same rows as ``column::DATE BETWEEN ? AND ?``,
-    but the scan can skip row groups by their min/max (zone maps), which it cannot do
-    through a cast.
-    """
-    return f"{column} >= ?::DATE AND {column} < ?::DATE + INTERVAL 1 DAY"
-
-
 def in_weeks(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters as above).
+    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters: start, end).
 
     The way v_theme_weekly filters ``week BETWEEN date_trunc('week', start) AND end``:
     every article of the week that contains ``end`` counts, also the days after ``end``.
@@ -109,6 +97,21 @@ def data_window(con: Connection) -> tuple[date | None, date | None]:
         "SELECT min(published_at)::DATE, max(published_at)::DATE FROM articles WHERE NOT is_issue"
     ).fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+def gdelt_backfill_progress(con: Connection) -> tuple[int, int, date | None]:
+    """GDELT windows done and asked so far, and the earliest window start not yet done.
+
+    A window not done is still to be fetched (or re-asked after a failure): the history
+    before and around it is incomplete until ``newsintel backfill gdelt`` finishes.
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE done), count(*), "
+        "min(window_start) FILTER (WHERE NOT done) FROM gdelt_windows"
+    ).fetchone()
+    assert row is not None
+    missing = row[2].date() if row[2] is not None else None
+    return int(row[0]), int(row[1]), missing
 
 
 def weekly_totals(con: Connection, start: date, end: date) -> pd.DataFrame:
@@ -348,7 +351,10 @@ def series_weekly(con: Connection, series: str, start: date, end: date) -> pd.Da
 def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
 
-    Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj, n_obs, band
+    Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj,
+    p_robust_adj (the robust test's adjusted p; null for runs before issue 17),
+    dropped_partial and partial (how many partial first/last periods, and what was done
+    with them: "dropped"; null for older runs), n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
     x_diff and y_diff (times each side was differenced before the test; 0 when the run did
     not record it, so that they never reach a page as a null that has no truth value),
@@ -366,6 +372,10 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
             WHERE x = ? AND y = ? AND test = 'ccf' AND run_id = {_LATEST_RUN_OF_PAIR}
         )
         SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
+               TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               TRY_CAST(json_extract(p, '$.periods.dropped_partial') AS INTEGER)
+                   AS dropped_partial,
+               CAST(json_extract_string(p, '$.periods.partial') AS VARCHAR) AS partial,
                TRY_CAST(json_extract(p, '$.ccf_band') AS DOUBLE) AS band,
                TRY_CAST(json_extract(p, '$.prewhiten') AS BOOLEAN) AS prewhiten,
                coalesce(TRY_CAST(json_extract(p, '$.transforms.x.differences') AS INTEGER), 0)

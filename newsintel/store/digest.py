@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from newsintel.store.connect import Connection
-from newsintel.store.dashboard import in_days
+from newsintel.store.fragments import in_days
 
 
 def latest_article_day(con: Connection) -> date | None:
@@ -119,18 +119,28 @@ def price_points_until(con: Connection, end: date, kind: str = "price") -> pd.Da
 
 
 def significant_results(con: Connection, max_p_adj: float = 0.05) -> pd.DataFrame:
-    """Lead/lag results (ccf, Granger) of the latest run that survive the adjustment;
-    ``oos`` is the pair's out-of-sample comparison (JSON text, or null)."""
+    """Lead/lag results (ccf, Granger) of the latest run that survive the adjustment of
+    the robust tests (``p_robust_adj``; the classic ``p_adj`` for runs before the robust
+    tests existed); ``oos`` is the pair's out-of-sample comparison (JSON text, or null)."""
     return con.execute(
         """
-        SELECT x, y, freq, test, direction, lag, p_value, p_adj, effect, n_obs, warnings,
-               CAST(json_extract(CASE WHEN json_type(params) = 'VARCHAR'
-                                      THEN json(params ->> '$') ELSE params END,
-                                 '$.oos') AS VARCHAR) AS oos
-        FROM analysis_results
-        WHERE run_id = (SELECT max(run_id) FROM analysis_results) AND p_adj < ?
-          AND test IN ('ccf', 'granger')
-        ORDER BY p_adj, x, y, test, lag
+        WITH rows AS (
+            SELECT *, CASE WHEN json_type(params) = 'VARCHAR' THEN json(params ->> '$')
+                           ELSE params END AS p
+            FROM analysis_results
+            WHERE run_id = (SELECT max(run_id) FROM analysis_results)
+              AND test IN ('ccf', 'granger')
+        ), judged AS (
+            SELECT *, coalesce(TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE),
+                               CASE WHEN json_extract(p, '$.p_robust_adj') IS NULL
+                                    THEN p_adj END) AS p_robust_adj
+            FROM rows
+        )
+        SELECT x, y, freq, test, direction, lag, p_value, p_adj, p_robust_adj, effect, n_obs,
+               warnings, CAST(json_extract(p, '$.oos') AS VARCHAR) AS oos
+        FROM judged
+        WHERE p_robust_adj < ?
+        ORDER BY p_robust_adj, x, y, test, lag
         """,
         [max_p_adj],
     ).df()

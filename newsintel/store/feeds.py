@@ -26,14 +26,20 @@ _ARTICLE_COLUMNS = (
     "title_key",
     "origin",
     "title_derived",
+    "url_key",
 )
 _BOOL_COLUMNS = frozenset({"published_estimated", "is_issue", "title_derived"})
 # A copy of a story from another source counts as the same story if published this close.
 STORY_WINDOW_DAYS = 3
 
 
+# The story an incoming article joins: that of a stored copy of the same page (same
+# canonical URL, any origin, any date) first, else that of a syndicated copy (same title
+# key, see save_feed_result), else its own.
 _SELECT_INCOMING = tuple(
-    "coalesce(copy_of.story_id, i.story_id) AS story_id" if c == "story_id" else f"i.{c}"
+    "coalesce(same_page.story_id, copy_of.story_id, i.story_id) AS story_id"
+    if c == "story_id"
+    else f"i.{c}"
     for c in _ARTICLE_COLUMNS
 )
 
@@ -198,6 +204,9 @@ def save_feed_result(con: Connection, update: SourceUpdate, articles: Sequence[A
     such story's, so that the choice never depends on scan order): syndicated copies
     count once. So does a copy from the same source but another origin: an outlet's
     archive page has a URL id, the same post in its feed a GUID id, yet one story.
+    Before any title match, a new article whose canonical URL (``url_key``) is that of a
+    stored article joins that article's story, whatever the order they came in and
+    however far apart their dates or titles: the same page is the same story.
     Returns the number of articles added.
     """
     return save_feed_results(con, [(update, articles)])[0]
@@ -220,7 +229,7 @@ def save_feed_results(
             added: list[int] = []
             for group in _independent_groups(unique):
                 added.extend(_insert_articles(con, group))
-            _record_fetches(con, [update for update, _articles in feeds])
+            record_fetches(con, [update for update, _articles in feeds])
     except Exception:
         if len(feeds) <= 1:
             raise
@@ -232,10 +241,10 @@ def _independent_groups(feeds: list[list[Article]]) -> list[list[list[Article]]]
     """Consecutive runs of feeds that one INSERT can store as if one after another.
 
     Inserted one by one, a feed sees the feeds before it in two ways only: an article id
-    already inserted is skipped, and a stored story with the same ``title_key`` from
-    another source may lend its ``story_id``. Feeds that share no article id and no
-    title key cannot see each other, so inserting them together changes nothing; a
-    feed that shares one with the current run starts a new run.
+    already inserted is skipped, and a stored story with the same ``title_key`` or
+    ``url_key`` may lend its ``story_id``. Feeds that share no article id and no key
+    cannot see each other, so inserting them together changes nothing; a feed that
+    shares one with the current run starts a new run.
     """
     groups: list[list[list[Article]]] = []
     ids: set[str] = set()
@@ -243,6 +252,9 @@ def _independent_groups(feeds: list[list[Article]]) -> list[list[list[Article]]]
     for articles in feeds:
         feed_ids = {a.article_id for a in articles}
         feed_keys = {a.title_key for a in articles if a.title_key is not None}
+        # URL keys share the set under a prefix no title key can have (title keys hold
+        # no punctuation, a URL always a ':'), so one check covers both.
+        feed_keys |= {"url " + a.url_key for a in articles if a.url_key is not None}
         if not groups or not ids.isdisjoint(feed_ids) or not keys.isdisjoint(feed_keys):
             groups.append([])
             ids, keys = set(), set()
@@ -278,6 +290,14 @@ def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
                   AND i.published_at + INTERVAL {STORY_WINDOW_DAYS} DAY
             GROUP BY i.article_id
         ) copy_of USING (article_id)
+        LEFT JOIN (
+            SELECT i.article_id,
+                   arg_min(a.story_id, (a.published_at, a.article_id)) AS story_id
+            FROM incoming_articles i
+            JOIN articles a ON a.url_key = i.url_key
+            WHERE NOT i.is_issue AND NOT a.is_issue AND a.article_id <> i.article_id
+            GROUP BY i.article_id
+        ) same_page USING (article_id)
         WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = i.article_id)
         RETURNING article_id
         """
@@ -291,11 +311,16 @@ def _insert_articles(con: Connection, feeds: list[list[Article]]) -> list[int]:
     return added
 
 
-def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
+def record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
+    """Record fetch outcomes on the sources rows (status, error, failure count, ETag).
+
+    For any kind of source (feeds, mailboxes). Runs in the caller's transaction, so the
+    outcome commits with the articles it brought.
+    """
     if len({u.source_id for u in updates}) < len(updates):
         # The same source twice: each update builds on the one before, so apply in order.
         for update in updates:
-            _record_fetches(con, [update])
+            record_fetches(con, [update])
         return
     columns = {name: [getattr(u, name) for u in updates] for name in _UPDATE_SCHEMA.names}
     con.register("incoming_updates", pa.table(columns, schema=_UPDATE_SCHEMA))
@@ -323,7 +348,7 @@ def _record_fetches(con: Connection, updates: Sequence[SourceUpdate]) -> None:
     con.unregister("incoming_updates")
 
 
-def source_health(con: Connection) -> dict[str, dict[str, object]]:
+def fetch_health(con: Connection) -> dict[str, dict[str, object]]:
     """Rows of v_source_health by source id (column name -> value)."""
     cursor = con.execute("SELECT * FROM v_source_health")
     names = [d[0] for d in cursor.description or ()]

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from newsintel.models import Article, SourceUpdate
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.feeds import _record_fetches, insert_article_batches, upsert_outlets
+from newsintel.store.feeds import insert_article_batches, record_fetches, upsert_outlets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,7 +134,7 @@ def restart_mailbox(con: Connection, source_id: str, uidvalidity: int) -> None:
 def record_mailbox_status(con: Connection, update: SourceUpdate) -> None:
     """Record a mailbox read (ok or failed, with its error) as feeds record fetches."""
     with transaction(con):
-        _record_fetches(con, [update])
+        record_fetches(con, [update])
 
 
 def mailbox_health(con: Connection) -> list[dict[str, object]]:
@@ -155,3 +155,51 @@ def mailbox_health_frame(con: Connection) -> pd.DataFrame:
         ORDER BY consecutive_failures DESC, name
         """
     ).df()
+
+
+def known_links(con: Connection, urls: Sequence[str]) -> dict[str, str | None]:
+    """The stored answers for ``urls``: url -> the URL it leads to (None: nowhere usable).
+
+    Links never asked about (or whose last answer was not final) are absent.
+    """
+    if not urls:
+        return {}
+    rows = con.execute(
+        "SELECT url, resolved_url FROM link_redirects WHERE url IN (SELECT unnest(?))",
+        [list(dict.fromkeys(urls))],
+    ).fetchall()
+    return {str(url): None if resolved is None else str(resolved) for url, resolved in rows}
+
+
+def save_links(
+    con: Connection,
+    answers: Sequence[tuple[str, str | None, int | None, int, str | None]],
+    resolved_at: datetime,
+) -> None:
+    """Keep final link answers (url, resolved_url, http_status, hops, error); a link
+    asked about again (its earlier answer was not final, or two runs raced) is updated.
+    """
+    if not answers:
+        return
+    url, resolved, status, hops, error = (list(c) for c in zip(*answers, strict=True))
+    table = pa.table(
+        {"url": url, "resolved_url": resolved, "http_status": status, "hops": hops,
+         "error": error, "resolved_at": [resolved_at] * len(url)},
+        schema=pa.schema([("url", pa.string()), ("resolved_url", pa.string()),
+                          ("http_status", pa.int32()), ("hops", pa.int32()),
+                          ("error", pa.string()), ("resolved_at", pa.timestamp("us"))]),
+    )  # fmt: skip
+    with transaction(con):
+        # Registered inside the transaction: BEGIN ends any result a caller left unread,
+        # which register() would refuse to run beside.
+        con.register("_answers", table)
+        con.execute(
+            """
+            INSERT INTO link_redirects BY NAME SELECT * FROM _answers
+            ON CONFLICT (url) DO UPDATE SET
+                resolved_url = excluded.resolved_url, http_status = excluded.http_status,
+                hops = excluded.hops, error = excluded.error,
+                resolved_at = excluded.resolved_at
+            """
+        )
+        con.unregister("_answers")

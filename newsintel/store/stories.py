@@ -19,15 +19,15 @@ from newsintel.store.embeddings import load_embeddings
 
 def story_candidates(
     con: Connection, model: str
-) -> tuple[list[tuple[str, str, datetime, str, str]], npt.NDArray[np.float32]]:
+) -> tuple[list[tuple[str, str, datetime, str, str, str | None]], npt.NDArray[np.float32]]:
     """Every story (newsletter issues excluded) and its unit vector for ``model``.
 
-    Returns (article_id, source_id, published_at, title, origin) rows ordered by
+    Returns (article_id, source_id, published_at, title, origin, url_key) rows ordered by
     (published_at, article_id), and a matrix with one row per row; articles not
     embedded with ``model`` get a zero row, so they match nothing by embedding.
     """
     rows = con.execute(
-        "SELECT article_id, source_id, published_at, title, coalesce(origin, 'feed') "
+        "SELECT article_id, source_id, published_at, title, coalesce(origin, 'feed'), url_key "
         "FROM articles "
         "WHERE NOT is_issue ORDER BY published_at, article_id"
     ).fetchall()
@@ -38,7 +38,7 @@ def story_candidates(
         target = np.array([position.get(article_id, -1) for article_id in ids], dtype=np.int64)
         found = target >= 0  # vectors of issues or deleted articles are not candidates
         matrix[target[found]] = vectors[found]
-    return [(str(r[0]), str(r[1]), r[2], str(r[3]), str(r[4])) for r in rows], matrix
+    return [(str(r[0]), str(r[1]), r[2], str(r[3]), str(r[4]), r[5]) for r in rows], matrix
 
 
 def set_story_ids(con: Connection, story_ids: Mapping[str, str]) -> int:

@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 
 from newsintel.store.connect import Connection, transaction
-from newsintel.store.dashboard import SAFE_URL
 from newsintel.store.embeddings import load_embeddings, vector_matrix
+from newsintel.store.fragments import SAFE_URL
 
 if TYPE_CHECKING:
     from newsintel.topics.build import BuildResult

@@ -50,6 +50,7 @@ def parse_theme(table: dict[str, Any], default_threshold: float) -> ThemeDefinit
         exclusions=_strings(table.get("exclusions"), "exclusions", name),
         threshold=float(threshold),
         gdelt_query=gdelt_query.strip() if gdelt_query is not None else None,
+        gkg_themes=_strings(table.get("gkg_themes"), "gkg_themes", name),
     )
 
 

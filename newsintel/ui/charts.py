@@ -3,6 +3,11 @@
 Charts take tidy DataFrames from ``newsintel.ui.data`` and return Altair charts; the
 pages decide where they go. Vega draws text as text, so feed strings in tooltips and
 labels cannot become markup.
+
+Colours come from the Okabe-Ito palette, which stays distinct under the common kinds
+of colour blindness; where colour carries meaning a shape or a sign carries it too.
+Every chart has a ``description`` (its title and one sentence of what it shows):
+Vega gives it to the drawing as its aria-label, the text a screen reader reads.
 """
 
 from __future__ import annotations
@@ -10,9 +15,16 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-BAR_COLOUR = "#4C78A8"
-LINE_COLOUR = "#E45756"
+# Okabe & Ito (2008), "Color Universal Design": blue, vermillion, orange, bluish green,
+# reddish purple, sky blue, yellow, black.
+OKABE_ITO = ("#0072B2", "#D55E00", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442")
+BAR_COLOUR = OKABE_ITO[0]
+LINE_COLOUR = OKABE_ITO[1]
 MUTED = "#B8C4D0"
+# Weekly bars this sparse (median stories per week) get a rolling mean line: one or
+# two stories a week read as noise, their 4-week mean as a trend.
+SPARSE_WEEKLY = 2
+ROLLING_WEEKS = 4
 
 # What the builders return; altair's own annotations are too loose for mypy here.
 ChartLike = alt.Chart | alt.LayerChart | alt.FacetChart
@@ -23,6 +35,12 @@ HEIGHT = 340
 # ``height`` by default; a long legend then squeezes the plot to nothing. Fitting
 # only the width keeps ``height`` for the plot and lets the legend add to it.
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+def described(chart: ChartLike, title: str, sentence: str) -> ChartLike:
+    """``chart`` with its text alternative: the title and one sentence of what it shows."""
+    described_chart: ChartLike = chart.properties(description=f"{title}. {sentence}")
+    return described_chart
 
 
 def _title(text: str, subtitle: str = "") -> alt.TitleParams:
@@ -95,15 +113,36 @@ def theme_vs_series(
     )
     if prices.empty:
         subtitle = "Bars: stories per week · no values of the series in this window"
+    stories: ChartLike = bars
+    sparse = not weeks.empty and float(weeks["articles"].median()) <= SPARSE_WEEKLY
+    if sparse:
+        weeks = weeks.sort_values("week")
+        weeks["rolling"] = weeks["articles"].rolling(ROLLING_WEEKS, min_periods=1).mean()
+        mean_line = (
+            alt.Chart(weeks)
+            .mark_line(color="#1B2631", strokeWidth=2, strokeDash=[5, 3])
+            .encode(x=x, y=alt.Y("rolling:Q", title="Stories per week"))
+        )
+        # One layer, one scale: the mean is read on the bars' axis.
+        stories = alt.layer(bars, mean_line)
+        subtitle += f" · Dashed: {ROLLING_WEEKS}-week mean of stories"
+    title = f"{theme_label}: weekly stories vs {series_label}"
     chart: ChartLike = (
-        alt.layer(bars, line)
+        alt.layer(stories, line)
         .resolve_scale(y="independent")
-        .properties(
-            title=_title(f"{theme_label}: weekly stories vs {series_label}", subtitle),
-            height=HEIGHT,
+        .properties(title=_title(title, subtitle), height=HEIGHT)
+    )
+    total = int(weeks["articles"].sum()) if not weeks.empty else 0
+    sentence = (
+        f"Bars count the {total} stories of {theme_label} per week"
+        + (f", a dashed line their {ROLLING_WEEKS}-week mean" if sparse else "")
+        + (
+            f"; the line is the weekly mean of {series_label}{unit_text} on the right axis."
+            if not prices.empty
+            else f"; {series_label} has no values in this window."
         )
     )
-    return chart
+    return described(chart, title, sentence)
 
 
 def theme_volume(weekly: pd.DataFrame, highlight: str) -> ChartLike:
@@ -121,6 +160,7 @@ def theme_volume(weekly: pd.DataFrame, highlight: str) -> ChartLike:
             color=alt.Color(
                 "label:N",
                 title="Theme",
+                scale=alt.Scale(range=[*OKABE_ITO, "#000000"]),
                 legend=alt.Legend(orient="bottom", columns=2, labelLimit=240),
             ),
             opacity=alt.condition(alt.datum.label == highlight, alt.value(1.0), alt.value(0.35)),
@@ -137,7 +177,11 @@ def theme_volume(weekly: pd.DataFrame, highlight: str) -> ChartLike:
             autosize=FIT_WIDTH,
         )
     )
-    return chart
+    return described(
+        chart,
+        "Story volume by theme",
+        f"Stacked bars count each theme's stories per month, {highlight} drawn strongest.",
+    )
 
 
 def theme_share(weekly: pd.DataFrame, label: str) -> ChartLike:
@@ -166,11 +210,13 @@ def theme_share(weekly: pd.DataFrame, label: str) -> ChartLike:
         .mark_line(color=BAR_COLOUR, strokeWidth=2.2)
         .encode(x=x, y=alt.Y("rolling_pct:Q", title="Share of all stories (%)"))
     )
+    title = f"{label}: share of all stories"
     chart: ChartLike = alt.layer(points, trend).properties(
-        title=_title(f"{label}: share of all stories", "Dots: weekly share · Line: 4-week mean"),
-        height=HEIGHT,
+        title=_title(title, "Dots: weekly share · Line: 4-week mean"), height=HEIGHT
     )
-    return chart
+    return described(
+        chart, title, "Dots are the weekly percentage of all stories, the line its 4-week mean."
+    )
 
 
 def source_mix(frame: pd.DataFrame, label: str) -> ChartLike:
@@ -189,50 +235,70 @@ def source_mix(frame: pd.DataFrame, label: str) -> ChartLike:
             autosize=FIT_WIDTH,
         )
     )
-    return chart
+    return described(
+        chart,
+        f"{label}: stories by source",
+        f"Horizontal bars count the stories of each of {len(frame)} sources, largest first.",
+    )
 
 
 def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) -> ChartLike:
     """Correlation per lag with its 95% interval and the white-noise band.
 
     ``frame`` has columns lag, r, ci_low, ci_high, p_adj, band (half-width, may be null).
-    Positive lags: the theme leads the series by that many ``unit``s.
+    Positive lags: the theme leads the series by that many ``unit``s. The r axis fits
+    the data (intervals and noise band), not -1..1: real correlations of news and
+    prices are near 0.1, a flat line on a -1..1 axis. Lags significant after
+    adjustment are drawn as larger vermillion diamonds, so not by colour alone.
     """
     data = frame.copy()
-    data["adjusted p < 0.05"] = data["p_adj"].fillna(1.0) < 0.05
+    significant = "Adjusted p < 0.05"
+    data[significant] = (data["p_adj"].fillna(1.0) < 0.05).map({True: "yes", False: "no"})
     x = alt.X(
         "lag:O",
         title=f"Lag in {unit}s (positive: {theme_label} leads {series_label})",
         axis=alt.Axis(labelAngle=0),
     )
     y_title = "Correlation r (95% interval)"
-    layers: list[alt.Chart] = []
     band = data["band"].dropna()
-    if not band.empty:
-        half = float(band.iloc[0])
+    half = float(band.iloc[0]) if not band.empty else 0.0
+    reach = [half, *data[["r", "ci_low", "ci_high"]].abs().max(skipna=True).fillna(0.0)]
+    top = min(1.0, max(0.05, *reach) * 1.1)
+    y_scale = alt.Scale(domain=[-top, top], nice=False)
+    layers: list[alt.Chart] = []
+    if half:
         layers.append(
             alt.Chart(pd.DataFrame({"low": [-half], "high": [half]}))
-            .mark_rect(color="#9aa5b1", opacity=0.18)
-            .encode(y=alt.Y("low:Q", title=y_title), y2="high:Q")
+            .mark_rect(color="#7f8b99", opacity=0.25)
+            .encode(y=alt.Y("low:Q", title=y_title, scale=y_scale), y2="high:Q")
         )
     layers.append(
-        alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#5f6b7a").encode(y="zero:Q")
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#5f6b7a")
+        .encode(y=alt.Y("zero:Q", scale=y_scale))
     )
     layers.append(
         alt.Chart(data)
-        .mark_rule(color="#7f8b99", strokeWidth=1.5)
-        .encode(x=x, y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q")
+        .mark_rule(color="#5f6b7a", strokeWidth=1.5)
+        .encode(x=x, y=alt.Y("ci_low:Q", title=y_title, scale=y_scale), y2="ci_high:Q")
     )
     layers.append(
         alt.Chart(data)
-        .mark_circle(size=70, opacity=1.0)
+        .mark_point(filled=True, opacity=1.0)
         .encode(
             x=x,
-            y=alt.Y("r:Q", title=y_title, scale=alt.Scale(domain=[-1, 1])),
+            y=alt.Y("r:Q", title=y_title, scale=y_scale),
             color=alt.Color(
-                "adjusted p < 0.05:N",
-                scale=alt.Scale(domain=[False, True], range=[BAR_COLOUR, LINE_COLOUR]),
-                legend=alt.Legend(orient="bottom", title="Adjusted p < 0.05"),
+                f"{significant}:N",
+                scale=alt.Scale(domain=["no", "yes"], range=[BAR_COLOUR, LINE_COLOUR]),
+                legend=alt.Legend(orient="bottom", title=significant),
+            ),
+            shape=alt.Shape(
+                f"{significant}:N",
+                scale=alt.Scale(domain=["no", "yes"], range=["circle", "diamond"]),
+            ),
+            size=alt.Size(
+                f"{significant}:N", scale=alt.Scale(domain=["no", "yes"], range=[60, 160])
             ),
             tooltip=[
                 alt.Tooltip("lag:O", title=f"Lag ({unit}s)"),
@@ -243,21 +309,26 @@ def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) 
             ],
         )
     )
-    subtitle = "Dots: r at each lag · Whiskers: 95% interval"
-    if not band.empty:
+    subtitle = "Dots: r at each lag · Whiskers: 95% interval · Diamonds: adjusted p < 0.05"
+    if half:
         subtitle += " · Grey band: 95% range expected from noise alone"
-    chart: ChartLike = alt.layer(*layers).properties(
-        title=_title(f"Cross-correlation: {theme_label} vs {series_label}", subtitle),
-        height=300,
+    title = f"Cross-correlation: {theme_label} vs {series_label}"
+    chart: ChartLike = alt.layer(*layers).properties(title=_title(title, subtitle), height=300)
+    n_sig = int((data[significant] == "yes").sum())
+    sentence = (
+        f"r at {len(data)} lags from {int(data['lag'].min())} to {int(data['lag'].max())} "
+        f"{unit}s, largest |r| {data['r'].abs().max():.2f}"
+        + (f", noise band ±{half:.2f}" if half else "")
+        + f"; {n_sig} lag{'s' if n_sig != 1 else ''} significant after adjustment."
     )
-    return chart
+    return described(chart, title, sentence)
 
 
 # --- discovered topics ------------------------------------------------------------------
 
 # Lineage events in the order a topic's life reads, each with a fixed colour.
 LINEAGE_EVENTS = ("birth", "continue", "merge", "split", "death")
-LINEAGE_COLOURS = ("#54A24B", MUTED, "#F58518", "#B279A2", LINE_COLOUR)
+LINEAGE_COLOURS = (OKABE_ITO[3], MUTED, OKABE_ITO[2], OKABE_ITO[4], LINE_COLOUR)
 
 
 def _topic_colour(n_topics: int) -> alt.Legend | None:
@@ -319,7 +390,11 @@ def topic_map(
             title=_title("Map of stories by embedding", subtitle), height=420, autosize=FIT_WIDTH
         )
     )
-    return chart
+    return described(
+        chart,
+        "Map of stories by embedding",
+        f"{sample.capitalize()} as dots coloured by topic; stories close together are similar.",
+    )
 
 
 def topic_volume(
@@ -370,7 +445,11 @@ def topic_volume(
             title=_title("Stories per topic over time", subtitle), height=260, autosize=FIT_WIDTH
         )
     )
-    return chart
+    return described(
+        chart,
+        "Stories per topic over time",
+        f"Stacked bars count each topic's stories per {per}.",
+    )
 
 
 def topic_lineage(events: pd.DataFrame, *, step_title: str) -> ChartLike:
@@ -410,7 +489,12 @@ def topic_lineage(events: pd.DataFrame, *, step_title: str) -> ChartLike:
             autosize=FIT_WIDTH,
         )
     )
-    return chart
+    return described(
+        chart,
+        "Topic lineage over time",
+        f"Stacked bars count topic births, continuations, merges, splits and deaths per "
+        f"{step_title.lower()}.",
+    )
 
 
 def origin_monthly(frame: pd.DataFrame) -> ChartLike:
@@ -431,7 +515,7 @@ def origin_monthly(frame: pd.DataFrame) -> ChartLike:
                 "origin:N",
                 title="Origin",
                 scale=alt.Scale(
-                    domain=["feed", "archive", "gdelt", "import", "mail"], scheme="tableau10"
+                    domain=["feed", "archive", "gdelt", "import", "mail"], range=list(OKABE_ITO[:5])
                 ),
             ),
             order=alt.Order("origin:N"),
@@ -451,4 +535,8 @@ def origin_monthly(frame: pd.DataFrame) -> ChartLike:
             autosize=FIT_WIDTH,
         )
     )
-    return chart
+    return described(
+        chart,
+        "Stories per origin per month",
+        "Stacked bars count each month's stories by where they came from.",
+    )

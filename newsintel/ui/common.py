@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -136,3 +137,44 @@ def stories_table(frame: pd.DataFrame, *, with_score: bool = False) -> None:
     )
     if has_derived_titles(frame):
         st.caption(DERIVED_TITLE_NOTE)
+
+
+def no_stories_notice(label: str, start: date, end: date) -> None:
+    """Say that a theme has no stories in the window, and the commands that get some."""
+    st.info(
+        f"No stories of {label} between {start:%d %b %Y} and {end:%d %b %Y}. Widen the time "
+        "range, fetch new stories with `newsintel ingest`, or add history with "
+        f"`newsintel backfill gdelt --since {start:%Y-%m-%d}` (or `backfill archive`, "
+        "`backfill import`).",
+        icon=":material/inbox:",
+    )
+
+
+def no_values_notice(name: str, series_id: str, start: date, end: date) -> None:
+    """Say that a series has no values in the window, and the command that adds some."""
+    # GDELT attention series come from the backfill, every other series from a file.
+    command = (
+        f"newsintel backfill gdelt --since {start:%Y-%m-%d}"
+        if series_id.startswith("gdelt")
+        else f"newsintel series import FILE --name {series_id}"
+    )
+    st.info(
+        f"{name} has no values between {start:%d %b %Y} and {end:%d %b %Y}, so it cannot be "
+        f"read against the stories: add the missing dates with `{command}`, or pick "
+        "another range.",
+        icon=":material/timeline:",
+    )
+
+
+def backfill_notice(settings: Settings) -> None:
+    """Say when the GDELT backfill has windows left: its history is still incomplete."""
+    done, asked, missing = data.gdelt_backfill_progress(settings.db)
+    if asked == done:
+        return
+    since = f" from {missing:%d %b %Y}" if missing is not None else ""
+    st.warning(
+        f"Backfill in progress: {done:,} of {asked:,} GDELT windows fetched, so the "
+        f"history{since} is still incomplete and its counts will grow. Run "
+        "`newsintel backfill gdelt` again to resume; it adds nothing twice.",
+        icon=":material/hourglass_top:",
+    )

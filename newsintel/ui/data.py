@@ -83,6 +83,12 @@ def window(db: str) -> DataWindow:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
+def gdelt_backfill_progress(db: str) -> tuple[int, int, date | None]:
+    """(windows done, windows asked, earliest start not done) of the GDELT backfill."""
+    return q.read_batch(db, q.gdelt_backfill_progress)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
 def themes(db: str) -> pd.DataFrame:
     """Themes and labels (columns theme, label)."""
     return _read(db, q.theme_list)

@@ -13,6 +13,7 @@ import string
 from urllib.parse import quote, urlsplit
 
 from newsintel.digest.content import DigestContent, PriceMove, ThemeMove
+from newsintel.topics.emerging import ALPHA, MIN_COUNT
 
 # CommonMark lets a backslash escape any ASCII punctuation character: escaping all of
 # them turns off every inline construct (links, emphasis, HTML, :directives:, $maths$).
@@ -22,6 +23,11 @@ _ESCAPES = {ord(ch): "\\" + ch for ch in string.punctuation}
 def escape_markdown(text: str) -> str:
     """``text`` as one line of Markdown that displays exactly those characters."""
     return " ".join(str(text).split()).translate(_ESCAPES)
+
+
+def emergence_rule() -> str:
+    """When a topic counts as emerging, as the Topics page states it."""
+    return f"one-sided Poisson p < {ALPHA}, at least {MIN_COUNT} stories"
 
 
 def safe_url(url: str | None) -> str | None:

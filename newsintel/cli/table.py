@@ -1,4 +1,7 @@
-"""Plain-text tables for the terminal (the `sql` command's default format)."""
+"""Plain-text tables for the terminal: `sql`, `feeds list`, `topics list`.
+
+The app's tables are newsintel/ui/tables.py.
+"""
 
 from __future__ import annotations
 

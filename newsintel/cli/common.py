@@ -1,0 +1,100 @@
+"""What every command shares: the command factory, JSON output, progress, date arguments."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from newsintel.config import Settings
+from newsintel.errors import NewsintelError
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def json_ready(value: Any) -> Any:
+    """A report as plain JSON values: the one way every command turns a report into JSON.
+
+    A report with ``to_dict()`` says what its JSON holds; other dataclasses give their
+    fields; lists, tuples and dicts are converted item by item; anything else (dates,
+    numbers, strings) is left to ``emit_json``, which writes dates with ``str``.
+    """
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_ready(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    return value
+
+
+def emit_json(value: Any, out: TextIO | None = None) -> None:
+    """Print a report (or a list of them) as indented JSON."""
+    out = out or sys.stdout  # looked up at call time, so redirected stdout is honoured
+    json.dump(json_ready(value), out, indent=2, default=str, ensure_ascii=False)
+    out.write("\n")
+
+
+def progress(args: argparse.Namespace) -> Any:
+    """A rich progress bar on a terminal; nothing when piped or printing JSON."""
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return None
+    from newsintel.progress import RichProgress
+
+    return RichProgress()
+
+
+def iso_day(text: str) -> Any:
+    """An argparse type: a YYYY-MM-DD date."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def json_option(text: str = "print JSON") -> argparse.ArgumentParser:
+    """A parent parser with ``--json`` (each command says what its JSON holds)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", help=text)
+    return parent
+
+
+def _feeds_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--feeds", metavar="FILE", help="feeds TOML file (default data/feeds.toml)")
+    return parent
+
+
+# ``--feeds`` of every command that reads the feeds file.
+FEEDS_OPTION = _feeds_option()
+
+
+def command(
+    subparsers: Any,
+    name: str,
+    handler: Handler,
+    summary: str,
+    example: str,
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        parents=list(parents),
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def missing(args: argparse.Namespace, settings: Settings) -> int:  # pragma: no cover
+    raise NewsintelError("choose an action; see --help")
