@@ -156,3 +156,26 @@ def test_leave_one_out_refits_every_period() -> None:
     walk = np.cumsum(rng.normal(size=60))
     slow = robust_corr_p_leave_one_out(walk, walk + rng.normal(size=60))
     assert slow.shape == (60,) and np.isfinite(slow).all()
+
+
+def test_one_spike_never_makes_a_correlation_significant() -> None:
+    # A sparse theme after differencing: zero in every week but one. Against an
+    # autocorrelated series (so the HAC branch is taken) the one week that coincides
+    # with a move must not read as evidence: HAC without the leverage correction gave
+    # p ~ 1e-28 here, as it did on the demo's humanoid robots vs nickel.
+    rng = np.random.default_rng(11)
+    n = 172
+    b = np.zeros(n)
+    for t in range(1, n):
+        b[t] = 0.7 * b[t - 1] + rng.normal()
+    a = np.zeros(n)
+    a[90] = 1.0
+    b[90] -= 3.0  # the one week moves with the spike
+    # Undefined (NaN: left out of the adjustment), never significant.
+    assert math.isnan(robust_corr_p(a, b))
+    e = b - b.mean()
+    design = np.column_stack([a, np.ones(n)])
+    assert math.isnan(robust_wald(e, design, slice(0, 1)).p)
+    # Spread over a few weeks the test is defined again.
+    a[[20, 60, 130]] = 1.0
+    assert 0 <= robust_corr_p(a, b) <= 1

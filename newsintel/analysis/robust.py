@@ -42,6 +42,14 @@ __all__ = [
 # needless HAC (liberal in small samples) pushed the robust CCF's size above 5%.
 _AUTOCORR_P = 0.01
 
+# Above this leverage one period carries (nearly all of) its own fitted value: a
+# sparse theme that is constant but for one spike. Its residual is then fitted to about zero, so no
+# sandwich estimator (HC3 included: 0 / (1 - h) is still 0) sees the noise the slope
+# rests on, and a single coincident week read as p ~ 1e-28 on the demo's sparse
+# themes. The robust p-value is undefined there (NaN, left out of the BH family); the
+# classic test and the sparse-data warning stay.
+_MAX_LEVERAGE = 0.9
+
 
 @dataclass(frozen=True)
 class RobustWald:
@@ -49,7 +57,7 @@ class RobustWald:
 
     statistic: float
     p: float
-    kind: str  # "HC3" or "HAC(<bandwidth>)"
+    kind: str  # "HC3", "HAC(<bandwidth>)", or "none: ..." when undefined
 
 
 def hac_bandwidth(n: int) -> int:
@@ -121,13 +129,15 @@ def robust_wald(target: np.ndarray, design: np.ndarray, tested: slice) -> Robust
     if df_resid < 1:
         return RobustWald(math.nan, math.nan, "none")
     lb = robust_portmanteau_p(resid, min(10, max(1, n // 5)))
+    leverage = np.einsum("ij,jk,ik->i", design, xtx_inv, design)
+    if float(leverage.max()) > _MAX_LEVERAGE:
+        return RobustWald(math.nan, math.nan, "none: one period carries the fit")
     if not math.isnan(lb) and lb < _AUTOCORR_P:
         bandwidth = hac_bandwidth(n)
         scores = design * resid[:, None]
         cov = xtx_inv @ _meat_hac(scores, bandwidth) @ xtx_inv * n / df_resid
         kind = f"HAC({bandwidth})"
     else:
-        leverage = np.einsum("ij,jk,ik->i", design, xtx_inv, design)
         scale = resid / np.clip(1 - leverage, 1e-12, None)
         scores = design * scale[:, None]
         cov = xtx_inv @ (scores.T @ scores) @ xtx_inv
@@ -164,6 +174,9 @@ def robust_corr_p(a: np.ndarray, b: np.ndarray) -> float:
     r = float(za @ zb) / n
     resid = zb - r * za
     products = za * resid
+    leverage = za**2 / n + 1 / n
+    if float(leverage.max()) > _MAX_LEVERAGE:
+        return math.nan  # one period carries its own fit: see _MAX_LEVERAGE
     if robust_portmanteau_p(products, min(10, max(1, n // 5))) < _AUTOCORR_P:
         meat = float(_meat_hac(products[:, None], hac_bandwidth(n))[0, 0])
         # Var(r) = meat / (sum za^2)^2 = meat / n^2, with a small-sample scaling.
@@ -172,7 +185,6 @@ def robust_corr_p(a: np.ndarray, b: np.ndarray) -> float:
         # Products not autocorrelated (the usual case after prewhitening): HC3, whose
         # leverage correction keeps the size where a few large |x| dominate; HAC's
         # extra lags only add noise to the standard error then.
-        leverage = za**2 / n + 1 / n
         scaled = products / np.clip(1 - leverage, 1e-12, None)
         var = float(scaled @ scaled) / n**2
     if not var > 0:
@@ -222,6 +234,7 @@ def robust_corr_p_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         var = (scaled * scaled).sum(axis=1) / m**2
         t = r / np.sqrt(var)
     valid = (sda[:, 0] > 0) & (sdb[:, 0] > 0) & (var > 0)
+    valid &= leverage.max(axis=1) <= _MAX_LEVERAGE
     out[valid] = 2 * stats.t.sf(np.abs(t[valid]), m - 2)
     return out
 
