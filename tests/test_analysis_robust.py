@@ -176,6 +176,9 @@ def test_one_spike_never_makes_a_correlation_significant() -> None:
     e = b - b.mean()
     design = np.column_stack([a, np.ones(n)])
     assert math.isnan(robust_wald(e, design, slice(0, 1)).p)
+    # Two spikes are no better: about 2 effective periods carry the slope.
+    a[120] = 1.0
+    assert math.isnan(robust_corr_p(a, b))
     # Spread over a few weeks the test is defined again.
     a[[20, 60, 130]] = 1.0
     assert 0 <= robust_corr_p(a, b) <= 1
