@@ -43,46 +43,6 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
-    from newsintel.jobs.mail import import_mail
-
-    report = import_mail(settings, Path(args.path), source=args.source, progress=progress(args))
-    if args.json:
-        emit_json(report)
-        return 0
-    for skipped in report.skipped:
-        print(f"  skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
-    print(
-        f"mail {report.path}: {report.messages} messages, {report.stories} stories, "
-        f"{report.new_articles} new articles; {len(report.skipped)} skipped, "
-        f"{report.attachments} attachments ignored, {report.estimated_dates} estimated dates "
-        f"({report.seconds:.1f} s)"
-    )
-    return 0
-
-
-def _add_mail_commands(sub: Any) -> None:
-    """The ``mail`` group: newsletters from email (IMAP mailboxes are read by ingest)."""
-    mail = command(
-        sub, "mail", missing, "newsletters from email", "newsintel mail import inbox.mbox"
-    )
-    mail_sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
-    p = command(
-        mail_sub,
-        "import",
-        cmd_mail_import,
-        "store the stories of the newsletters in an mbox, Maildir, .eml or folder of .eml",
-        "newsintel mail import ~/Mail/newsletters.mbox --source 'The Download' --json",
-        parents=[json_option("print a JSON report")],
-    )
-    p.add_argument("path", metavar="PATH", help="mbox file, Maildir folder, .eml or .eml folder")
-    p.add_argument(
-        "--source",
-        metavar="NAME",
-        help="newsletter name for every message (default: List-Id, else From)",
-    )
-
-
 def cmd_feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import feeds_health
 
