@@ -159,7 +159,7 @@ def test_regimes_align_series_of_different_lengths() -> None:
 def test_best_lag_follows_the_robust_adjustment_and_keeps_the_classic_beside(
     tmp_path: Path,
 ) -> None:
-    from newsintel.digest.build import findings
+    from newsintel.jobs.digest_content import findings
     from newsintel.store import open_db
     from newsintel.store.analysis import save_results
     from newsintel.store.schema import migrate
