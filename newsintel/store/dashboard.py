@@ -22,7 +22,7 @@ import pandas as pd
 
 from newsintel.errors import DatabaseLockedError, StoreError
 from newsintel.store.connect import Connection, connect
-from newsintel.store.fragments import SAFE_URL, in_days
+from newsintel.store.fragments import SAFE_URL, in_days, in_weeks, weekly_story_counts
 
 T = TypeVar("T")
 
@@ -39,18 +39,6 @@ _ARTICLE_FILTER = """
     AND (? = '' OR a.title ILIKE '%' || ? || '%' ESCAPE '!'
          OR a.text ILIKE '%' || ? || '%' ESCAPE '!')
 """
-
-
-def in_weeks(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters: start, end).
-
-    The way v_theme_weekly filters ``week BETWEEN date_trunc('week', start) AND end``:
-    every article of the week that contains ``end`` counts, also the days after ``end``.
-    """
-    return (
-        f"{column} >= date_trunc('week', ?::DATE) "
-        f"AND {column} < date_trunc('week', ?::DATE) + INTERVAL 7 DAY"
-    )
 
 
 _IN_DAYS = in_days()
@@ -147,31 +135,21 @@ def theme_weekly(
     any story at all are absent, as in v_theme_weekly.
     """
     wanted = list(themes) if themes is not None else None
-    # v_theme_weekly restricted to the weeks asked for before the counting, not after:
-    # the view counts every week of the table and only then filters on ``week``.
+    # v_theme_weekly's rule, restricted to the weeks asked for before the counting, not
+    # after: the view counts every week of the table and only then filters on ``week``.
     return con.execute(
         f"""
-        WITH stories AS (
-            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
-            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
-        ), totals AS (
-            SELECT week, count(DISTINCT story_id) AS total_articles FROM stories GROUP BY 1
-        ), picked AS (
+        WITH picked AS (
             SELECT theme_id, label FROM themes
             WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], theme_id)
-        ), hits AS (
-            SELECT s.week, m.theme_id, count(DISTINCT s.story_id) AS articles
-            FROM article_themes m JOIN stories s USING (article_id)
-            WHERE m.is_member AND m.theme_id IN (SELECT theme_id FROM picked)
-            GROUP BY 1, 2
-        )
+        ), {weekly_story_counts("m.theme_id IN (SELECT theme_id FROM picked)")}
         SELECT w.week, t.theme_id AS theme, t.label, coalesce(h.articles, 0) AS articles,
                w.total_articles, coalesce(h.articles, 0) / w.total_articles AS share
         FROM totals w CROSS JOIN picked t
         LEFT JOIN hits h ON h.week = w.week AND h.theme_id = t.theme_id
         ORDER BY w.week, t.label
         """,
-        [start, end, wanted, wanted],
+        [wanted, wanted, start, end],
     ).df()
 
 
@@ -181,17 +159,10 @@ def theme_weekly_stories(con: Connection, theme: str, start: date, end: date) ->
     The ``articles`` column of :func:`theme_weekly` for one theme, same weeks and zeros,
     without the weekly totals (a distinct count over every story) that it also computes.
     """
+    # ``totals`` is defined but not referenced, so it is never computed.
     return con.execute(
         f"""
-        WITH stories AS (
-            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
-            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
-        ), hits AS (
-            SELECT s.week, count(DISTINCT s.story_id) AS articles
-            FROM article_themes m JOIN stories s USING (article_id)
-            WHERE m.is_member AND m.theme_id = ?
-            GROUP BY 1
-        )
+        WITH {weekly_story_counts("m.theme_id = ?")}
         SELECT w.week, coalesce(h.articles, 0) AS articles
         FROM (SELECT DISTINCT week FROM stories) w LEFT JOIN hits h USING (week)
         ORDER BY w.week
