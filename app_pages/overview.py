@@ -6,16 +6,12 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, tables
+from newsintel.ui import charts, common, data, tables
 from newsintel.ui.text import digest_markdown
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
+page = common.start_page("What moved this week")
+settings, db, span = page.settings, page.db, page.span
 content = data.digest(db, settings.price_series)
-
-st.title("What moved this week")
 in_progress = " (week in progress)" if span.last < content.period_end else ""
 st.caption(
     f"Week of {content.period_start:%A %d %B %Y}, stories up to {span.last:%d %B %Y}"

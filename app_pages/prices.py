@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, tables
+from newsintel.ui import charts, common, data, tables
 from newsintel.ui.text import escape_markdown
 
 _UNITS = {"D": "day", "W": "week", "M": "month"}
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
-
-st.title("Prices & themes")
-st.caption(
+page = common.start_page(
+    "Prices & themes",
     "News attention and prices on one time axis, with the lead/lag statistics the "
-    "pipeline stored. These show association in time, never cause."
+    "pipeline stored. These show association in time, never cause.",
+    backfill=True,
 )
-common.backfill_notice(settings)
+settings, db, span = page.settings, page.db, page.span
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:
     theme, label = common.theme_picker(settings)

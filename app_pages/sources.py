@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, context, data
+from newsintel.ui import charts, common, data
 
-settings = context.current_settings()
+# Feeds can be configured before any story is stored: this page shows them anyway.
+settings = common.start_page("Sources", stories=False).settings
 health = data.source_health(settings.db)
 outlets = data.outlets(settings.db)
 origins = data.origin_monthly(settings.db)
 
-st.title("Sources")
 if health.empty and outlets.empty:
     st.info("No sources yet: run `newsintel ingest` or `newsintel demo`.", icon=":material/info:")
     st.stop()

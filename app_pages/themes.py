@@ -6,20 +6,16 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data
+from newsintel.ui import charts, common, data
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
-
-st.title("Themes")
-st.caption(
+page = common.start_page(
+    "Themes",
     "Stories are counted once per story (syndicated copies collapse). A story belongs to "
     "a theme when the theme's trained classifier (its embedding and keyword hits) scores "
     "it above the calibrated threshold; a theme without a classifier uses similarity to "
-    "its description and examples. `newsintel themes explain ID` shows why."
+    "its description and examples. `newsintel themes explain ID` shows why.",
 )
+settings, db, span = page.settings, page.db, page.span
 left, right = st.columns([2, 3])
 with left:
     theme, label = common.theme_picker(settings)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, params
+from newsintel.ui import charts, common, data, params
 from newsintel.ui.text import emergence_rule, escape_markdown
 
 WINDOWS = {"all": "All stories", "quarter": "By quarter", "month": "By month"}
 STEPS = {"all": "Build (UTC)", "quarter": "Quarter", "month": "Month"}
 PER = {"month": "Month", "week": "Week"}
 
-settings = context.current_settings()
-db = settings.db
-common.data_window_or_stop(settings)
-
-st.title("Topics")
+page = common.start_page("Topics")
+settings, db = page.settings, page.db
 builds = data.topic_builds(db)
 if not builds:
     st.info(

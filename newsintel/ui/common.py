@@ -1,9 +1,10 @@
-"""Small pieces several pages share: range choices, labels, the empty-database notice."""
+"""Small pieces several pages share: the page prelude, range choices, labels, notices."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -11,24 +12,71 @@ from pandas.io.formats.style import Styler
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from newsintel.config import Settings
-from newsintel.ui import data, params
-from newsintel.ui.data import DataWindow
+from newsintel.ui import context, data, params
 
 RANGES = {"13": "3 months", "26": "6 months", "52": "1 year", "104": "2 years", "all": "All"}
 DEFAULT_THEME = "lithium_batteries"
 
 
-def data_window_or_stop(settings: Settings) -> DataWindow:
-    """The span of stored stories; stops the page with a notice when there are none."""
-    span = data.window(settings.db)
-    if span.first is None or span.last is None:
-        st.info(
-            "The database has no articles yet. Run `newsintel demo` for sample data, or "
-            "`newsintel ingest` to fetch the configured feeds.",
-            icon=":material/inbox:",
-        )
-        st.stop()
-    return span
+@dataclass(frozen=True)
+class StorySpan:
+    """The first and last publication day of the stored stories."""
+
+    first: date
+    last: date
+
+    def start_for(self, weeks: int | None) -> date:
+        """The first day of the last ``weeks`` weeks of data (all of it for None)."""
+        if weeks is None:
+            return self.first
+        return max(self.first, self.last - timedelta(weeks=weeks) + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """What a page reads after its prelude: the settings of this page load, the span."""
+
+    settings: Settings  # points at the snapshot held for this page load
+    stories: StorySpan | None  # None only for a page started with stories=False
+
+    @property
+    def db(self) -> str:
+        return self.settings.db
+
+    @property
+    def span(self) -> StorySpan:
+        assert self.stories is not None, "a page started with stories=False has no span"
+        return self.stories
+
+
+def start_page(
+    title: str, caption: str | None = None, *, stories: bool = True, backfill: bool = False
+) -> PageStart:
+    """Every page's prelude: settings, the early-state check, title, caption, notices.
+
+    With ``stories`` (most pages), a database without articles stops the page with a
+    notice naming the commands that fill it, before the title, as before; ``backfill``
+    adds the notice of an unfinished GDELT backfill under the caption. The freshness
+    line and the sidebar are the router's (app.py), shown before any page runs.
+    """
+    settings = context.current_settings()
+    span: StorySpan | None = None
+    if stories:
+        window = data.window(settings.db)
+        if window.first is None or window.last is None:
+            st.info(
+                "The database has no articles yet. Run `newsintel demo` for sample data, or "
+                "`newsintel ingest` to fetch the configured feeds.",
+                icon=":material/inbox:",
+            )
+            st.stop()
+        span = StorySpan(window.first, window.last)
+    st.title(title)
+    if caption is not None:
+        st.caption(caption)
+    if backfill:
+        backfill_notice(settings)
+    return PageStart(settings, span)
 
 
 def range_weeks(key: str = "range", default: str = "104") -> int | None:

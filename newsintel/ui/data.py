@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
@@ -66,13 +66,6 @@ class DataWindow:
 
     first: date | None
     last: date | None
-
-    def start_for(self, weeks: int | None) -> date:
-        """The first day of the last ``weeks`` weeks of data (all of it for None)."""
-        assert self.first is not None and self.last is not None
-        if weeks is None:
-            return self.first
-        return max(self.first, self.last - timedelta(weeks=weeks) + timedelta(days=1))
 
 
 def clear() -> None:
