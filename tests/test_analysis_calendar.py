@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from newsintel.analysis import analyse_pair, lead_lag
+from newsintel.analysis import analyze_pair, lead_lag
 from newsintel.analysis.calendar import on_calendar
 
 WEEKS = pd.date_range("2017-01-06", periods=300, freq="W-FRI")
@@ -53,7 +53,7 @@ def test_lag_one_never_pairs_across_the_gap() -> None:
 
 def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     x, y, _, _ = _gapped(5)
-    white = analyse_pair(x, y, max_lag=3, x_name="x", y_name="y", freq="W")
+    white = analyze_pair(x, y, max_lag=3, x_name="x", y_name="y", freq="W")
     assert white.lead_lag.periods == {
         "used": 293,
         "dropped_partial": 0,
@@ -71,7 +71,7 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     level_x = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
     level_y = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
     level_y = pd.concat([level_y, pd.Series([0.0], [WEEKS[0] - pd.Timedelta(days=7)])])
-    walked = analyse_pair(
+    walked = analyze_pair(
         level_x, level_y.sort_index(), max_lag=3, x_name="a", y_name="b", freq="W"
     )
     ll = walked.lead_lag

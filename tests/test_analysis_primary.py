@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from newsintel.analysis import analyse_pair, lead_lag
+from newsintel.analysis import analyze_pair, lead_lag
 from newsintel.analysis.forecast import out_of_sample
 from newsintel.analysis.regimes import regimes
 from newsintel.cli import main
@@ -76,7 +76,7 @@ def test_regimes_detect_a_relation_that_starts_halfway() -> None:
 
 def test_json_contract_keys() -> None:
     x, y = _planted(5)
-    result = analyse_pair(
+    result = analyze_pair(
         x, y, max_lag=6, x_name="x", y_name="y", freq="W", split=INDEX[150].date()
     )
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))

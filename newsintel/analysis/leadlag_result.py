@@ -67,7 +67,7 @@ class LeadLagResult:
     primary: dict[str, Any] | None = None
     oos: dict[str, Any] | None = None
     # Calendar accounting (used, dropped_partial, lost_to_gaps, lost_to_join), filled
-    # in by ``analyse_pair``, which sees the inputs before they are joined.
+    # in by ``analyze_pair``, which sees the inputs before they are joined.
     periods: dict[str, Any] | None = None
     best_lag_classic: int | None = None
 

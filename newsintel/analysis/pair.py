@@ -1,6 +1,6 @@
 """Every statistic of one x/y pair in one result, and the run-wide p-value adjustment.
 
-``analyse_pair`` runs lead/lag (CCF and Granger tests) and, beside it, the descriptive
+``analyze_pair`` runs lead/lag (CCF and Granger tests) and, beside it, the descriptive
 statistics: rolling correlation and rolling Granger p-values (is the relation stable?),
 change points in x (did attention shift level?), an event study of y around x spikes
 and the VAR impulse responses. A statistic that cannot be computed on the data (too
@@ -45,7 +45,7 @@ from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError, NewsintelError
 from newsintel.series.align import align_pair
 
-__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyse_pair"]
+__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyze_pair"]
 
 T = TypeVar("T")
 
@@ -238,7 +238,7 @@ def _best_granger_lag(result: LeadLagResult) -> int | None:
     return min(tests, key=lambda g: g.p).lag if tests else None
 
 
-def analyse_pair(
+def analyze_pair(
     x: pd.Series,
     y: pd.Series,
     *,
@@ -270,7 +270,7 @@ def analyse_pair(
         # discarded or flagged; the warnings list says what matters, not stderr.
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = _analyse(
+            result = _analyze(
                 ax,
                 ay,
                 max_lag=max_lag,
@@ -349,7 +349,7 @@ def _periods(
 
 
 @one_blas_thread()
-def _analyse(
+def _analyze(
     x: pd.Series,
     y: pd.Series,
     *,

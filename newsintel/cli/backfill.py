@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import (
     FEEDS_OPTION,
@@ -17,6 +17,9 @@ from newsintel.cli.common import (
     progress,
 )
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def _print_backfill_gdelt(report: Any) -> None:
@@ -138,7 +141,7 @@ def cmd_backfill_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_backfill(sub: Any) -> Any:
+def add_backfill(sub: Subparsers) -> Subparsers:
     """The ``backfill`` group and its sources; returns the group's subparsers."""
     backfill = command(
         sub,
@@ -177,7 +180,7 @@ def add_backfill(sub: Any) -> Any:
     return backfill_sub
 
 
-def _add_backfill_archive_command(backfill_sub: Any) -> None:
+def _add_backfill_archive_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill archive` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -193,7 +196,7 @@ def _add_backfill_archive_command(backfill_sub: Any) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to backfill (default today)")
 
 
-def _add_backfill_import_command(backfill_sub: Any) -> None:
+def _add_backfill_import_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill import` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -250,7 +253,7 @@ def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not report.failed else 1
 
 
-def _add_backfill_gkg_command(backfill_sub: Any) -> None:
+def _add_backfill_gkg_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill gkg` (one call in the backfill group)."""
     p = command(
         backfill_sub,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import command, emit_json, json_option, missing, progress
 from newsintel.config import Settings
 from newsintel.errors import NewsintelError
 from newsintel.models import ORIGINS
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -238,7 +241,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_series(sub: Any) -> None:
+def add_series(sub: Subparsers) -> None:
     """The `series` group."""
     series = command(
         sub,
@@ -288,7 +291,7 @@ def add_series(sub: Any) -> None:
     p.add_argument("name", metavar="NAME", help="series name (as in series list)")
 
 
-def add_analyze(sub: Any) -> None:
+def add_analyze(sub: Subparsers) -> None:
     """`newsintel analyze`."""
     p = command(
         sub,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -175,7 +175,7 @@ def _ccf_summary(x: str, y: str, lag: int, unit: str, plural: str, r: float) -> 
     )
 
 
-def _oos_sentence(raw: Any, x: str, y: str) -> str:
+def _oos_sentence(raw: object, x: str, y: str) -> str:
     """The out-of-sample verdict: the only evidence worded as helping a forecast."""
     import json
 
@@ -194,7 +194,7 @@ def _oos_sentence(raw: Any, x: str, y: str) -> str:
     )
 
 
-def _finding(row: Any) -> Finding:
+def _finding(row: pd.Series) -> Finding:
     x, y, lag = str(row["x"]), str(row["y"]), int(row["lag"])
     unit = {"D": "day", "W": "week", "M": "month"}.get(str(row["freq"]), "period")
     plural = "" if abs(lag) == 1 else "s"
@@ -219,7 +219,7 @@ def _finding(row: Any) -> Finding:
     return Finding(x, y, str(row["test"]), lag, float(row["p_robust_adj"]), summary, caveat)
 
 
-def _p_text(row: Any) -> str:
+def _p_text(row: pd.Series) -> str:
     """The robust adjusted p the finding was selected on, the classic one beside it."""
     return f"robust p_adj={row['p_robust_adj']:.3f}, classic p_adj={row['p_adj']:.3f}"
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from newsintel.feeds.body import BodyArticles
     from newsintel.feeds.fetch import FetchResult
     from newsintel.feeds.sources import FeedSource
+    from newsintel.jobs.mail import MailboxReport
+    from newsintel.mail.sources import MailboxSource
     from newsintel.store.connect import Connection
 
 
@@ -58,8 +60,8 @@ class FeedReport:
 class IngestReport:
     feeds: tuple[FeedReport, ...]
     seconds: float
-    # IMAP mailboxes of the feeds file (newsintel.jobs.mail.MailboxReport), read after them.
-    mailboxes: tuple[Any, ...] = ()
+    # IMAP mailboxes of the feeds file, read after them.
+    mailboxes: tuple[MailboxReport, ...] = ()
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.feeds if f.status == status)
@@ -155,7 +157,7 @@ def ingest(
     progress = progress or NoProgress()
     rng = rng or random.Random()
     started = time.monotonic()
-    mailboxes: list[Any] = []
+    mailboxes: list[MailboxSource] = []
     if sources is None:
         sources = load_sources(feeds_file or Path(settings.feeds_file))
         mailboxes = load_mailboxes(feeds_file or Path(settings.feeds_file))

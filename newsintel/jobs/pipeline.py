@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from newsintel.config import Settings
 from newsintel.errors import DigestError, NewsintelError, SeriesError
@@ -37,6 +37,7 @@ from newsintel.topics.cluster import ClusterParams
 if TYPE_CHECKING:
     from newsintel.embed import Embedder
     from newsintel.feeds.sources import FeedSource
+    from newsintel.jobs.backfill_import import ImportReport
 
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class DemoReport:
     series: tuple[SeriesImportReport, ...]
     analysis: AnalyzeAllReport
     topics: tuple[TopicBuildReport, ...] = ()  # in build order; the last is the current one
-    history: tuple[Any, ...] = ()  # ImportReport of each DEMO_HISTORY file
+    history: tuple[ImportReport, ...] = ()  # one per DEMO_HISTORY file
 
 
 # Topic builds of the demo, in order. Quarters give the lineage something to show over

@@ -24,6 +24,7 @@ from newsintel.store.topics import (
 )
 from newsintel.topics.build import WINDOWS, Corpus, previous_refs
 from newsintel.topics.build import build_topics as build
+from newsintel.topics.cluster import ClusterParams
 from newsintel.topics.emerging import listing_order
 
 
@@ -48,7 +49,11 @@ class TopicBuildReport:
 
 @publishes
 def build_topics(
-    settings: Settings, *, window: str = "all", seed: int = 0, cluster_params: Any = None
+    settings: Settings,
+    *,
+    window: str = "all",
+    seed: int = 0,
+    cluster_params: ClusterParams | None = None,
 ) -> TopicBuildReport:
     """Cluster the embedded stories into topics, link them to the last build, store them.
 
