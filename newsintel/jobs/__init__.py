@@ -16,7 +16,10 @@ One module per job family; this package re-exports their public names:
 - ``topics``: build and list discovered topics
 - ``analysis``: series import and lead-lag analysis
 - ``reading``: read-only listings and SQL for the CLI
-- ``digest``: build, render, send a digest
+- ``digest``: build, render, send a digest (``digest_content`` reads what it says)
+- ``views``: read-only jobs behind the app's pages (topic emergence, the topic map, a
+  search query's embedder); with ``digest_content``, what ``ui.data`` calls (import
+  these modules directly)
 - ``pipeline``: the demo, a full run, the schedule
 - ``mail``, ``backfill_*``: newsletters by IMAP, historical backfills (import these
   modules directly)

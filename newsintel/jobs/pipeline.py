@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from newsintel.schedule import (
     previous_period_day,
     serve,
 )
+from newsintel.tomlfile import read_toml
 from newsintel.topics.cluster import ClusterParams
 
 if TYPE_CHECKING:
@@ -89,10 +89,10 @@ def sample_sources(sample_dir: Path) -> list[FeedSource]:
 def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesImportReport]:
     """Import every series listed in ``series_dir/series.toml``."""
     listing = series_dir / "series.toml"
-    try:
-        entries = tomllib.loads(listing.read_text("utf-8"))["series"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise SeriesError(f"cannot read {listing}: {exc}") from None
+    document = read_toml(listing, "series listing", SeriesError)
+    entries = document.get("series")
+    if not isinstance(entries, list):
+        raise SeriesError(f"series listing {listing} has no [[series]] entries")
     return [
         import_series(
             settings,

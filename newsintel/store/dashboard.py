@@ -45,6 +45,11 @@ _IN_DAYS = in_days()
 _IN_WEEKS = in_weeks()
 
 
+def use_one_thread(con: Connection) -> None:
+    """Let ``con``'s queries run on one DuckDB thread (the app's read slots, ui.data)."""
+    con.execute("SET threads = 1")
+
+
 def read_batch(
     db: str,
     work: Callable[[Connection], T],

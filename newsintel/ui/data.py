@@ -53,7 +53,7 @@ def _read(db: str, work: Callable[[Connection], T]) -> T:
     """``store.dashboard.read_batch`` in one of the app's read slots, on one thread."""
 
     def one_thread(con: Connection) -> T:
-        con.execute("SET threads = 1")
+        q.use_one_thread(con)
         return work(con)
 
     with _READ_SLOTS:
