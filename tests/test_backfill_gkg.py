@@ -405,6 +405,56 @@ def test_ray_engine_stores_the_same_rows_as_the_local_engine(
     assert _rows(settings, "SELECT rows_read, rows_kept FROM gkg_files ORDER BY url") == counts
 
 
+def _ray_workers_on(task: str) -> list[int]:
+    """Ray worker processes running ``task`` now: Ray titles a busy worker
+    "ray::TASK" (and an idle one "ray::IDLE")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(
+                f"ray::{task}".encode()
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_ray_worker_killed_mid_file_is_retried_and_nothing_is_lost(
+    tmp_path: Path, reference: tuple[GkgServer, Settings], ray_session: object
+) -> None:
+    server, whole = reference
+    held = START + timedelta(minutes=30)
+    path = server.file_url(held).removeprefix(server.base)
+    release = server.hold(held)
+    killed: list[int] = []
+
+    def kill_when_held() -> None:
+        # The worker whose task asked for the held file is inside process_file until
+        # the file is released: kill -9 every worker running process_file then.
+        deadline = time.monotonic() + 60
+        while path not in server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while not killed and time.monotonic() < deadline:
+            for pid in _ray_workers_on("process_file"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+        release.set()
+
+    server.requests.clear()
+    killer = threading.Thread(target=kill_when_held)
+    killer.start()
+    settings = _settings(tmp_path, server)
+    report = backfill_gkg(settings, since="2024-03-01", until="2024-03-01", engine="ray")
+    killer.join()
+    assert killed
+    assert all(not Path(f"/proc/{pid}").exists() for pid in killed)
+    assert server.requests.count(path) == 2  # read again by Ray's retry, and only then
+    assert (report.stored, report.failed) == (8, ())
+    assert _rows(settings, STORED_COLUMNS) == _rows(whole, STORED_COLUMNS)
+
+
 def test_embed_on_ray_gives_the_vectors_of_newsintel_embed(
     tmp_path: Path, reference: tuple[GkgServer, Settings], ray_session: object, real_embedder
 ) -> None:
