@@ -52,6 +52,7 @@ STORED_COLUMNS = (
     "SELECT article_id, source_id, url, title, published_at, origin, title_derived, "
     "story_id FROM articles ORDER BY article_id"
 )
+GKG_DETAILS = "SELECT article_id, tone, gkg_themes, themes, file FROM gkg_articles ORDER BY 1"
 
 
 def _settings(tmp_path: Path, server: GkgServer, name: str = "db") -> Settings:
@@ -214,6 +215,7 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
     )
     stored = _rows(settings, "SELECT count(*), min(origin), max(origin) FROM articles")
     assert stored == [(kept, "gdelt-gkg", "gdelt-gkg")]
+    assert _rows(settings, "SELECT count(*) FROM gkg_articles") == [(kept,)]  # once, re-run too
     statuses = _rows(settings, "SELECT status, count(*), max(attempts) FROM gkg_files GROUP BY 1")
     assert sorted(statuses) == [
         ("bad_columns", 1, 2),
@@ -350,6 +352,34 @@ def test_kill_9_of_the_driver_then_rerun_gives_the_whole_result(
     downloads = [p for p in first + server.requests if p.endswith(".zip")]
     assert len(downloads) - len(set(downloads)) <= 2  # at most the files in flight
     assert _rows(settings, STORED_COLUMNS) == _rows(whole, STORED_COLUMNS)
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
+
+
+def test_tone_and_gkg_theme_codes_are_stored_with_each_story(
+    reference: tuple[GkgServer, Settings],
+) -> None:
+    whole = reference[1]
+    written: dict[str, tuple[float, list[str]]] = {}  # read back from the rows served
+    for stamp in (START + timedelta(minutes=15 * i) for i in range(8)):
+        for row in synthetic_rows(3, stamp, 80):
+            fields = row.decode().rstrip("\n").split("\t")
+            codes = [c for c in fields[7].split(";") if c]
+            written.setdefault(fields[4], (float(fields[15].split(",")[0]), codes))
+    details = _rows(
+        whole, "SELECT url, tone, gkg_themes, themes, file, source FROM v_gkg_articles ORDER BY url"
+    )
+    stories = _rows(whole, "SELECT url FROM articles WHERE origin = 'gdelt-gkg' ORDER BY url")
+    assert [d[0] for d in details] == [url for (url,) in stories] and len(stories) > 100
+    for url, tone, codes, themes, file, source in details:
+        assert (tone, codes) == written[url], url
+        assert themes in (["lithium"], ["robots"]) and file.endswith(".gkg.csv.zip")
+        assert source == url.split("/")[2].removeprefix("www.")
+    assert len({d[1] for d in details}) > 50  # tones differ row by row
+    assert {tuple(d[2]) for d in details} == {
+        ("ENV_MINING", "ECON_COMMODITIES"),
+        ("ENV_MINING",),
+        ("TECH_ROBOTICS",),
+    }
 
 
 def test_engine_ray_without_ray_installed_is_one_line(
@@ -400,6 +430,7 @@ def test_ray_engine_stores_the_same_rows_as_the_local_engine(
     local = _rows(whole, STORED_COLUMNS)
     assert len(local) > 100
     assert _rows(settings, STORED_COLUMNS) == local
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
     with open_db(whole.db, read_only=True) as con:
         counts = con.execute("SELECT rows_read, rows_kept FROM gkg_files ORDER BY url").fetchall()
     assert _rows(settings, "SELECT rows_read, rows_kept FROM gkg_files ORDER BY url") == counts
@@ -453,6 +484,7 @@ def test_a_ray_worker_killed_mid_file_is_retried_and_nothing_is_lost(
     assert server.requests.count(path) == 2  # read again by Ray's retry, and only then
     assert (report.stored, report.failed) == (8, ())
     assert _rows(settings, STORED_COLUMNS) == _rows(whole, STORED_COLUMNS)
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
 
 
 def test_embed_on_ray_gives_the_vectors_of_newsintel_embed(

@@ -59,8 +59,9 @@ SHARD_SCHEMA = pa.schema(
         ("seen_at", pa.timestamp("s")),
         ("domain", pa.string()),
         ("tone", pa.float64()),
-        ("themes", pa.list_(pa.string())),
+        ("themes", pa.list_(pa.string())),  # the tracked themes that kept the row
         ("file", pa.string()),
+        ("gkg_themes", pa.list_(pa.string())),  # the row's GKG theme codes, each once
     ]
 )
 
@@ -237,6 +238,14 @@ class _Matcher:
         return sorted(found, key=self.order.__getitem__)
 
 
+def _all_codes(themes: bytes, v2themes: bytes) -> list[str]:
+    # Themes: "TAX_FNCACT;ECON_STOCKMARKET;"; V2Themes repeats them with offsets
+    # ("ENV_MINING,1234;"): each code once, in the order of first mention.
+    codes = [c for c in themes.split(b";") if c]
+    codes += [c.split(b",", 1)[0] for c in v2themes.split(b";") if c]
+    return [_text(code) for code in dict.fromkeys(codes)]
+
+
 _URL_SEPARATORS = re.compile(r"[-/_.+]")
 _URL_SEPARATORS_BYTES = re.compile(rb"[-/_.+]")
 
@@ -336,6 +345,7 @@ def parse_gkg(lines: Iterable[bytes], spec: ThemeFilter, file_name: str) -> Pars
         columns["tone"].append(tone)
         columns["themes"].append(found)
         columns["file"].append(file_name)
+        columns["gkg_themes"].append(_all_codes(fields[COL_THEMES], fields[COL_V2THEMES]))
     table = pa.table([pa.array(columns[f.name], f.type) for f in SHARD_SCHEMA], schema=SHARD_SCHEMA)
     return ParsedFile(rows, bad, table)
 
@@ -445,7 +455,10 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
     path = shard_path(Path(out_dir), entry)
     if path.exists():
         try:
-            meta = pq.read_schema(path).metadata or {}
+            schema = pq.read_schema(path)
+            if not schema.remove_metadata().equals(SHARD_SCHEMA):
+                raise ValueError("a shard of another newsintel version")
+            meta = schema.metadata or {}
             return FileResult(
                 entry.url,
                 "parsed",
