@@ -183,7 +183,9 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
         monkeypatch.setenv("NEWSINTEL_GKG_MASTER_URL", server.master_url)
         argv = ["backfill", "gkg", "--since", "2024-03-01", "--until", "2024-03-01", "--json"]
         assert main(argv) == 1  # files failed: the exit status says so
-        report = json.loads(capsys.readouterr().out)
+        captured = capsys.readouterr()
+        report = json.loads(captured.out)
+        lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
         first_requests = list(server.requests)
         server.requests.clear()
         assert main(argv) == 1
@@ -204,6 +206,15 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
         (bad[3], "bad_columns"),
     }
     assert all(f["error"] for f in report["failed"])
+    # --json reports progress as JSON lines on stderr: files done of total, ETA, totals.
+    assert (lines[0]["progress"], lines[0]["done"], lines[0]["total"]) == (
+        "GKG files (local)",
+        0,
+        9,
+    )
+    assert (lines[-1]["done"], lines[-1]["total"], lines[-1]["eta_s"]) == (9, 9, 0.0)
+    mb = report["bytes_read"] / 1e6
+    assert lines[-1]["text"] == f"GKG files (local): {kept:,} rows kept, {mb:,.1f} MB read"
     assert report["master_bad_lines"] == [
         "line 19: not 'SIZE MD5 URL': 'this line is not SIZE MD5 URL'"
     ]

@@ -217,7 +217,9 @@ def backfill_gkg(
     order = iter(todo)
     upcoming: MasterEntry | None = next(order, None)
     fetched_at = utcnow()
-    progress.start(f"GKG files ({engine})", len(todo))
+    # Ray's dashboard goes in the step's name: on the bar and the JSON lines while it runs.
+    label = f"GKG files ({engine}{f', dashboard {dashboard}' if dashboard else ''})"
+    progress.start(label, len(todo))
     with open_db(settings.db) as con:
         for _entry, result in results:
             finished[result.url] = result
@@ -258,7 +260,7 @@ def backfill_gkg(
                 describe = getattr(progress, "describe", None)
                 if describe is not None:
                     describe(
-                        f"GKG files ({engine}): {totals['kept']:,} rows kept, "
+                        f"{label}: {totals['kept']:,} rows kept, "
                         f"{totals['bytes'] / 1e6:,.1f} MB read"
                     )
                 upcoming = next(order, None)
