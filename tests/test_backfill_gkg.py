@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -543,8 +544,13 @@ def test_ray_benchmarks_at_tiny_size(
         "| gkg | ray wall / local wall |",
         "| gkg | files stored, local / ray | 3 / 3 of 3 | all, both | PASS |",
         "| gkg | stories, local == ray |",
+        "| gkg | scan stage / bare, CPU per file |",
         "| ray_embed | ray / bare docs/s |",
         "| ray_embed | lowest cosine ray vs bare |",
         "| >= 0.9999 | PASS |",
     ):
         assert row in text, row
+    # The load stage stored the scan stage's shards (reused, not downloaded again).
+    assert re.search(
+        r"\| gkg \| stories, load stage == local \| (\d+) vs \1 \| equal \| PASS", text
+    )
