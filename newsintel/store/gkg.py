@@ -79,7 +79,7 @@ def _values(state: FileState) -> list[object]:
 
 @dataclass(frozen=True)
 class GkgArticle:
-    """What the GKG row of a stored story says beyond the story (migration 012)."""
+    """What the GKG row of a stored story says beyond the story (migration 013)."""
 
     article_id: str
     tone: float | None
