@@ -133,7 +133,10 @@ if not results.granger.empty:
         "Each row asks whether, in this sample, the past of one series adds information "
         "about the other beyond that series' own past (Granger test). It is an in-sample "
         "test, not a forecast, and it says nothing about cause. Adjusted p corrects for "
-        "every test in the run (Benjamini-Hochberg)."
+        "every test in the run (Benjamini-Hochberg). The verdict follows the robust test's "
+        "adjusted p (valid when volatility changes over time); the classic one is beside it. "
+        "A test the robust version cannot judge (one period carries the fit, or too few "
+        "effective periods) is not testable, whatever the classic p says."
     )
     st.dataframe(
         tables.granger_table(results.granger, label, series_name),
@@ -143,8 +146,11 @@ if not results.granger.empty:
             "question": st.column_config.TextColumn("Question", width="large"),
             "lag": st.column_config.NumberColumn(f"Lags ({unit}s)", format="%d"),
             "statistic": st.column_config.NumberColumn("F", format="%.2f"),
-            "p_value": st.column_config.NumberColumn("p", format="%.3f"),
-            "p_adj": st.column_config.NumberColumn("Adjusted p", format="%.3f"),
+            "p_value": st.column_config.NumberColumn("Classic p", format="%.3f"),
+            "p_robust": st.column_config.NumberColumn("Robust p", format="%.3f"),
+            "p_robust_adj": st.column_config.NumberColumn("Robust adjusted p", format="%.3f"),
+            "p_adj": st.column_config.NumberColumn("Classic adjusted p", format="%.3f"),
+            "verdict": st.column_config.TextColumn("Verdict (robust adjusted p < 0.05)"),
             "n_obs": st.column_config.NumberColumn(f"{unit.capitalize()}s used", format="%d"),
             "warnings": st.column_config.TextColumn("Warnings"),
         },

@@ -136,6 +136,21 @@ def test_prices_page(demo: AppTest) -> None:
     assert any(t and "positive: Lithium & battery materials leads" in t for t in x_titles)
     granger = at.dataframe[0].value
     assert len(granger) > 0 and {"p_value", "p_adj", "warnings"} <= set(granger.columns)
+    # The verdict follows the robust adjusted p (as best_lag does), the classic beside;
+    # a test without a robust p is "not testable", never "significant".
+    assert {"p_robust_adj", "verdict"} <= set(granger.columns)
+    assert granger["p_robust_adj"].notna().any()
+    for p, verdict in zip(granger["p_robust_adj"], granger["verdict"], strict=True):
+        if p != p:  # NaN
+            assert verdict.startswith("not testable: "), verdict
+        else:
+            assert verdict == ("significant" if p < 0.05 else "not significant")
+    points = next(u for u in unit_specs(ccf_spec) if "shape" in u.get("encoding", {}))
+    legend = points["encoding"]["color"]["legend"]["title"]
+    assert legend == "Robust adjusted p < 0.05"
+    tooltips = {t.get("title") for t in points["encoding"]["tooltip"]}
+    assert {"Robust adjusted p", "Classic adjusted p", "Robust test"} <= tooltips
+    assert "robust adjusted p < 0.05" in ccf_spec["description"]
     words = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert "drives" not in words and "causes" not in words
     assert "not evidence" in words or "never cause" in words or "nothing about cause" in words
