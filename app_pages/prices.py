@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, tables
+from newsintel.ui import charts, common, context, data, significance, tables
 from newsintel.ui.text import escape_markdown
 
 _UNITS = {"D": "day", "W": "week", "M": "month"}
@@ -124,6 +124,14 @@ if not results.ccf.empty:
             f"Strongest association after adjustment: lag {int(best['lag'])} {unit}s, "
             f"r = {best['r']:+.2f} ({which} = {best_p:.3f}{classic}). An "
             "association in time, not evidence that one moves the other."
+        )
+    untestable = [v for v in significance.verdicts(ccf) if v.startswith("not testable")]
+    if untestable:
+        reasons = sorted({v.split(":", 1)[1].strip() for v in untestable})
+        notes.append(
+            f"{len(untestable)} lag(s) are not testable by the robust test "
+            f"({'; '.join(reasons)}): their classic p rests on a spike or two, so they are "
+            "never marked significant."
         )
     st.markdown("\n".join(f"- {n}" for n in notes))
 
