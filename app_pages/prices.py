@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from newsintel.ui import charts, common, context, data, tables
@@ -83,9 +84,14 @@ if not results.ccf.empty:
             charts.ccf(ccf, theme_label=label, series_label=series_name, unit=unit),
             width="stretch",
         )
+    # A run stored without its window (older rows) still names its run, not a crash.
+    window = (
+        f", {unit}s {first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}"
+        if pd.notna(first["window_start"]) and pd.notna(first["window_end"])
+        else ""
+    )
     notes = [
-        f"Run `{escape_markdown(str(first['run_id']))}`, {unit}s "
-        f"{first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}.",
+        f"Run `{escape_markdown(str(first['run_id']))}`{window}.",
         f"Positive lag k: the theme's share of all stories in one {unit} is compared with "
         f"the series k {unit}s later (the theme leads); negative lag: the series leads.",
     ]

@@ -454,3 +454,65 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
     progress = at.warning[0].value
     assert "Backfill in progress: 1 of 2 GDELT windows" in progress
     assert "from 01 Feb 2024" in progress and "`newsintel backfill gdelt`" in progress
+
+
+def test_an_unfinished_archive_backfill_names_the_command_that_resumes_it(
+    monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
+) -> None:
+    """An outlet-archive backfill is shown as the GDELT one is: while unfinished (running
+    or stopped), and while pages of it have failed; not once it is complete."""
+    from datetime import date
+
+    from newsintel.store.archive import (
+        UrlState,
+        finish_run,
+        save_archive_pages,
+        start_run,
+        unfinished_backfills,
+    )
+    from newsintel.store.feeds import upsert_outlets
+    from newsintel.ui.common import archive_backfill_text
+
+    since, until, started = date(2021, 1, 1), date(2023, 12, 31), datetime(2026, 12, 3, 8, 0)
+    page = "https://electrek.example/2021/03/01/a-page/"
+    failed = UrlState(page, "failed", 503, "HTTP 503", next_try_at=datetime(2026, 12, 3, 9, 30))
+    db = tmp_path / "archive.duckdb"
+    shutil.copy(hostile_db, db)
+    con = connect(str(db))
+    try:
+        # What `backfill archive "Electrek News" ...` leaves when stopped after one page failed.
+        upsert_outlets(con, [("electrek", "Electrek News", "https://electrek.example/")])
+        start_run(con, "electrek", "Electrek News", since, until, started)
+        save_archive_pages(con, "electrek", [], [failed], started)
+    finally:
+        con.close()
+    command = "`newsintel backfill archive 'Electrek News' --since 2021-01-01 --until 2023-12-31`"
+
+    at = open_page(make_app(monkeypatch, str(db)), "overview")
+    assert_clean(at)
+    (notice,) = [w.value for w in at.warning if "archive of" in w.value]
+    assert "Backfill in progress: the archive of Electrek News (01 Jan 2021 to 31 Dec 2023)" in (
+        notice
+    )
+    assert "has not finished" in notice and "0 stories stored so far, 1 article page failed" in (
+        notice
+    )
+    assert command in notice and "started 03 Dec 2026 08:00 UTC" in notice
+
+    # Finished with the page still failed: incomplete, and when the retry is due.
+    con = connect(str(db))
+    try:
+        finish_run(con, "electrek", since, until, started)
+        (run,) = unfinished_backfills(con)
+        text = archive_backfill_text(run)
+        assert text.startswith("Backfill incomplete") and "1 article page failed" in text
+        assert f"{command} from 03 Dec 2026 09:30 UTC" in text
+        # A re-run stored the page: complete, so no page mentions the archive any more.
+        save_archive_pages(con, "electrek", [], [UrlState(page, "stored")], started)
+    finally:
+        con.close()
+    done = tmp_path / "done.duckdb"  # another path: the app caches results per database
+    shutil.copy(db, done)
+    at = open_page(make_app(monkeypatch, str(done)), "prices")
+    assert_clean(at)
+    assert not [w.value for w in at.warning if "archive" in w.value]
