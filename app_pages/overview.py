@@ -94,7 +94,7 @@ with st.container(border=True):
 
 movers_col, prices_col = st.columns([3, 2])
 with movers_col:
-    st.subheader("Theme movers")
+    st.header("Theme movers")
     trend_start = content.period_start - timedelta(weeks=11)
     weekly = data.theme_weekly(db, trend_start, content.period_end)
     st.dataframe(
@@ -119,7 +119,7 @@ with movers_col:
         },
     )
 with prices_col:
-    st.subheader("Latest price moves")
+    st.header("Latest price moves")
     moves = tables.price_moves(content)
     if moves.empty:
         st.caption("No price series has a value in the last month of data.")
@@ -137,6 +137,6 @@ with prices_col:
             },
         )
 
-st.subheader("What the digest would say")
+st.header("What the digest would say")
 with st.container(border=True):
     st.markdown(digest_markdown(content))

@@ -49,7 +49,7 @@ with st.container(border=True):
         width="stretch",
     )
 
-st.subheader("Lead and lag", anchor=False)
+st.header("Lead and lag", anchor=False)
 results = data.lead_lag(db, theme, series_id)
 if results.ccf.empty and results.granger.empty:
     st.info(
@@ -134,7 +134,7 @@ if not results.ccf.empty:
     st.markdown("\n".join(f"- {n}" for n in notes))
 
 if not results.granger.empty:
-    st.subheader("Granger tests", anchor=False)
+    st.header("Granger tests", anchor=False)
     st.caption(
         "Each row asks whether, in this sample, the past of one series adds information "
         "about the other beyond that series' own past (Granger test). It is an in-sample "

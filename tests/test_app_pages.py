@@ -118,7 +118,7 @@ def test_themes_page(demo: AppTest) -> None:
     assert "Story volume by theme" in titles
     assert "AI health tools: share of all stories" in titles
     assert "AI health tools: stories by source" in titles
-    assert [s.value for s in at.subheader][:2] == ["Top stories: AI health tools", "Source mix"]
+    assert [s.value for s in at.header][:2] == ["Top stories: AI health tools", "Source mix"]
     top, peak = at.dataframe[0].value, at.dataframe[1].value
     assert len(top) > 0 and len(peak) > 0
     assert {"title", "source", "published_at", "url"} <= set(top.columns)
@@ -269,7 +269,7 @@ def test_topics_page(demo: AppTest, demo_db) -> None:  # type: ignore[no-untyped
     assert {"label", "size", "latest", "growth", "emerging", "top_words"} <= set(topics.columns)
     assert topics["size"].sum() == 7004
     assert set(events["event"]) == {"birth"} and len(events) == len(ids)
-    assert [s.value for s in at.subheader] == ["Topics", "Lineage over time"]
+    assert [s.value for s in at.header] == ["Topics", "Lineage over time"]
     assert any("Emerging:" in c.value for c in at.caption)
 
 
@@ -283,7 +283,7 @@ def test_topics_page_filters_from_the_url(
     assert_clean(at)
     assert at.button_group(key="qp.window").value == "quarter"
     assert at.selectbox(key="qp.topic").value == first
-    assert at.subheader[0].value.startswith("Topic: ")
+    assert at.header[0].value.startswith("Topic: ")
     topic_map, volume, lineage = chart_specs(at)
     assert (
         topic_map["encoding"]["opacity"]["condition"]["test"] == f"(datum.topic_id === '{first}')"
@@ -305,7 +305,7 @@ def test_topics_page_filters_from_the_url(
     fresh = make_app(monkeypatch, demo_db.db)
     at = open_page(fresh, "topics", window="quarter", topic="t0000000000")
     assert_clean(at)
-    assert at.subheader[0].value == "Topics" and "topic" not in at.query_params
+    assert at.header[0].value == "Topics" and "topic" not in at.query_params
 
 
 def test_topics_page_without_a_build_says_how_to_make_one(
