@@ -29,7 +29,12 @@ with c2:
 with c3:
     weeks = common.range_weeks()
 if picked is None:
-    st.info("No price or attention series is stored yet: run `newsintel series import`.")
+    st.info(
+        "No price or attention series is stored yet: import prices with `newsintel series "
+        "import FILE --name SERIES`, or fetch attention series with `newsintel backfill "
+        f"gdelt --since {span.first:%Y-%m-%d}`.",
+        icon=":material/timeline:",
+    )
     st.stop()
 series_id, unit = picked
 series_name = common.series_label(series_id)
@@ -38,16 +43,18 @@ start = span.start_for(weeks)
 with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
-    if counts.empty or not counts["articles"].any():
+    stories = not counts.empty and bool(counts["articles"].any())
+    if not stories:
         common.no_stories_notice(label, start, span.last)
     if values.empty:
         common.no_values_notice(series_name, series_id, start, span.last)
-    st.altair_chart(
-        charts.theme_vs_series(
-            counts, values, theme_label=label, series_label=series_name, unit=unit
-        ),
-        width="stretch",
-    )
+    if stories or not values.empty:  # with neither, the notices stand alone: no blank chart
+        st.altair_chart(
+            charts.theme_vs_series(
+                counts, values, theme_label=label, series_label=series_name, unit=unit
+            ),
+            width="stretch",
+        )
 
 st.header("Lead and lag", anchor=False)
 results = data.lead_lag(db, theme, series_id)

@@ -455,6 +455,13 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
     assert "Backfill in progress: 1 of 2 GDELT windows" in progress
     assert "from 01 Feb 2024" in progress and "`newsintel backfill gdelt`" in progress
 
+    # Neither stories nor values: the two notices, and no empty chart between them.
+    at = open_page(make_app(monkeypatch, str(db)), "prices", theme="fusion", series="nickel")
+    assert_clean(at)
+    notices = " ".join(i.value for i in at.info)
+    assert "No stories of Fusion power" in notices and "Nickel has no values" in notices
+    assert not [t for t in chart_titles(at) if "weekly stories vs" in t]
+
 
 def test_an_unfinished_archive_backfill_names_the_command_that_resumes_it(
     monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
