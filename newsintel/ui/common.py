@@ -15,6 +15,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 from newsintel.config import Settings
 from newsintel.ui import data, params
 from newsintel.ui.data import DataWindow
+from newsintel.ui.text import escape_markdown
 
 if TYPE_CHECKING:
     from newsintel.store.archive import ArchiveBackfill
@@ -193,6 +194,7 @@ def backfill_notice(settings: Settings) -> None:
 
 def archive_backfill_text(run: ArchiveBackfill) -> str:
     """What an unfinished archive backfill leaves missing, and the command that resumes it."""
+    outlet = escape_markdown(run.outlet)  # a site's own name: shown as typed, never markup
     window = f"{run.since:%d %b %Y} to {run.until:%d %b %Y}"
     command = (
         f"newsintel backfill archive {shlex.quote(run.feed)} "
@@ -205,13 +207,13 @@ def archive_backfill_text(run: ArchiveBackfill) -> str:
     if run.finished_at is None:
         failed = f", {pages} failed" if run.failed else ""
         return (
-            f"Backfill in progress: the archive of {run.outlet} ({window}), started "
+            f"Backfill in progress: the archive of {outlet} ({window}), started "
             f"{run.started_at:%d %b %Y %H:%M} UTC, has not finished (it is still running, "
             f"or it stopped), so its history is incomplete: {stored}{failed}. If it is no "
             f"longer running, run `{command}` to resume; it adds nothing twice."
         )
     return (
-        f"Backfill incomplete: the archive of {run.outlet} ({window}) finished, but "
+        f"Backfill incomplete: the archive of {outlet} ({window}) finished, but "
         f"{pages} failed, so its history lacks those stories ({stored}). Run `{command}`"
         f"{retry} to fetch them; it adds nothing twice."
     )
