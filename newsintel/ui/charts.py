@@ -15,6 +15,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from newsintel.series.smoothing import TREND_NAME
+from newsintel.series.smoothing import trend as sparse_trend
 from newsintel.ui import significance
 
 # Okabe & Ito (2008), "Color Universal Design": blue, vermillion, orange, bluish green,
@@ -23,10 +25,6 @@ OKABE_ITO = ("#0072B2", "#D55E00", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "
 BAR_COLOUR = OKABE_ITO[0]
 LINE_COLOUR = OKABE_ITO[1]
 MUTED = "#B8C4D0"
-# Weekly bars this sparse (median stories per week) get a rolling mean line: one or
-# two stories a week read as noise, their 4-week mean as a trend.
-SPARSE_WEEKLY = 2
-ROLLING_WEEKS = 4
 
 # What the builders return; altair's own annotations are too loose for mypy here.
 ChartLike = alt.Chart | alt.LayerChart | alt.FacetChart
@@ -116,10 +114,15 @@ def theme_vs_series(
     if prices.empty:
         subtitle = "Bars: stories per week · no values of the series in this window"
     stories: ChartLike = bars
-    sparse = not weeks.empty and float(weeks["articles"].median()) <= SPARSE_WEEKLY
-    if sparse:
-        weeks = weeks.sort_values("week")
-        weeks["rolling"] = weeks["articles"].rolling(ROLLING_WEEKS, min_periods=1).mean()
+    # Sparse bars (one or two stories a week) get a rolling mean, by the rule the
+    # digest's chart follows too (newsintel.series.smoothing).
+    weeks = weeks.sort_values("week")
+    rolling = sparse_trend(
+        list(pd.to_datetime(weeks["week"]).dt.date), [float(v) for v in weeks["articles"]]
+    )
+    sparse = rolling is not None
+    if rolling is not None:
+        weeks["rolling"] = rolling
         mean_line = (
             alt.Chart(weeks)
             .mark_line(color="#1B2631", strokeWidth=2, strokeDash=[5, 3])
@@ -127,7 +130,7 @@ def theme_vs_series(
         )
         # One layer, one scale: the mean is read on the bars' axis.
         stories = alt.layer(bars, mean_line)
-        subtitle += f" · Dashed: {ROLLING_WEEKS}-week mean of stories"
+        subtitle += f" · Dashed: {TREND_NAME} of stories"
     title = f"{theme_label}: weekly stories vs {series_label}"
     chart: ChartLike = (
         alt.layer(stories, line)
@@ -137,7 +140,7 @@ def theme_vs_series(
     total = int(weeks["articles"].sum()) if not weeks.empty else 0
     sentence = (
         f"Bars count the {total} stories of {theme_label} per week"
-        + (f", a dashed line their {ROLLING_WEEKS}-week mean" if sparse else "")
+        + (f", a dashed line their {TREND_NAME}" if sparse else "")
         + (
             f"; the line is the weekly mean of {series_label}{unit_text} on the right axis."
             if not prices.empty
