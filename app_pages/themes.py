@@ -37,7 +37,7 @@ with share_col, st.container(border=True):
 detail = data.theme_detail(db, theme, start, span.last, 10)
 stories_col, mix_col = st.columns([3, 2])
 with stories_col:
-    st.subheader(f"Top stories: {label}", anchor=False)
+    st.header(f"Top stories: {label}", anchor=False)
     st.caption(f"Most similar to the theme, {start:%d %b %Y} to {span.last:%d %b %Y}.")
     top = detail.top
     if top.empty:
@@ -45,14 +45,14 @@ with stories_col:
     else:
         common.stories_table(top, with_score=True)
 with mix_col:
-    st.subheader("Source mix", anchor=False)
+    st.header("Source mix", anchor=False)
     mix = detail.mix
     if mix.empty:
         st.caption("No stories of this theme in the window.")
     else:
         st.altair_chart(charts.source_mix(mix, label), width="stretch")
 
-st.subheader("Stories of the peak week", anchor=False)
+st.header("Stories of the peak week", anchor=False)
 peak = detail.peak
 if peak is None:
     st.caption("No stories of this theme in the window.")

@@ -27,7 +27,8 @@ from newsintel.analysis import (
     rolling_granger,
     var_impulse_response,
 )
-from newsintel.analysis.screen import NotAnalysable
+from newsintel.analysis.calendar import on_calendar
+from newsintel.analysis.screen import NotAnalysable, finite_pair
 from newsintel.errors import AnalysisError
 
 FAST = settings(
@@ -131,6 +132,14 @@ def test_rolling_raises_only_analysis_error(
     x, y = pair
     _only_analysis_errors(lambda: rolling_correlation(x, y, window))
     _only_analysis_errors(lambda: rolling_granger(x, y, window=window, lag=lag))
+
+    def on_the_calendar() -> None:
+        """As analyse_pair calls them: on a calendar, NaN for missing periods."""
+        cx, cy = on_calendar(*finite_pair(x, y), "W")
+        _only_analysis_errors(lambda: rolling_correlation(cx, cy, window, calendar=True))
+        rolling_granger(cx, cy, window=window, lag=lag, calendar=True)
+
+    _only_analysis_errors(on_the_calendar)
 
 
 @FAST

@@ -175,6 +175,7 @@ class LeadLagResult:
                     "p_adj": num(c.p_adj),
                     "p_robust": num(c.p_robust),
                     "p_robust_adj": num(c.p_robust_adj),
+                    "robust": c.robust,
                     "n_pairs": c.n_pairs,
                 }
                 for c in self.ccf
@@ -278,7 +279,12 @@ class LeadLagResult:
                     "ci_high": num(c.ci_high),
                     "n_obs": c.n_pairs,
                     "params": json.dumps(
-                        params | {"p_robust": num(c.p_robust), "p_robust_adj": num(c.p_robust_adj)}
+                        params
+                        | {
+                            "p_robust": num(c.p_robust),
+                            "p_robust_adj": num(c.p_robust_adj),
+                            "robust": c.robust,
+                        }
                     ),
                 }
             )

@@ -193,13 +193,6 @@ def adjust_run(analyses: Sequence[PairResult]) -> list[PairResult]:
     return out
 
 
-def _differenced(series: pd.Series, times: int) -> pd.Series:
-    out = series.astype("float64")
-    for _ in range(times):
-        out = out.diff().dropna()
-    return out
-
-
 def _calendar_diff(series: pd.Series, times: int) -> pd.Series:
     """``times`` differences on the calendar (NaN next to a period without a value)."""
     out = series.astype("float64")
@@ -377,14 +370,12 @@ def _analyze(
         }
     result = replace(result, transforms=transforms)
 
-    # The stationary versions lead/lag tested: rolling statistics and the event study
-    # on trending levels would mostly measure the trends.
-    sx = _differenced(ax, int(transforms["x"]["differences"]))
-    sy = _differenced(ay, int(transforms["y"]["differences"]))
     n_stationary = result.n_stationary
     skipped: list[str] = []
-    # The same stationary pair on the full calendar (NaN where a period has no value
-    # or a difference spans a gap), for the statistics whose lags are calendar lags.
+    # The stationary pair lead/lag tested (rolling statistics, regimes and the event
+    # study on trending levels would mostly measure the trends), on the full calendar:
+    # NaN where a period has no value or a difference would span a gap, so no
+    # difference and no lag of any statistic below reaches across a gap.
     cx, cy = on_calendar(ax, ay, freq)
     seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
     cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
@@ -401,7 +392,9 @@ def _analyze(
         )
     else:
         rolling = _attempt(
-            "rolling correlation", skipped, lambda: rolling_correlation(sx, sy, window)
+            "rolling correlation",
+            skipped,
+            lambda: rolling_correlation(cx, cy, window, calendar=True),
         )
         if granger_lag is not None:
             lag = granger_lag
@@ -451,7 +444,7 @@ def _analyze(
             regime_split = _attempt(
                 "regimes",
                 skipped,
-                lambda: regimes(sx, sy, lag=regime_lag, breaks=breaks, source=source),
+                lambda: regimes(cx, cy, lag=regime_lag, breaks=breaks, source=source),
             )
     irf = _attempt(
         "impulse response",

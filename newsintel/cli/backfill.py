@@ -223,6 +223,7 @@ def _add_backfill_import_command(backfill_sub: Subparsers) -> None:
 
 def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_gkg import backfill_gkg
+    from newsintel.progress import JsonLinesProgress
 
     report = backfill_gkg(
         settings,
@@ -232,7 +233,8 @@ def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         out_dir=Path(args.out) if args.out else None,
-        progress=progress(args),
+        # A long scan reports as it goes under --json too: JSON lines on stderr.
+        progress=JsonLinesProgress() if args.json else progress(args),
     )
     if args.json:
         emit_json(report.to_dict())
@@ -264,7 +266,11 @@ def _add_backfill_gkg_command(backfill_sub: Subparsers) -> None:
         "gdelt-gkg); on a process pool or a Ray cluster; re-run to resume and retry failures",
         "newsintel backfill gkg --since 2024-01-01 --until 2024-01-31 --theme lithium_batteries "
         "--engine ray --json",
-        parents=[json_option("print a JSON report with the failed files")],
+        parents=[
+            json_option(
+                "print a JSON report with the failed files (progress as JSON lines on stderr)"
+            )
+        ],
     )
     p.add_argument("--since", required=True, metavar="DATE", help="first day (YYYY-MM-DD, UTC)")
     p.add_argument("--until", required=True, metavar="DATE", help="last day, included")

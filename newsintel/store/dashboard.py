@@ -328,7 +328,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
 
     Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj,
-    p_robust_adj (the robust test's adjusted p; null for runs before issue 17),
+    p_robust and p_robust_adj (the robust test's p and adjusted p; null for runs before
+    issue 17, and where the robust test is undefined), robust (its variance, or
+    "none: <why>" where undefined; null for older runs),
     dropped_partial and partial (how many partial first/last periods, and what was done
     with them: "dropped"; null for older runs), n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
@@ -348,7 +350,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
             WHERE x = ? AND y = ? AND test = 'ccf' AND run_id = {_LATEST_RUN_OF_PAIR}
         )
         SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
+               TRY_CAST(json_extract(p, '$.p_robust') AS DOUBLE) AS p_robust,
                TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               CAST(json_extract_string(p, '$.robust') AS VARCHAR) AS robust,
                TRY_CAST(json_extract(p, '$.periods.dropped_partial') AS INTEGER)
                    AS dropped_partial,
                CAST(json_extract_string(p, '$.periods.partial') AS VARCHAR) AS partial,
@@ -370,15 +374,23 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
 def granger_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Granger tests from the newest analysis run holding the pair (x, y).
 
-    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj, n_obs, warnings,
-    freq.
+    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj (classic),
+    p_robust, p_robust_adj, robust (as in ``ccf_results``), n_obs, warnings, freq.
     """
     return con.execute(
         f"""
-        SELECT direction, lag, statistic, p_value, p_adj, n_obs, warnings, freq
-        FROM v_analysis_results
-        WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
-        ORDER BY direction, lag
+        WITH rows AS (
+            SELECT *, CASE WHEN json_type(params) = 'VARCHAR' THEN json(params ->> '$')
+                           ELSE params END AS p
+            FROM analysis_results
+            WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
+        )
+        SELECT direction, lag, statistic, p_value, p_adj,
+               TRY_CAST(json_extract(p, '$.p_robust') AS DOUBLE) AS p_robust,
+               TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               CAST(json_extract_string(p, '$.robust') AS VARCHAR) AS robust,
+               n_obs, warnings, freq
+        FROM rows ORDER BY direction, lag
         """,
         [x, y, x, y],
     ).df()

@@ -30,6 +30,7 @@ from newsintel.jobs.views import TopicMap
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
 from newsintel.store import topics as topic_queries
+from newsintel.store.archive import ArchiveBackfill, unfinished_backfills
 from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
@@ -84,6 +85,12 @@ def window(db: str) -> DataWindow:
 def gdelt_backfill_progress(db: str) -> tuple[int, int, date | None]:
     """(windows done, windows asked, earliest start not done) of the GDELT backfill."""
     return q.read_batch(db, q.gdelt_backfill_progress)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def archive_backfills(db: str) -> list[ArchiveBackfill]:
+    """Outlet-archive backfills not finished or with failed pages (store.archive)."""
+    return q.read_batch(db, unfinished_backfills)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
