@@ -20,10 +20,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import getproxies
 
 import httpx
 
 from newsintel.config import Settings
+from newsintel.feeds.netstream import asyncio_transport
 from newsintel.feeds.sources import FeedSource, is_http_url
 
 FetchStatus = Literal["ok", "not_modified", "failed"]
@@ -143,17 +145,21 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
         max_connections=max(1, settings.fetch_concurrency),
         max_keepalive_connections=max(1, settings.fetch_concurrency),
     )
-    return FeedClient(
-        httpx.AsyncHTTPTransport(limits=limits),
-        timeout=timeout,
-        follow_redirects=False,
-        max_redirects=MAX_REDIRECTS,
-        headers={
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "follow_redirects": False,
+        "max_redirects": MAX_REDIRECTS,
+        "headers": {
             "User-Agent": settings.user_agent,
             "Accept": _ACCEPT,
             "Accept-Encoding": _ACCEPT_ENCODING,
         },
-    )
+    }
+    if getproxies():
+        # A proxy from the environment is a transport of its own inside httpx's client,
+        # picked per URL by the client: keep the whole client then.
+        return httpx.AsyncClient(limits=limits, **options)
+    return FeedClient(asyncio_transport(limits), **options)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
