@@ -1,4 +1,4 @@
-"""Fetch feed bodies over HTTP(S) (httpx only) or from disk, politely and safely.
+"""Fetch feed bodies over HTTP(S) (httpx on asyncio streams) or from disk, politely, safely.
 
 Every per-feed problem becomes a ``FetchResult`` with ``status="failed"`` and a clear
 ``error``; nothing here raises for one bad feed, so a batch always finishes. Politeness
