@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, tables
+from newsintel.ui import charts, common, context, data, render, tables
 from newsintel.ui.text import digest_markdown
 
 settings = context.current_settings()
@@ -81,15 +81,13 @@ with st.container(border=True):
     if prices.empty:
         series_name = common.series_label(settings.price_series)
         common.no_values_notice(series_name, settings.price_series, start, span.last)
-    st.altair_chart(
-        charts.theme_vs_series(
-            counts,
-            prices,
-            theme_label=label,
-            series_label=common.series_label(settings.price_series),
-            unit=unit,
-        ),
-        width="stretch",
+    render.chart(
+        charts.theme_vs_series,
+        counts,
+        prices,
+        theme_label=label,
+        series_label=common.series_label(settings.price_series),
+        unit=unit,
     )
 
 movers_col, prices_col = st.columns([3, 2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, tables
+from newsintel.ui import charts, common, context, data, render, tables
 from newsintel.ui.text import escape_markdown
 
 _UNITS = {"D": "day", "W": "week", "M": "month"}
@@ -41,11 +41,13 @@ with st.container(border=True):
         common.no_stories_notice(label, start, span.last)
     if values.empty:
         common.no_values_notice(series_name, series_id, start, span.last)
-    st.altair_chart(
-        charts.theme_vs_series(
-            counts, values, theme_label=label, series_label=series_name, unit=unit
-        ),
-        width="stretch",
+    render.chart(
+        charts.theme_vs_series,
+        counts,
+        values,
+        theme_label=label,
+        series_label=series_name,
+        unit=unit,
     )
 
 st.subheader("Lead and lag", anchor=False)
@@ -79,10 +81,7 @@ if not results.ccf.empty:
     ccf = results.ccf
     first = ccf.iloc[0]
     with st.container(border=True):
-        st.altair_chart(
-            charts.ccf(ccf, theme_label=label, series_label=series_name, unit=unit),
-            width="stretch",
-        )
+        render.chart(charts.ccf, ccf, theme_label=label, series_label=series_name, unit=unit)
     notes = [
         f"Run `{escape_markdown(str(first['run_id']))}`, {unit}s "
         f"{first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}.",
