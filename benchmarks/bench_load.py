@@ -195,6 +195,9 @@ async def _session(
         url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30, ping_interval=None
     ) as ws:
         done = 0
+        if think_s:
+            # Readers arrive over a while, not all in the same instant: 0 to 1 x think_s.
+            await asyncio.sleep(think_s * (seed % 11) / 10)
         while done < cycles or keep_going.is_set():
             for n, page in enumerate(PAGES):
                 await _load_page(ws, page, tally)
