@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import pandas as pd
 
-from newsintel.analysis.pair import adjust_run, analyse_pair
+from newsintel.analysis.pair import adjust_run, analyze_pair
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, NewsintelError, SeriesError
 from newsintel.jobs.common import NoProgress, Progress, new_run_id
@@ -109,7 +109,11 @@ def load_variable(
     return _complete(log_counts(points, freq), observed, freq, business_days=False)  # type: ignore[arg-type]
 
 
-def _news_days(frame: Any, settings: Settings, freq: str) -> Any:
+# A daily frame or series of news counts: _news_days keeps its kind.
+PandasT = TypeVar("PandasT", pd.DataFrame, pd.Series)
+
+
+def _news_days(frame: PandasT, settings: Settings, freq: str) -> PandasT:
     """News dated two days later when weeks end on Friday: Saturday and Sunday then
     fall in the next Monday-labelled week (the next trading week), Monday to Friday
     stay in their own. Only weekly analyses; prices keep their own dates."""
@@ -240,7 +244,7 @@ def pair_analysis(
         raise AnalysisError("max-lag must be at least 1")
     origins = check_origins(origins)
     variables = variables or Variables(settings)
-    result = analyse_pair(
+    result = analyze_pair(
         variables.series(x, freq, origins),
         variables.series(y, freq, origins),
         max_lag=max_lag,
