@@ -6,16 +6,12 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, render, tables
+from newsintel.ui import charts, common, data, render, tables
 from newsintel.ui.text import digest_markdown
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
+page = common.start_page("What moved this week")
+settings, db, span = page.settings, page.db, page.span
 content = data.digest(db, settings.price_series)
-
-st.title("What moved this week")
 in_progress = " (week in progress)" if span.last < content.period_end else ""
 st.caption(
     f"Week of {content.period_start:%A %d %B %Y}, stories up to {span.last:%d %B %Y}"
@@ -76,23 +72,25 @@ with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     prices = data.series_weekly(db, settings.price_series, start, span.last)
     unit = str(prices["unit"].iloc[0]) if not prices.empty else ""
-    if counts.empty or not counts["articles"].any():
+    stories = not counts.empty and bool(counts["articles"].any())
+    if not stories:
         common.no_stories_notice(label, start, span.last)
     if prices.empty:
         series_name = common.series_label(settings.price_series)
         common.no_values_notice(series_name, settings.price_series, start, span.last)
-    render.chart(
-        charts.theme_vs_series,
-        counts,
-        prices,
-        theme_label=label,
-        series_label=common.series_label(settings.price_series),
-        unit=unit,
-    )
+    if stories or not prices.empty:  # with neither, the notices stand alone: no blank chart
+        render.chart(
+            charts.theme_vs_series,
+            counts,
+            prices,
+            theme_label=label,
+            series_label=common.series_label(settings.price_series),
+            unit=unit,
+        )
 
 movers_col, prices_col = st.columns([3, 2])
 with movers_col:
-    st.subheader("Theme movers")
+    st.header("Theme movers")
     trend_start = content.period_start - timedelta(weeks=11)
     weekly = data.theme_weekly(db, trend_start, content.period_end)
     st.dataframe(
@@ -117,10 +115,13 @@ with movers_col:
         },
     )
 with prices_col:
-    st.subheader("Latest price moves")
+    st.header("Latest price moves")
     moves = tables.price_moves(content)
     if moves.empty:
-        st.caption("No price series has a value in the last month of data.")
+        st.caption(
+            "No price series has a value in the last month of data: add recent values "
+            "with `newsintel series import FILE --name SERIES`."
+        )
     else:
         st.dataframe(
             moves,
@@ -135,6 +136,6 @@ with prices_col:
             },
         )
 
-st.subheader("What the digest would say")
+st.header("What the digest would say")
 with st.container(border=True):
     st.markdown(digest_markdown(content))

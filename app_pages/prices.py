@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, render, tables
+from newsintel.ui import charts, common, data, render, significance, tables
 from newsintel.ui.text import escape_markdown
 
 _UNITS = {"D": "day", "W": "week", "M": "month"}
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
-
-st.title("Prices & themes")
-st.caption(
+page = common.start_page(
+    "Prices & themes",
     "News attention and prices on one time axis, with the lead/lag statistics the "
-    "pipeline stored. These show association in time, never cause."
+    "pipeline stored. These show association in time, never cause.",
+    backfill=True,
 )
-common.backfill_notice(settings)
+settings, db, span = page.settings, page.db, page.span
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:
     theme, label = common.theme_picker(settings)
@@ -28,7 +25,12 @@ with c2:
 with c3:
     weeks = common.range_weeks()
 if picked is None:
-    st.info("No price or attention series is stored yet: run `newsintel series import`.")
+    st.info(
+        "No price or attention series is stored yet: import prices with `newsintel series "
+        "import FILE --name SERIES`, or fetch attention series with `newsintel backfill "
+        f"gdelt --since {span.first:%Y-%m-%d}`.",
+        icon=":material/timeline:",
+    )
     st.stop()
 series_id, unit = picked
 series_name = common.series_label(series_id)
@@ -37,20 +39,22 @@ start = span.start_for(weeks)
 with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
-    if counts.empty or not counts["articles"].any():
+    stories = not counts.empty and bool(counts["articles"].any())
+    if not stories:
         common.no_stories_notice(label, start, span.last)
     if values.empty:
         common.no_values_notice(series_name, series_id, start, span.last)
-    render.chart(
-        charts.theme_vs_series,
-        counts,
-        values,
-        theme_label=label,
-        series_label=series_name,
-        unit=unit,
-    )
+    if stories or not values.empty:  # with neither, the notices stand alone: no blank chart
+        render.chart(
+            charts.theme_vs_series,
+            counts,
+            values,
+            theme_label=label,
+            series_label=series_name,
+            unit=unit,
+        )
 
-st.subheader("Lead and lag", anchor=False)
+st.header("Lead and lag", anchor=False)
 results = data.lead_lag(db, theme, series_id)
 if results.ccf.empty and results.granger.empty:
     st.info(
@@ -82,9 +86,14 @@ if not results.ccf.empty:
     first = ccf.iloc[0]
     with st.container(border=True):
         render.chart(charts.ccf, ccf, theme_label=label, series_label=series_name, unit=unit)
+    # A run stored without its window (older rows) still names its run, not a crash.
+    window = (
+        f", {unit}s {first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}"
+        if pd.notna(first["window_start"]) and pd.notna(first["window_end"])
+        else ""
+    )
     notes = [
-        f"Run `{escape_markdown(str(first['run_id']))}`, {unit}s "
-        f"{first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}.",
+        f"Run `{escape_markdown(str(first['run_id']))}`{window}.",
         f"Positive lag k: the theme's share of all stories in one {unit} is compared with "
         f"the series k {unit}s later (the theme leads); negative lag: the series leads.",
     ]
@@ -124,15 +133,26 @@ if not results.ccf.empty:
             f"r = {best['r']:+.2f} ({which} = {best_p:.3f}{classic}). An "
             "association in time, not evidence that one moves the other."
         )
+    untestable = [v for v in significance.verdicts(ccf) if v.startswith("not testable")]
+    if untestable:
+        reasons = sorted({v.split(":", 1)[1].strip() for v in untestable})
+        notes.append(
+            f"{len(untestable)} lag(s) are not testable by the robust test "
+            f"({'; '.join(reasons)}): their classic p rests on a spike or two, so they are "
+            "never marked significant."
+        )
     st.markdown("\n".join(f"- {n}" for n in notes))
 
 if not results.granger.empty:
-    st.subheader("Granger tests", anchor=False)
+    st.header("Granger tests", anchor=False)
     st.caption(
         "Each row asks whether, in this sample, the past of one series adds information "
         "about the other beyond that series' own past (Granger test). It is an in-sample "
         "test, not a forecast, and it says nothing about cause. Adjusted p corrects for "
-        "every test in the run (Benjamini-Hochberg)."
+        "every test in the run (Benjamini-Hochberg). The verdict follows the robust test's "
+        "adjusted p (valid when volatility changes over time); the classic one is beside it. "
+        "A test the robust version cannot judge (one period carries the fit, or too few "
+        "effective periods) is not testable, whatever the classic p says."
     )
     st.dataframe(
         tables.granger_table(results.granger, label, series_name),
@@ -142,8 +162,11 @@ if not results.granger.empty:
             "question": st.column_config.TextColumn("Question", width="large"),
             "lag": st.column_config.NumberColumn(f"Lags ({unit}s)", format="%d"),
             "statistic": st.column_config.NumberColumn("F", format="%.2f"),
-            "p_value": st.column_config.NumberColumn("p", format="%.3f"),
-            "p_adj": st.column_config.NumberColumn("Adjusted p", format="%.3f"),
+            "p_value": st.column_config.NumberColumn("Classic p", format="%.3f"),
+            "p_robust": st.column_config.NumberColumn("Robust p", format="%.3f"),
+            "p_robust_adj": st.column_config.NumberColumn("Robust adjusted p", format="%.3f"),
+            "p_adj": st.column_config.NumberColumn("Classic adjusted p", format="%.3f"),
+            "verdict": st.column_config.TextColumn("Verdict (robust adjusted p < 0.05)"),
             "n_obs": st.column_config.NumberColumn(f"{unit.capitalize()}s used", format="%d"),
             "warnings": st.column_config.TextColumn("Warnings"),
         },

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import common, context, data, params
+from newsintel.ui import common, data, params
 
 MODES = {"semantic": "By meaning", "keyword": "By keyword"}
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
-
-st.title("Search")
+page = common.start_page("Search")
+settings, db, span = page.settings, page.db, page.span
 query = params.text("Search articles", key="q", placeholder="e.g. lithium supply glut in China")
 c1, c2, c3 = st.columns([2, 2, 3])
 with c1:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, context, data, render
+from newsintel.ui import charts, common, data, render
 
-settings = context.current_settings()
+# Feeds can be configured before any story is stored: this page shows them anyway.
+settings = common.start_page("Sources", stories=False).settings
 health = data.source_health(settings.db)
 outlets = data.outlets(settings.db)
 origins = data.origin_monthly(settings.db)
 
-st.title("Sources")
 if health.empty and outlets.empty:
     st.info("No sources yet: run `newsintel ingest` or `newsintel demo`.", icon=":material/info:")
     st.stop()
@@ -23,7 +23,7 @@ if not origins.empty:
         "origins moves; `newsintel analyze --origin ...` restricts an analysis to some."
     )
 
-st.subheader("Configured feeds")
+st.header("Configured feeds")
 st.caption(
     "Fetch state of every feed. Failing feeds are retried with backoff; a high "
     "not-modified rate means the feed is polled more often than it changes."
@@ -66,7 +66,7 @@ st.dataframe(
 # IMAP mailboxes (kind = "imap" in feeds.toml): how far each has been read, and why not.
 mailboxes = data.mailbox_health(settings.db)
 if not mailboxes.empty:
-    st.subheader("Mailboxes")
+    st.header("Mailboxes")
     st.dataframe(
         mailboxes,
         hide_index=True,
@@ -92,7 +92,7 @@ if not mailboxes.empty:
     )
 
 if not outlets.empty:
-    st.subheader(f"Outlets of backfilled stories ({len(outlets):,})")
+    st.header(f"Outlets of backfilled stories ({len(outlets):,})")
     st.caption(
         "Sites known only through imported or GDELT stories: never fetched as feeds, so "
         "they have no health to show."

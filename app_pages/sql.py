@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from newsintel.ui import context, data, params
+from newsintel.ui import common, data, params
 
 EXAMPLES = {
     "Weekly stories of one theme": (
@@ -42,14 +42,13 @@ EXAMPLES = {
 }
 _EDITOR = "sql.editor"
 
-settings = context.current_settings()
-
-st.title("SQL")
-st.caption(
+settings = common.start_page(
+    "SQL",
     "Read-only SQL on the database: one SELECT at a time, no files, no network. "
     "Views: v_articles, v_article_themes, v_theme_daily, v_theme_weekly, "
-    "v_series_weekly, v_analysis_results, v_source_health."
-)
+    "v_series_weekly, v_analysis_results, v_source_health.",
+    stories=False,
+).settings
 
 
 def _use_example() -> None:

@@ -6,20 +6,16 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, render
+from newsintel.ui import charts, common, data, render
 
-settings = context.current_settings()
-db = settings.db
-span = common.data_window_or_stop(settings)
-assert span.first is not None and span.last is not None
-
-st.title("Themes")
-st.caption(
+page = common.start_page(
+    "Themes",
     "Stories are counted once per story (syndicated copies collapse). A story belongs to "
     "a theme when the theme's trained classifier (its embedding and keyword hits) scores "
     "it above the calibrated threshold; a theme without a classifier uses similarity to "
-    "its description and examples. `newsintel themes explain ID` shows why."
+    "its description and examples. `newsintel themes explain ID` shows why.",
 )
+settings, db, span = page.settings, page.db, page.span
 left, right = st.columns([2, 3])
 with left:
     theme, label = common.theme_picker(settings)
@@ -41,7 +37,7 @@ with share_col, st.container(border=True):
 detail = data.theme_detail(db, theme, start, span.last, 10)
 stories_col, mix_col = st.columns([3, 2])
 with stories_col:
-    st.subheader(f"Top stories: {label}", anchor=False)
+    st.header(f"Top stories: {label}", anchor=False)
     st.caption(f"Most similar to the theme, {start:%d %b %Y} to {span.last:%d %b %Y}.")
     top = detail.top
     if top.empty:
@@ -49,14 +45,14 @@ with stories_col:
     else:
         common.stories_table(top, with_score=True)
 with mix_col:
-    st.subheader("Source mix", anchor=False)
+    st.header("Source mix", anchor=False)
     mix = detail.mix
     if mix.empty:
         st.caption("No stories of this theme in the window.")
     else:
         render.chart(charts.source_mix, mix, label)
 
-st.subheader("Stories of the peak week", anchor=False)
+st.header("Stories of the peak week", anchor=False)
 peak = detail.peak
 if peak is None:
     st.caption("No stories of this theme in the window.")

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, context, data, params, render
+from newsintel.ui import charts, common, data, params, render
 from newsintel.ui.text import emergence_rule, escape_markdown
 
 WINDOWS = {"all": "All stories", "quarter": "By quarter", "month": "By month"}
 STEPS = {"all": "Build (UTC)", "quarter": "Quarter", "month": "Month"}
 PER = {"month": "Month", "week": "Week"}
 
-settings = context.current_settings()
-db = settings.db
-common.data_window_or_stop(settings)
-
-st.title("Topics")
+page = common.start_page("Topics")
+settings, db = page.settings, page.db
 builds = data.topic_builds(db)
 if not builds:
     st.info(
@@ -78,7 +75,7 @@ with st.container(border=True):
 
 link = common.link_column()
 if topic is None:
-    st.subheader("Topics", anchor=False)
+    st.header("Topics", anchor=False)
     st.caption(
         f"Emerging: more stories in the latest month ({overview.latest_period or 'none'}) "
         f"than the topic's earlier share of all stories predicts ({emergence_rule()}). "
@@ -120,7 +117,7 @@ if topic is None:
     )
 else:
     row = topics[topics["topic_id"] == topic].iloc[0]
-    st.subheader(f"Topic: {escape_markdown(labels[topic])}", anchor=False)
+    st.header(f"Topic: {escape_markdown(labels[topic])}", anchor=False)
     st.caption(
         f"{int(row['size'])} stories, {int(row['latest'])} in {overview.latest_period}. "
         f"Top words: {escape_markdown(', '.join(row['top_words']))}. "
@@ -144,7 +141,7 @@ else:
         },
     )
 
-st.subheader("Lineage over time", anchor=False)
+st.header("Lineage over time", anchor=False)
 lineage = data.topic_lineage(db, build.build_id)
 if topic is not None:
     lineage = lineage[(lineage["parent_topic_id"] == topic) | (lineage["child_topic_id"] == topic)]

@@ -1,24 +1,34 @@
-"""`newsintel backfill gkg`: GKG files per second, local engine vs Ray vs a bare baseline.
+"""`newsintel backfill gkg`: the scan stage against a bare baseline, the load stage, Ray.
 
 The files are written by tests/gkgserver.py (seeded, GDELT's 27-column layout, one zip
 per 15 minutes, rows of mixed topics) and served from a child process, so that the
-server's CPU is not the driver's. Three runs over the same files:
+server's CPU is not the driver's. The runs, over the same files:
 
-- bare: this process downloads nothing, it only unzips and parses every file with the
-  same reader (``zip_lines`` + ``parse_gkg``), one after another: the per-file floor;
-- local: ``backfill gkg --engine local`` into a fresh database (process pool, one worker
-  per core: download, md5, parse, shard, then the driver stores every shard);
-- ray: the same with ``--engine ray`` on a local Ray started before the clock (2 CPUs
-  here; its start is reported apart).
+- bare: this process unzips every file (downloaded beforehand) and splits its rows
+  into their 27 fields with the same reader newsintel uses (``zip_lines`` +
+  ``gkg_fields``), nothing else: the per-file floor;
+- scan stage: ``process_file`` on every file in a process pool of one worker per core
+  (``scale.files.run_local``): download, md5, streamed unzip, parse, theme filter,
+  Parquet shard. No database;
+- load stage: ``backfill gkg`` over those shards (each reused, none downloaded again):
+  the driver reads each shard and stores its stories through identity /
+  near-duplicates into a fresh DuckDB file;
+- local and ray: the whole ``backfill gkg`` (scan and load together, as a user runs
+  it) with ``--engine local`` and ``--engine ray`` (a local Ray started before the
+  clock; its start reported apart), each into a fresh database.
 
-Targets (issue 14): Ray's wall time at most 1.3x the local engine's on 2 cores, and
-newsintel's per-file cost (local wall x cores / files) at most 1.2x the bare per-file
-time. Figures are per core, so runs on other machines compare.
+Targets (issue 14): the scan stage's cost per file at most 1.2x the bare per-file
+cost, both as CPU seconds of the thread doing the work (``FileResult.cpu_seconds``
+against ``time.thread_time`` around the bare loop), medians over the files, so that
+a worker's first file (lazy imports) and other jobs on the machine do not count; and
+Ray's wall time at most 1.3x the local engine's. The load stage has no target: it is
+reported per file. Figures are per core, so runs on other machines compare.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,30 +81,34 @@ def gkg_server(files: int, rows: int) -> Iterator[str]:
             child.wait()
 
 
-def _bare(master_url: str, themes_file: Path) -> tuple[float, int]:
-    """(seconds, rows) to unzip and parse every file, downloaded beforehand."""
-    import httpx
+def _bare(blobs: list[bytes]) -> tuple[list[float], int]:
+    """CPU seconds per file to unzip and split every row into its fields, and the rows."""
+    from newsintel.backfill.gkg import GKG_COLUMNS, gkg_fields, zip_lines
 
-    from newsintel.backfill.gkg import parse_gkg, parse_master, theme_filter, zip_lines
-    from newsintel.themes.definitions import load_themes
-
-    master = parse_master(httpx.get(master_url, timeout=30).text)
-    blobs = [(e.name, httpx.get(e.url, timeout=30).content) for e in master.entries]
-    spec = theme_filter(load_themes(themes_file))
-    started = time.perf_counter()
-    rows = sum(parse_gkg(zip_lines(data), spec, name).rows for name, data in blobs)
-    return time.perf_counter() - started, rows
+    seconds: list[float] = []
+    rows = 0
+    for data in blobs:
+        started = time.thread_time()
+        rows += sum(len(fields) == GKG_COLUMNS for fields in gkg_fields(zip_lines(data)))
+        seconds.append(time.thread_time() - started)
+    return seconds, rows
 
 
 def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
-    """Time the bare parse, the local engine and the Ray engine over the same files."""
+    """Time the bare reader, the scan and load stages, the local and the Ray engine."""
     sys.path.insert(0, str(ROOT / "tests"))
+    import httpx
+
+    from newsintel.backfill.gkg import parse_master, theme_filter
     from newsintel.config import load_settings
-    from newsintel.jobs.backfill_gkg import backfill_gkg
+    from newsintel.jobs.backfill_gkg import FILE_TIMEOUT_S, backfill_gkg
+    from newsintel.scale.files import run_local
+    from newsintel.themes.definitions import load_themes
 
     at_size = (files, rows) == (FILES, ROWS)
     cores = os.cpu_count() or 1
     day = "2024-03-01"
+    until = "2024-03-03"  # up to 192 files of 15 minutes
     with tempfile.TemporaryDirectory() as folder, gkg_server(files, rows) as master_url:
         themes = Path(folder) / "themes.toml"
         themes.write_text(THEMES)
@@ -108,8 +122,16 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
                 gkg_master_url=master_url,
             )
 
-        bare_s, bare_rows = _bare(master_url, themes)
-        until = "2024-03-03"  # up to 192 files of 15 minutes
+        entries = parse_master(httpx.get(master_url, timeout=30).text).entries
+        bare, bare_rows = _bare([httpx.get(e.url, timeout=30).content for e in entries])
+        spec = theme_filter(load_themes(themes))
+        shards = Path(folder) / "shards"
+        started = time.perf_counter()
+        scanned = [r for _, r in run_local(entries, spec, str(shards), FILE_TIMEOUT_S, cores)]
+        scan_s = time.perf_counter() - started
+        started, cpu = time.perf_counter(), time.process_time()
+        loaded = backfill_gkg(settings("load"), since=day, until=until, out_dir=shards)  # type: ignore[arg-type]
+        load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
         started = time.perf_counter()
         local = backfill_gkg(settings("local"), since=day, until=until)  # type: ignore[arg-type]
         local_s = time.perf_counter() - started
@@ -132,12 +154,35 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         finally:
             if own:
                 ray.shutdown()
-    per_file_bare = bare_s / files
-    per_file_local = local_s * cores / files
+    bare_file = statistics.median(bare)
+    scan_file = statistics.median(r.cpu_seconds for r in scanned)
+    kept = sum(r.kept for r in scanned)
     figures = (
-        Figure("bare unzip + parse, files/s (1 core)", files / bare_s, "files/s"),
-        Figure("  rows/s (1 core)", bare_rows / bare_s, "rows/s"),
-        Figure("local engine, files/s per core", files / local_s / cores, "files/s"),
+        Figure("bare unzip + split, CPU ms per file (median)", bare_file * 1e3, "ms"),
+        Figure("  files/s (1 core, all files)", files / sum(bare), "files/s"),
+        Figure("  rows/s (1 core, all files)", bare_rows / sum(bare), "rows/s"),
+        Figure("scan stage, worker CPU ms per file (median)", scan_file * 1e3, "ms"),
+        check(
+            "scan stage / bare, CPU per file",
+            scan_file / bare_file,
+            "x",
+            f"<= {PER_FILE_MAX}",
+            scan_file / bare_file <= PER_FILE_MAX,
+            at_target_size=at_size,
+        ),
+        Figure(
+            "  worker CPU ms per file (mean, first files' imports in)",
+            1e3 * sum(r.cpu_seconds for r in scanned) / files,
+            "ms",
+        ),
+        Figure("  wall x cores per file (pool start in)", scan_s * cores / files * 1e3, "ms"),
+        Figure("  rows kept of rows read", 100 * kept / max(bare_rows, 1), "%"),
+        Figure(
+            "load stage (shards -> DuckDB), driver CPU ms per file", load_cpu / files * 1e3, "ms"
+        ),
+        Figure("  wall ms per file", load_s / files * 1e3, "ms"),
+        Figure("  stories stored per file", loaded.stories_added / files, "stories"),
+        Figure("local engine (scan + load), files/s per core", files / local_s / cores, "files/s"),
         Figure("  rows/s per core", local.rows_read / local_s / cores, "rows/s"),
         Figure("  MB/s read", local.bytes_read / 1e6 / local_s, "MB/s"),
         Figure("ray engine, files/s per core", files / ray_s / cores, "files/s"),
@@ -151,13 +196,8 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
             ray_s / local_s <= RAY_OVERHEAD_MAX,
             at_target_size=at_size,
         ),
-        check(
-            "local per-file cost / bare per-file",
-            per_file_local / per_file_bare,
-            "x",
-            f"<= {PER_FILE_MAX}",
-            per_file_local / per_file_bare <= PER_FILE_MAX,
-            at_target_size=at_size,
+        Figure(
+            "  whole run's wall x cores per file / bare", local_s * cores / files / bare_file, "x"
         ),
         check(
             "files stored, local / ray",
@@ -165,6 +205,13 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
             f"/ {on_ray.stored} of {files}",
             "all, both",
             local.stored == on_ray.stored == files and not local.failed,
+        ),
+        check(
+            "stories, load stage == local",
+            loaded.stories_added,
+            f"vs {local.stories_added}",
+            "equal",
+            loaded.stories_added == local.stories_added and loaded.shards_reused == files,
         ),
         check(
             "stories, local == ray",
@@ -177,7 +224,11 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
     notes = (
         f"{files} GKG zips x {rows:,} rows (seed {SEED}) from a loopback child process; "
         f"{cores} cores; local = process pool of {cores}, ray = ray.init(num_cpus={cores})",
-        "local per-file cost = local wall x cores / files (core-seconds a file), against "
-        "the bare loop's seconds a file on one core; both include the same unzip + parse",
+        "scan stage / bare: median CPU seconds of the worker thread per file (download, "
+        "md5, unzip, parse, filter, shard) against the median CPU seconds per file of "
+        "unzip + split alone; the target applies to this ratio",
+        "load stage: the driver's CPU (DuckDB threads included) storing the scan's shards "
+        "(reused, no download); no target. The whole run's wall x cores per file is "
+        "reported beside it, not checked",
     )
     return BenchResult("gkg", {"files": files, "rows": rows}, figures, notes)

@@ -1,8 +1,9 @@
 """One exception tree for newsintel.
 
-Third-party errors (httpx, duckdb, feedparser, smtplib, statsmodels) are caught where
-they happen and re-raised as one of these, so the CLI and the app can map every
-failure to one clear, specific message instead of a traceback.
+Third-party errors (httpx, duckdb, feedparser, smtplib, statsmodels) that a user can
+act on are caught where they happen and re-raised as one of these, so the CLI and the
+app map each to one clear, specific message instead of a traceback. Any other error is
+a bug: the CLI still prints it as one line (its traceback under ``--debug``).
 """
 
 from __future__ import annotations

@@ -47,11 +47,13 @@ PICTURE_SOURCES: dict[str, tuple[str, ...]] = {
         "newsintel/ui/common.py",
         "newsintel/ui/tables.py",
         "newsintel/ui/text.py",
+        "newsintel/series/smoothing.py",
     ),
     "digest.png": (
         "newsintel/digest/chart.py",
         "newsintel/digest/render.py",
         "newsintel/digest/templates/*.j2",
+        "newsintel/series/smoothing.py",
     ),
 }
 

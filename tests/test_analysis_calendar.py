@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from newsintel.analysis import analyse_pair, lead_lag
+from newsintel.analysis import analyze_pair, lead_lag
 from newsintel.analysis.calendar import on_calendar
+from newsintel.analysis.screen import NotAnalysable
+from newsintel.errors import AnalysisError
 
 WEEKS = pd.date_range("2017-01-06", periods=300, freq="W-FRI")
 GAP = slice(150, 157)  # seven weeks without a value in either series
@@ -53,7 +55,7 @@ def test_lag_one_never_pairs_across_the_gap() -> None:
 
 def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     x, y, _, _ = _gapped(5)
-    white = analyse_pair(x, y, max_lag=3, x_name="x", y_name="y", freq="W")
+    white = analyze_pair(x, y, max_lag=3, x_name="x", y_name="y", freq="W")
     assert white.lead_lag.periods == {
         "used": 293,
         "dropped_partial": 0,
@@ -71,7 +73,7 @@ def test_periods_count_the_gap_and_the_differences_lost_to_it() -> None:
     level_x = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
     level_y = pd.Series(np.cumsum(rng.normal(size=293)), x.index)
     level_y = pd.concat([level_y, pd.Series([0.0], [WEEKS[0] - pd.Timedelta(days=7)])])
-    walked = analyse_pair(
+    walked = analyze_pair(
         level_x, level_y.sort_index(), max_lag=3, x_name="a", y_name="b", freq="W"
     )
     ll = walked.lead_lag
@@ -205,3 +207,110 @@ def test_event_study_offsets_are_calendar_periods() -> None:
     # Counting observed periods instead puts half the response at offset +1.
     observed = study(None)
     assert dict(zip(observed.offsets, observed.car, strict=True))[1] > 0.6
+
+
+def _calendar_changes(levels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """One-period changes on the full calendar: NaN where either end is missing."""
+    full = np.where(keep, levels, np.nan)
+    return np.concatenate([[np.nan], np.diff(full)])
+
+
+def test_rolling_and_regimes_never_difference_across_the_holiday_gap() -> None:
+    """Both levels jump by 200 inside a seven-week gap: a difference across the gap
+    would be one coincident 200-unit 'change' that makes every window holding it read
+    r ~ 1. On the calendar it is missing, and the periods it costs are counted."""
+    from newsintel.analysis.rolling import rolling_correlation
+
+    rng = np.random.default_rng(31)
+    n = 300
+    keep = np.ones(n, dtype=bool)
+    keep[GAP] = False
+    jump = np.where(np.arange(n) >= GAP.start, 200.0, 0.0)
+    level_x = np.cumsum(rng.normal(size=n)) + jump
+    level_y = np.cumsum(rng.normal(size=n)) + jump
+    x, y = pd.Series(level_x[keep], WEEKS[keep]), pd.Series(level_y[keep], WEEKS[keep])
+    result = analyze_pair(
+        x, y, max_lag=3, x_name="x", y_name="y", freq="W", split=WEEKS[100].date()
+    )
+    assert not isinstance(result, NotAnalysable)
+    ll = result.lead_lag
+    assert ll.transforms["x"]["differences"] == ll.transforms["y"]["differences"] == 1
+    rolling = result.rolling
+    assert rolling is not None
+    # Seven missing weeks and the change into the first week after them.
+    assert rolling.lost_to_gaps == ll.periods["lost_to_gaps"] == 8
+    assert rolling.n_obs == ll.n_stationary == n - 1 - 8
+    assert rolling.to_dict()["periods"] == {"used": n - 9, "lost_to_gaps": 8}
+    assert any("calendar period(s) have no complete pair" in w for w in rolling.warnings)
+    # Every window's r is the correlation of its own one-week changes, nothing else.
+    dx, dy = _calendar_changes(level_x, keep)[1:], _calendar_changes(level_y, keep)[1:]
+    w = rolling.window
+    expected = []
+    for end in range(w, dx.size + 1):
+        a, b = dx[end - w : end], dy[end - w : end]
+        ok = np.isfinite(a) & np.isfinite(b)
+        expected.append(np.corrcoef(a[ok], b[ok])[0, 1])
+    np.testing.assert_allclose(rolling.points.to_numpy(), expected, atol=1e-9)
+    assert rolling.points.abs().max() < 0.6
+    # Observed periods taken as consecutive (the old input) put the jump in one change.
+    observed = rolling_correlation(x.diff().dropna(), y.diff().dropna(), w)
+    assert observed.points.max() > 0.99
+    # Regimes: each regression row needs its change and `lag` earlier ones, all known.
+    split = result.regimes
+    assert split is not None and split["source"] == "--split"
+    lag = split["lag"]
+    assert split["periods"] == {"used": n - 1 - lag - (8 + lag), "lost_to_gaps": 8 + lag}
+    assert sum(s["n"] for s in split["segments"]) == split["periods"]["used"]
+    assert split["change_test"]["df"][1] == split["periods"]["used"] - 2 * (2 * lag + 1)
+    assert any("left out of the regime regressions" in w for w in split["warnings"])
+
+
+def test_rolling_and_regimes_with_every_third_week_missing() -> None:
+    """Weeks 2, 5, 8, ... are missing and both levels jump by 50 in each: only the
+    change from week 0 to week 1 of every three is a one-week change. Rolling windows
+    use exactly those; the regime regression, whose rows need two consecutive changes,
+    has none (a lag counted in observed periods would have made rows of jumps)."""
+    from newsintel.analysis.regimes import regimes
+    from newsintel.analysis.rolling import rolling_correlation
+
+    rng = np.random.default_rng(32)
+    n = 240
+    keep = np.arange(n) % 3 != 2
+    jumps = np.cumsum(~keep) * 50.0
+    level_x = np.cumsum(rng.normal(size=n)) + jumps
+    level_y = np.cumsum(rng.normal(size=n)) + jumps
+    dx, dy = _calendar_changes(level_x, keep), _calendar_changes(level_y, keep)
+    cx, cy = pd.Series(dx[1:], WEEKS[1:n]), pd.Series(dy[1:], WEEKS[1:n])
+    assert int(np.isfinite(dx).sum()) == n // 3  # one change in three weeks
+    rolling = rolling_correlation(cx, cy, 30, calendar=True)
+    assert rolling.n_obs == n // 3 and rolling.lost_to_gaps == n - 1 - n // 3
+    expected = []
+    for end in range(30, n):
+        a, b = dx[1:][end - 30 : end], dy[1:][end - 30 : end]
+        ok = np.isfinite(a)
+        expected.append(np.corrcoef(a[ok], b[ok])[0, 1])
+    np.testing.assert_allclose(rolling.points.to_numpy(), expected, atol=1e-9)
+    assert rolling.points.abs().max() < 0.7
+    # The summary judges each window by its own pairs (10 of 30: a wider band).
+    assert rolling.summary()["share_significant"] == pytest.approx(
+        float(np.mean(np.abs(expected) > 1.959963984540054 / np.sqrt(10))), abs=0.02
+    )
+    with pytest.raises(AnalysisError, match="no break leaves two regimes"):
+        regimes(cx, cy, lag=1, breaks=[WEEKS[120].date()], source="t")
+    # Stationary values with the same gaps: a lag-1 row needs weeks t and t-1, i.e.
+    # t = 1 mod 3; y_t = 0.8 x_{t-1} there, while a cross-gap pair is pure noise.
+    x = np.where(keep, rng.normal(size=n), np.nan)
+    y = np.where(keep, rng.normal(size=n), np.nan)
+    y[1:] += 0.8 * np.nan_to_num(x[:-1])
+    out = regimes(
+        pd.Series(x, WEEKS[:n]),
+        pd.Series(y, WEEKS[:n]),
+        lag=1,
+        breaks=[WEEKS[120].date()],
+        source="t",
+    )
+    assert out["periods"] == {"used": n // 3, "lost_to_gaps": n - 1 - n // 3}
+    assert [s["n"] for s in out["segments"]] == [40, 40]
+    t = np.arange(1, n)[np.arange(1, n) % 3 == 1]
+    for segment, rows in zip(out["segments"], (t[t < 120], t[t >= 120]), strict=True):
+        assert segment["r_at_lag"] == pytest.approx(np.corrcoef(x[rows - 1], y[rows])[0, 1])

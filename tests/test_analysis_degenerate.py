@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsintel.analysis import (
-    analyse_pair,
+    analyze_pair,
     detect_change_points,
     event_study,
     lead_lag,
@@ -27,7 +27,8 @@ from newsintel.analysis import (
     rolling_granger,
     var_impulse_response,
 )
-from newsintel.analysis.screen import NotAnalysable
+from newsintel.analysis.calendar import on_calendar
+from newsintel.analysis.screen import NotAnalysable, finite_pair
 from newsintel.errors import AnalysisError
 
 FAST = settings(
@@ -101,9 +102,9 @@ def _only_analysis_errors(call: object) -> None:
 
 @FAST
 @given(pair=pairs(), max_lag=st.sampled_from([1, 4, 12]))
-def test_analyse_pair_never_raises(pair: tuple[pd.Series, pd.Series], max_lag: int) -> None:
+def test_analyze_pair_never_raises(pair: tuple[pd.Series, pd.Series], max_lag: int) -> None:
     x, y = pair
-    result = analyse_pair(x, y, max_lag=max_lag, x_name="theme:t", y_name="series:p", freq="W")
+    result = analyze_pair(x, y, max_lag=max_lag, x_name="theme:t", y_name="series:p", freq="W")
     data = result.to_dict()
     json.dumps(data, allow_nan=False, default=str)
     rows = result.to_rows("run")
@@ -131,6 +132,14 @@ def test_rolling_raises_only_analysis_error(
     x, y = pair
     _only_analysis_errors(lambda: rolling_correlation(x, y, window))
     _only_analysis_errors(lambda: rolling_granger(x, y, window=window, lag=lag))
+
+    def on_the_calendar() -> None:
+        """As analyze_pair calls them: on a calendar, NaN for missing periods."""
+        cx, cy = on_calendar(*finite_pair(x, y), "W")
+        _only_analysis_errors(lambda: rolling_correlation(cx, cy, window, calendar=True))
+        rolling_granger(cx, cy, window=window, lag=lag, calendar=True)
+
+    _only_analysis_errors(on_the_calendar)
 
 
 @FAST
@@ -161,7 +170,7 @@ def test_issue_reproduction_two_step_price_is_not_analysable() -> None:
     price[20:] += 1
     returns = _weekly(np.log(price)).diff().dropna()
     attention = _weekly(np.random.default_rng(0).random(30))
-    result = analyse_pair(
+    result = analyze_pair(
         attention, returns, max_lag=8, x_name="theme:a", y_name="series:p", freq="W"
     )
     assert isinstance(result, NotAnalysable)
@@ -180,7 +189,7 @@ def test_issue_reproduction_two_step_price_is_not_analysable() -> None:
     ],
 )
 def test_reasons_name_the_problem(x: np.ndarray, y: np.ndarray, reason: str) -> None:
-    result = analyse_pair(_weekly(x), _weekly(y), max_lag=4, x_name="x", y_name="y", freq="W")
+    result = analyze_pair(_weekly(x), _weekly(y), max_lag=4, x_name="x", y_name="y", freq="W")
     assert isinstance(result, NotAnalysable)
     assert reason in result.reason
 
@@ -189,12 +198,12 @@ def test_duplicated_dates_and_nan_are_reported() -> None:
     rng = np.random.default_rng(3)
     x = _weekly(rng.normal(size=50), duplicate=True)
     y = _weekly(rng.normal(size=50))
-    result = analyse_pair(x, y, max_lag=4, x_name="x", y_name="y", freq="W")
+    result = analyze_pair(x, y, max_lag=4, x_name="x", y_name="y", freq="W")
     assert isinstance(result, NotAnalysable)
     assert "duplicated date" in result.reason
     holes = rng.normal(size=50)
     holes[[3, 17]] = math.nan
-    analysed = analyse_pair(_weekly(holes), y, max_lag=4, x_name="x", y_name="y", freq="W")
+    analysed = analyze_pair(_weekly(holes), y, max_lag=4, x_name="x", y_name="y", freq="W")
     assert analysed.analysable
     assert any("2 period(s) without a value" in w for w in analysed.warnings)
 

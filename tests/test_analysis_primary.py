@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from newsintel.analysis import analyse_pair, lead_lag
+from newsintel.analysis import analyze_pair, lead_lag
 from newsintel.analysis.forecast import out_of_sample
 from newsintel.analysis.regimes import regimes
 from newsintel.cli import main
@@ -76,7 +76,7 @@ def test_regimes_detect_a_relation_that_starts_halfway() -> None:
 
 def test_json_contract_keys() -> None:
     x, y = _planted(5)
-    result = analyse_pair(
+    result = analyze_pair(
         x, y, max_lag=6, x_name="x", y_name="y", freq="W", split=INDEX[150].date()
     )
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
@@ -159,7 +159,7 @@ def test_regimes_align_series_of_different_lengths() -> None:
 def test_best_lag_follows_the_robust_adjustment_and_keeps_the_classic_beside(
     tmp_path: Path,
 ) -> None:
-    from newsintel.digest.build import findings
+    from newsintel.jobs.digest_content import findings
     from newsintel.store import open_db
     from newsintel.store.analysis import save_results
     from newsintel.store.schema import migrate

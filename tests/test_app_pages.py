@@ -118,7 +118,7 @@ def test_themes_page(demo: AppTest) -> None:
     assert "Story volume by theme" in titles
     assert "AI health tools: share of all stories" in titles
     assert "AI health tools: stories by source" in titles
-    assert [s.value for s in at.subheader][:2] == ["Top stories: AI health tools", "Source mix"]
+    assert [s.value for s in at.header][:2] == ["Top stories: AI health tools", "Source mix"]
     top, peak = at.dataframe[0].value, at.dataframe[1].value
     assert len(top) > 0 and len(peak) > 0
     assert {"title", "source", "published_at", "url"} <= set(top.columns)
@@ -136,6 +136,21 @@ def test_prices_page(demo: AppTest) -> None:
     assert any(t and "positive: Lithium & battery materials leads" in t for t in x_titles)
     granger = at.dataframe[0].value
     assert len(granger) > 0 and {"p_value", "p_adj", "warnings"} <= set(granger.columns)
+    # The verdict follows the robust adjusted p (as best_lag does), the classic beside;
+    # a test without a robust p is "not testable", never "significant".
+    assert {"p_robust_adj", "verdict"} <= set(granger.columns)
+    assert granger["p_robust_adj"].notna().any()
+    for p, verdict in zip(granger["p_robust_adj"], granger["verdict"], strict=True):
+        if p != p:  # NaN
+            assert verdict.startswith("not testable: "), verdict
+        else:
+            assert verdict == ("significant" if p < 0.05 else "not significant")
+    points = next(u for u in unit_specs(ccf_spec) if "shape" in u.get("encoding", {}))
+    legend = points["encoding"]["color"]["legend"]["title"]
+    assert legend == "Robust adjusted p < 0.05"
+    tooltips = {t.get("title") for t in points["encoding"]["tooltip"]}
+    assert {"Robust adjusted p", "Classic adjusted p", "Robust test"} <= tooltips
+    assert "robust adjusted p < 0.05" in ccf_spec["description"]
     words = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert "drives" not in words and "causes" not in words
     assert "not evidence" in words or "never cause" in words or "nothing about cause" in words
@@ -269,7 +284,7 @@ def test_topics_page(demo: AppTest, demo_db) -> None:  # type: ignore[no-untyped
     assert {"label", "size", "latest", "growth", "emerging", "top_words"} <= set(topics.columns)
     assert topics["size"].sum() == 7004
     assert set(events["event"]) == {"birth"} and len(events) == len(ids)
-    assert [s.value for s in at.subheader] == ["Topics", "Lineage over time"]
+    assert [s.value for s in at.header] == ["Topics", "Lineage over time"]
     assert any("Emerging:" in c.value for c in at.caption)
 
 
@@ -283,7 +298,7 @@ def test_topics_page_filters_from_the_url(
     assert_clean(at)
     assert at.button_group(key="qp.window").value == "quarter"
     assert at.selectbox(key="qp.topic").value == first
-    assert at.subheader[0].value.startswith("Topic: ")
+    assert at.header[0].value.startswith("Topic: ")
     topic_map, volume, lineage = chart_specs(at)
     assert (
         topic_map["encoding"]["opacity"]["condition"]["test"] == f"(datum.topic_id === '{first}')"
@@ -305,7 +320,7 @@ def test_topics_page_filters_from_the_url(
     fresh = make_app(monkeypatch, demo_db.db)
     at = open_page(fresh, "topics", window="quarter", topic="t0000000000")
     assert_clean(at)
-    assert at.subheader[0].value == "Topics" and "topic" not in at.query_params
+    assert at.header[0].value == "Topics" and "topic" not in at.query_params
 
 
 def test_topics_page_without_a_build_says_how_to_make_one(
@@ -454,3 +469,72 @@ def test_a_theme_without_stories_and_a_series_without_values_say_what_fixes_them
     progress = at.warning[0].value
     assert "Backfill in progress: 1 of 2 GDELT windows" in progress
     assert "from 01 Feb 2024" in progress and "`newsintel backfill gdelt`" in progress
+
+    # Neither stories nor values: the two notices, and no empty chart between them.
+    at = open_page(make_app(monkeypatch, str(db)), "prices", theme="fusion", series="nickel")
+    assert_clean(at)
+    notices = " ".join(i.value for i in at.info)
+    assert "No stories of Fusion power" in notices and "Nickel has no values" in notices
+    assert not [t for t in chart_titles(at) if "weekly stories vs" in t]
+
+
+def test_an_unfinished_archive_backfill_names_the_command_that_resumes_it(
+    monkeypatch: pytest.MonkeyPatch, hostile_db: str, tmp_path: Path
+) -> None:
+    """An outlet-archive backfill is shown as the GDELT one is: while unfinished (running
+    or stopped), and while pages of it have failed; not once it is complete."""
+    from datetime import date
+
+    from newsintel.store.archive import (
+        UrlState,
+        finish_run,
+        save_archive_pages,
+        start_run,
+        unfinished_backfills,
+    )
+    from newsintel.store.feeds import upsert_outlets
+    from newsintel.ui.common import archive_backfill_text
+
+    since, until, started = date(2021, 1, 1), date(2023, 12, 31), datetime(2026, 12, 3, 8, 0)
+    page = "https://electrek.example/2021/03/01/a-page/"
+    failed = UrlState(page, "failed", 503, "HTTP 503", next_try_at=datetime(2026, 12, 3, 9, 30))
+    db = tmp_path / "archive.duckdb"
+    shutil.copy(hostile_db, db)
+    con = connect(str(db))
+    try:
+        # What `backfill archive "Electrek News" ...` leaves when stopped after one page failed.
+        upsert_outlets(con, [("electrek", "Electrek News", "https://electrek.example/")])
+        start_run(con, "electrek", "Electrek News", since, until, started)
+        save_archive_pages(con, "electrek", [], [failed], started)
+    finally:
+        con.close()
+    command = "`newsintel backfill archive 'Electrek News' --since 2021-01-01 --until 2023-12-31`"
+
+    at = open_page(make_app(monkeypatch, str(db)), "overview")
+    assert_clean(at)
+    (notice,) = [w.value for w in at.warning if "archive of" in w.value]
+    assert "Backfill in progress: the archive of Electrek News (01 Jan 2021 to 31 Dec 2023)" in (
+        notice
+    )
+    assert "has not finished" in notice and "0 stories stored so far, 1 article page failed" in (
+        notice
+    )
+    assert command in notice and "started 03 Dec 2026 08:00 UTC" in notice
+
+    # Finished with the page still failed: incomplete, and when the retry is due.
+    con = connect(str(db))
+    try:
+        finish_run(con, "electrek", since, until, started)
+        (run,) = unfinished_backfills(con)
+        text = archive_backfill_text(run)
+        assert text.startswith("Backfill incomplete") and "1 article page failed" in text
+        assert f"{command} from 03 Dec 2026 09:30 UTC" in text
+        # A re-run stored the page: complete, so no page mentions the archive any more.
+        save_archive_pages(con, "electrek", [], [UrlState(page, "stored")], started)
+    finally:
+        con.close()
+    done = tmp_path / "done.duckdb"  # another path: the app caches results per database
+    shutil.copy(db, done)
+    at = open_page(make_app(monkeypatch, str(done)), "prices")
+    assert_clean(at)
+    assert not [w.value for w in at.warning if "archive" in w.value]

@@ -25,6 +25,7 @@ from newsintel.config import Settings
 from newsintel.errors import ConfigError, FeedError
 from newsintel.jobs import group_near_duplicates, ingest
 from newsintel.jobs.backfill_archive import backfill_archive
+from newsintel.store.archive import ArchiveBackfill, unfinished_backfills
 
 ROOT = Path(__file__).resolve().parent.parent
 SINCE, UNTIL = date(2021, 1, 20), date(2021, 6, 30)
@@ -43,6 +44,12 @@ def _in_window(posts: list[Post], since: date = SINCE, until: date = UNTIL) -> l
 def _rows(db: str, sql: str) -> list[tuple[object, ...]]:
     with duckdb.connect(db, read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def _backfills(db: str) -> list[ArchiveBackfill]:
+    """What the app's backfill notice reads: runs unfinished or with failed pages."""
+    with duckdb.connect(db, read_only=True) as con:
+        return unfinished_backfills(con)
 
 
 def _article_paths(site: ArchiveSite, posts: list[Post]) -> dict[str, int]:
@@ -70,6 +77,9 @@ def test_paged_feed_is_walked_back_to_since_and_a_rerun_adds_nothing(
         assert sorted(r[0] for r in rows) == sorted(p.title for p in expected)
         assert {r[1] for r in rows} == {"archive"}
         assert all(str(r[2]).startswith(site.base + "/?p=") for r in rows)
+        assert _backfills(settings.db) == []  # finished, nothing failed: complete
+        ((feed, finished),) = _rows(settings.db, "SELECT feed, finished_at FROM archive_runs")
+        assert feed == server.url("/feed/") and finished is not None
 
         requests = len(site.log)
         again = backfill_archive(settings, server.url("/feed/"), SINCE, UNTIL)
@@ -234,6 +244,7 @@ def test_bad_input_gets_one_clear_line(
     with unpaged.serve() as server, pytest.raises(FeedError, match=r"tried \?paged=2 \(HTTP 404"):
         backfill_archive(settings, server.url("/feed/"), date(2019, 1, 1))
     assert _rows(settings.db, "SELECT count(*) FROM articles")[0][0] == 10
+    assert _backfills(settings.db) == []  # a re-run would fail alike: nothing to resume
 
     # robots.txt answering 503: RFC 9309 says assume complete disallow.
     down = ArchiveSite(make_posts(5), robots_status=503)
@@ -339,6 +350,11 @@ def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
             for r in _rows(killed_db, "SELECT url FROM archive_urls WHERE status = 'stored'")
         }
         assert len(stored_at_kill) >= 10  # the kill came after some batches were stored
+        # The app sees the run as unfinished, with the window and feed to resume it.
+        (killed,) = _backfills(killed_db)
+        assert killed.finished_at is None and killed.feed == url
+        assert (killed.since, killed.until) == (date(2021, 1, 1), date(2021, 12, 31))
+        assert killed.stories >= len(stored_at_kill)
         before = _article_paths(site, posts)
         subprocess.run(_cli(killed_db, url, *window), env=env, cwd=tmp_path, check=True)
         after = _article_paths(site, posts)
@@ -354,6 +370,7 @@ def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
     assert len(_rows(whole_db, query)) == 150
     states = "SELECT url, status, article_id FROM archive_urls ORDER BY url"
     assert _rows(killed_db, states) == _rows(whole_db, states)
+    assert _backfills(killed_db) == []  # resumed to the end
 
 
 def test_failed_pages_wait_for_the_ingest_backoff(tmp_path: Path) -> None:
@@ -373,3 +390,7 @@ def test_failed_pages_wait_for_the_ingest_backoff(tmp_path: Path) -> None:
         )  # type: ignore[operator]
         again = backfill_archive(settings, server.url("/feed/"), SINCE, UNTIL)
         assert again.statuses == {} and site.fetched(posts[0].path) == 3  # not yet due
+        # Finished, yet incomplete: the app names the failed page and when it is due.
+        (incomplete,) = _backfills(settings.db)
+        assert incomplete.finished_at is not None and incomplete.failed == 1
+        assert incomplete.stories == 2 and incomplete.retry_from == state[2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -52,6 +53,7 @@ STORED_COLUMNS = (
     "SELECT article_id, source_id, url, title, published_at, origin, title_derived, "
     "story_id FROM articles ORDER BY article_id"
 )
+GKG_DETAILS = "SELECT article_id, tone, gkg_themes, themes, file FROM gkg_articles ORDER BY 1"
 
 
 def _settings(tmp_path: Path, server: GkgServer, name: str = "db") -> Settings:
@@ -182,7 +184,9 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
         monkeypatch.setenv("NEWSINTEL_GKG_MASTER_URL", server.master_url)
         argv = ["backfill", "gkg", "--since", "2024-03-01", "--until", "2024-03-01", "--json"]
         assert main(argv) == 1  # files failed: the exit status says so
-        report = json.loads(capsys.readouterr().out)
+        captured = capsys.readouterr()
+        report = json.loads(captured.out)
+        lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
         first_requests = list(server.requests)
         server.requests.clear()
         assert main(argv) == 1
@@ -203,6 +207,15 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
         (bad[3], "bad_columns"),
     }
     assert all(f["error"] for f in report["failed"])
+    # --json reports progress as JSON lines on stderr: files done of total, ETA, totals.
+    assert (lines[0]["progress"], lines[0]["done"], lines[0]["total"]) == (
+        "GKG files (local)",
+        0,
+        9,
+    )
+    assert (lines[-1]["done"], lines[-1]["total"], lines[-1]["eta_s"]) == (9, 9, 0.0)
+    mb = report["bytes_read"] / 1e6
+    assert lines[-1]["text"] == f"GKG files (local): {kept:,} rows kept, {mb:,.1f} MB read"
     assert report["master_bad_lines"] == [
         "line 19: not 'SIZE MD5 URL': 'this line is not SIZE MD5 URL'"
     ]
@@ -214,6 +227,7 @@ def test_local_backfill_stores_good_files_names_bad_ones_and_resumes(
     )
     stored = _rows(settings, "SELECT count(*), min(origin), max(origin) FROM articles")
     assert stored == [(kept, "gdelt-gkg", "gdelt-gkg")]
+    assert _rows(settings, "SELECT count(*) FROM gkg_articles") == [(kept,)]  # once, re-run too
     statuses = _rows(settings, "SELECT status, count(*), max(attempts) FROM gkg_files GROUP BY 1")
     assert sorted(statuses) == [
         ("bad_columns", 1, 2),
@@ -350,6 +364,34 @@ def test_kill_9_of_the_driver_then_rerun_gives_the_whole_result(
     downloads = [p for p in first + server.requests if p.endswith(".zip")]
     assert len(downloads) - len(set(downloads)) <= 2  # at most the files in flight
     assert _rows(settings, STORED_COLUMNS) == _rows(whole, STORED_COLUMNS)
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
+
+
+def test_tone_and_gkg_theme_codes_are_stored_with_each_story(
+    reference: tuple[GkgServer, Settings],
+) -> None:
+    whole = reference[1]
+    written: dict[str, tuple[float, list[str]]] = {}  # read back from the rows served
+    for stamp in (START + timedelta(minutes=15 * i) for i in range(8)):
+        for row in synthetic_rows(3, stamp, 80):
+            fields = row.decode().rstrip("\n").split("\t")
+            codes = [c for c in fields[7].split(";") if c]
+            written.setdefault(fields[4], (float(fields[15].split(",")[0]), codes))
+    details = _rows(
+        whole, "SELECT url, tone, gkg_themes, themes, file, source FROM v_gkg_articles ORDER BY url"
+    )
+    stories = _rows(whole, "SELECT url FROM articles WHERE origin = 'gdelt-gkg' ORDER BY url")
+    assert [d[0] for d in details] == [url for (url,) in stories] and len(stories) > 100
+    for url, tone, codes, themes, file, source in details:
+        assert (tone, codes) == written[url], url
+        assert themes in (["lithium"], ["robots"]) and file.endswith(".gkg.csv.zip")
+        assert source == url.split("/")[2].removeprefix("www.")
+    assert len({d[1] for d in details}) > 50  # tones differ row by row
+    assert {tuple(d[2]) for d in details} == {
+        ("ENV_MINING", "ECON_COMMODITIES"),
+        ("ENV_MINING",),
+        ("TECH_ROBOTICS",),
+    }
 
 
 def test_engine_ray_without_ray_installed_is_one_line(
@@ -400,9 +442,61 @@ def test_ray_engine_stores_the_same_rows_as_the_local_engine(
     local = _rows(whole, STORED_COLUMNS)
     assert len(local) > 100
     assert _rows(settings, STORED_COLUMNS) == local
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
     with open_db(whole.db, read_only=True) as con:
         counts = con.execute("SELECT rows_read, rows_kept FROM gkg_files ORDER BY url").fetchall()
     assert _rows(settings, "SELECT rows_read, rows_kept FROM gkg_files ORDER BY url") == counts
+
+
+def _ray_workers_on(task: str) -> list[int]:
+    """Ray worker processes running ``task`` now: Ray titles a busy worker
+    "ray::TASK" (and an idle one "ray::IDLE")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(
+                f"ray::{task}".encode()
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_ray_worker_killed_mid_file_is_retried_and_nothing_is_lost(
+    tmp_path: Path, reference: tuple[GkgServer, Settings], ray_session: object
+) -> None:
+    server, whole = reference
+    held = START + timedelta(minutes=30)
+    path = server.file_url(held).removeprefix(server.base)
+    release = server.hold(held)
+    killed: list[int] = []
+
+    def kill_when_held() -> None:
+        # The worker whose task asked for the held file is inside process_file until
+        # the file is released: kill -9 every worker running process_file then.
+        deadline = time.monotonic() + 60
+        while path not in server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while not killed and time.monotonic() < deadline:
+            for pid in _ray_workers_on("process_file"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+        release.set()
+
+    server.requests.clear()
+    killer = threading.Thread(target=kill_when_held)
+    killer.start()
+    settings = _settings(tmp_path, server)
+    report = backfill_gkg(settings, since="2024-03-01", until="2024-03-01", engine="ray")
+    killer.join()
+    assert killed
+    assert all(not Path(f"/proc/{pid}").exists() for pid in killed)
+    assert server.requests.count(path) == 2  # read again by Ray's retry, and only then
+    assert (report.stored, report.failed) == (8, ())
+    assert _rows(settings, STORED_COLUMNS) == _rows(whole, STORED_COLUMNS)
+    assert _rows(settings, GKG_DETAILS) == _rows(whole, GKG_DETAILS)
 
 
 def test_embed_on_ray_gives_the_vectors_of_newsintel_embed(
@@ -450,8 +544,13 @@ def test_ray_benchmarks_at_tiny_size(
         "| gkg | ray wall / local wall |",
         "| gkg | files stored, local / ray | 3 / 3 of 3 | all, both | PASS |",
         "| gkg | stories, local == ray |",
+        "| gkg | scan stage / bare, CPU per file |",
         "| ray_embed | ray / bare docs/s |",
         "| ray_embed | lowest cosine ray vs bare |",
         "| >= 0.9999 | PASS |",
     ):
         assert row in text, row
+    # The load stage stored the scan stage's shards (reused, not downloaded again).
+    assert re.search(
+        r"\| gkg \| stories, load stage == local \| (\d+) vs \1 \| equal \| PASS", text
+    )

@@ -109,7 +109,8 @@ def test_send_without_recipients_or_with_bad_date_is_clear(digest_settings: Sett
 def test_a_theme_at_zero_twice_is_steady_not_new(demo_db: Settings) -> None:
     from datetime import date
 
-    from newsintel.digest.build import period_window, theme_moves
+    from newsintel.digest.build import period_window
+    from newsintel.jobs.digest_content import theme_moves
 
     with open_db(demo_db.db, read_only=True) as con:
         moves = theme_moves(con, period_window("weekly", date(2026, 8, 19)))

@@ -19,6 +19,7 @@ import pytest
 from factories import stored_article
 
 import newsintel.jobs.ingestion as ingestion_job
+import newsintel.jobs.workers as workers_job
 from newsintel.config import Settings
 from newsintel.feeds.sources import FeedSource
 from newsintel.models import Article, SourceUpdate
@@ -171,7 +172,7 @@ def test_parsing_in_worker_processes_stores_the_same(
     if (os.cpu_count() or 1) > 1:
         assert pools[-1] is not None, "the worker pool was not used"
 
-    monkeypatch.setattr(ingestion_job, "_PARALLEL_PARSE_MIN_FEEDS", 10_000)
+    monkeypatch.setattr(workers_job, "_PARALLEL_PARSE_MIN_FEEDS", 10_000)
     in_process_settings = replace(settings, db=str(tmp_path / "plain.duckdb"))
     plain = ingestion_job.ingest(in_process_settings, sources=sources, force=True)
     assert pools[-1] is None

@@ -59,8 +59,8 @@ def test_sources_page_shows_mailbox_health(
     at.switch_page("app_pages/sources.py")
     at.run()
     assert not at.exception
-    # The configured feeds come first (their own subheader), then the mailboxes.
-    assert [h.value for h in at.subheader] == ["Configured feeds", "Mailboxes"]
+    # The configured feeds come first (their own header), then the mailboxes.
+    assert [h.value for h in at.header] == ["Configured feeds", "Mailboxes"]
     table = at.dataframe[-1].value
     assert list(table["name"]) == ["Old inbox", "Work inbox"]  # failing first
     old, work = table.iloc[0], table.iloc[1]

@@ -166,3 +166,47 @@ def test_forward_header_dates() -> None:
     assert parse_mail_date("Fri, Feb 7, 2025 at 7:45 AM") == datetime(2025, 2, 7, 7, 45)
     assert parse_mail_date("Tue, 11 Feb 2025 08:10:00 -0500") == datetime(2025, 2, 11, 13, 10)
     assert parse_mail_date("not a date") is None
+
+
+_HTML = '<p>Caf\u00e9 \u2013 <a href="https://news.example.com/a">story</a></p>'.encode()
+_ONE = "From: Brief <b@brief.example.com>\nDate: Mon, 10 Feb 2025 10:00:00 +0000\n"
+_BODY_SHAPES = {
+    "no charset, 8-bit": b"Content-Type: text/html\n\n" + _HTML,
+    "RFC 2231 charset": b"Content-Type: text/html; charset*=utf-8''utf-8\n\n" + _HTML,
+    "unknown charset": b"Content-Type: text/html; charset=x-nonesuch\n\n" + _HTML,
+    "wrong charset": b"Content-Type: text/html; charset=utf-8\n\ncaf\xe9 <b>x</b>",
+    "html attachment, text body": (
+        b'Content-Type: multipart/mixed; boundary="m"\n\n--m\nContent-Type: text/html\n'
+        b"Content-Disposition: attachment; filename=a.html\n\n<p>attached</p>\n--m\n"
+        b"Content-Type: text/plain\n\nthe body\n--m--\n"
+    ),
+    "related, root by start": (
+        b'Content-Type: multipart/related; boundary="r"; start="<h@x>"\n\n--r\n'
+        b"Content-Type: text/plain\n\nnot the root\n--r\nContent-Type: text/html\n"
+        b"Content-ID: <h@x>\n\n<p>the root</p>\n--r--\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_BODY_SHAPES))
+def test_body_is_what_policy_default_chooses_and_decodes(shape: str) -> None:
+    # Parsed under compat32 for speed: the body must be what policy.default would give.
+    import email
+    from email import policy
+
+    raw = _ONE.encode() + _BODY_SHAPES[shape]
+    oracle = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(oracle, EmailMessage)
+    part = oracle.get_body(preferencelist=("html", "plain"))
+    assert part is not None
+    html = parse_message(raw, max_bytes=CAP).html
+    if shape == "unknown charset":  # policy.default raises (LookupError): windows-1252 here
+        with pytest.raises(LookupError):
+            part.get_content()
+        assert html == _HTML.decode("windows-1252")
+        return
+    expected = part.get_content()
+    if part.get_content_type() == "text/html":
+        assert html == expected
+    else:
+        assert html == f"<p>{expected.strip()}</p>"

@@ -398,3 +398,28 @@ def test_semantic_search_ranks_by_cosine_and_filters(fixture_db: str) -> None:
     assert other_model.empty
     assert read(fixture_db, lambda con: q.embedded_count(con, MODEL)) == 12
     assert read(fixture_db, lambda con: q.embedded_count(con, "other")) == 0
+
+
+def test_weekly_counts_follow_the_rule_of_v_theme_weekly(fixture_db: str) -> None:
+    """One rule (store.fragments.weekly_story_counts), checked against the released view.
+
+    The fixture has a syndicated copy and a newsletter issue, so the two parts of the
+    rule that differ from a plain count are both exercised.
+    """
+    start, end = FIRST_WEEK + timedelta(days=2), FIRST_WEEK + timedelta(weeks=8)
+
+    def both(con):  # type: ignore[no-untyped-def]
+        view = con.execute(
+            "SELECT v.week, v.theme, t.label, v.articles, v.total_articles, v.share "
+            "FROM v_theme_weekly v JOIN themes t ON t.theme_id = v.theme "
+            "WHERE v.week BETWEEN date_trunc('week', ?::DATE) AND ? ORDER BY v.week, t.label",
+            [start, end],
+        ).df()
+        one = q.theme_weekly_stories(con, "lithium", start, end)
+        return q.theme_weekly(con, start, end), one, view
+
+    weekly, lithium, view = read(fixture_db, both)
+    assert len(view) == 16
+    pd.testing.assert_frame_equal(weekly, view, check_dtype=False)
+    expected = view[view["theme"] == "lithium"][["week", "articles"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(lithium, expected, check_dtype=False)

@@ -142,8 +142,8 @@ def test_labels_contain_the_planted_words() -> None:
         topic = by_id[topic_id]
         assert set(PLANTED[cluster]) <= set(topic.top_words[:5]), topic.top_words
         assert len(topic.top_words) <= 10
-        assert len(topic.representatives) == 3
-        assert all(a.startswith(f"a{cluster}-") for a in topic.representatives)
+        assert len(topic.representative_ids) == 3
+        assert all(a.startswith(f"a{cluster}-") for a in topic.representative_ids)
         assert (
             PLANTED[cluster][0] in topic.label
             or PLANTED[cluster][1] in topic.label

@@ -70,11 +70,100 @@ def test_ccf_marks_significant_lags_by_shape_as_well_as_colour() -> None:
     built = spec(charts.ccf(frame, theme_label="AI", series_label="Copper", unit="month"))
     points = next(u for u in layers(built) if u["mark"]["type"] == "point")
     shape, colour = points["encoding"]["shape"], points["encoding"]["color"]
-    assert shape["field"] == colour["field"] == "Adjusted p < 0.05"
-    assert shape["scale"] == {"domain": ["no", "yes"], "range": ["circle", "diamond"]}
-    rows = {row["lag"]: row["Adjusted p < 0.05"] for row in points_data(built, points)}
+    # A run from before the robust tests: the classic adjusted p decides, and says so.
+    field = "Adjusted p < 0.05 (classic)"
+    assert shape["field"] == colour["field"] == field
+    assert shape["scale"] == {
+        "domain": ["no", "yes", "not testable"],
+        "range": ["circle", "diamond", "cross"],
+    }
+    rows = {row["lag"]: row[field] for row in points_data(built, points)}
     assert rows == {-1: "no", 0: "yes", 1: "no"}
-    assert "1 lag significant after adjustment" in built["description"]
+    assert "1 lag significant after adjustment (adjusted p (classic)" in built["description"]
+
+
+def test_ccf_marker_follows_the_robust_adjusted_p_and_names_untestable_lags() -> None:
+    """Classic p_adj says lags -1 and 0; the robust test says lag +1 only, and cannot
+    judge lag 0 (one spike carries it): lag 0 is a grey cross, never a diamond."""
+    frame = ccf_frame([0.25, 0.3, 0.2], [0.01, 0.001, 0.2]).assign(
+        p_robust_adj=[0.3, float("nan"), 0.02],
+        robust=["HC3", "none: one period carries the fit", "HAC(3)"],
+    )
+    built = spec(charts.ccf(frame, theme_label="AI", series_label="Copper", unit="week"))
+    points = next(u for u in layers(built) if u["mark"]["type"] == "point")
+    field = "Robust adjusted p < 0.05"
+    assert points["encoding"]["shape"]["field"] == field
+    assert points["encoding"]["color"]["legend"]["title"] == field
+    rows = {row["lag"]: row[field] for row in points_data(built, points)}
+    assert rows == {-1: "no", 0: "not testable", 1: "yes"}
+    reasons = {row["lag"]: row["robust_test"] for row in points_data(built, points)}
+    assert reasons[0] == "not testable: one period carries the fit"
+    titles = [t["title"] for t in points["encoding"]["tooltip"] if "title" in t]
+    assert "Robust adjusted p" in titles and "Classic adjusted p" in titles
+    assert "Crosses: not testable" in built["title"]["subtitle"]
+    assert (
+        "1 lag significant after adjustment (robust adjusted p < 0.05); "
+        "1 lag not testable (one period carries the fit)."
+    ) in built["description"]
+
+
+def test_granger_table_verdict_follows_the_robust_adjusted_p() -> None:
+    from newsintel.ui.tables import granger_table
+
+    frame = pd.DataFrame(
+        {
+            "direction": ["x->y", "x->y", "y->x"],
+            "lag": [1, 2, 1],
+            "statistic": [9.0, 5.0, 1.0],
+            "p_value": [0.0001, 0.001, 0.4],
+            "p_adj": [0.001, 0.004, 0.5],
+            "p_robust": [float("nan"), 0.002, 0.6],
+            "p_robust_adj": [float("nan"), 0.01, 0.7],
+            "robust": ["none: one period carries the fit", "HC3", "HC3"],
+            "n_obs": [100, 99, 100],
+            "warnings": [[], ["sparse"], None],
+            "freq": ["W"] * 3,
+        }
+    )
+    table = granger_table(frame, "AI", "Copper")
+    assert list(table.columns[:8]) == [
+        "question",
+        "lag",
+        "statistic",
+        "p_value",
+        "p_robust",
+        "p_robust_adj",
+        "p_adj",
+        "verdict",
+    ]
+    assert table["verdict"].tolist() == [
+        "not testable: one period carries the fit",
+        "significant",
+        "not significant",
+    ]
+    assert "robust" not in table.columns and table["warnings"].tolist() == ["", "sparse", ""]
+    # A run from before the robust tests: the classic adjusted p, labelled.
+    old = granger_table(frame.drop(columns=["p_robust", "p_robust_adj", "robust"]), "AI", "Cu")
+    assert old["verdict"].tolist() == [
+        "significant (classic p)",
+        "significant (classic p)",
+        "not significant (classic p)",
+    ]
+
+
+def test_cli_scan_lines_mark_the_robust_adjusted_p() -> None:
+    from newsintel.cli.series import _robust_text
+
+    tested = {"p_adj": 0.2, "p_robust_adj": 0.01, "robust": "HC3"}
+    assert _robust_text(tested) == "robust p_adj=0.010 * (HC3), classic p_adj=0.200"
+    untestable = {
+        "p_adj": 0.001,
+        "p_robust_adj": None,
+        "robust": "none: one period carries the fit",
+    }
+    assert _robust_text(untestable) == (
+        "robust: not testable (one period carries the fit), classic p_adj=0.001"
+    )
 
 
 def points_data(built: dict[str, Any], unit: dict[str, Any]) -> list[dict[str, Any]]:

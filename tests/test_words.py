@@ -125,7 +125,7 @@ def test_no_causal_wording_in_user_facing_text() -> None:
 def test_digest_words_follow_the_sign_of_r(tmp_path: Path) -> None:
     from datetime import date
 
-    from newsintel.digest.build import findings
+    from newsintel.jobs.digest_content import findings
     from newsintel.store import migrate, open_db
     from newsintel.store.analysis import save_results
 

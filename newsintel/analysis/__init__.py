@@ -13,7 +13,7 @@ from newsintel.analysis.granger import GrangerPoint
 from newsintel.analysis.irf import ImpulseResponse, var_impulse_response
 from newsintel.analysis.leadlag import LeadLagResult, lead_lag
 from newsintel.analysis.multiple import benjamini_hochberg
-from newsintel.analysis.pair import PairAnalysis, adjust_run, analyse_pair
+from newsintel.analysis.pair import PairAnalysis, adjust_run, analyze_pair
 from newsintel.analysis.rolling import (
     RollingCorrelation,
     RollingGranger,
@@ -37,7 +37,7 @@ __all__ = [
     "Segment",
     "StationarityReport",
     "adjust_run",
-    "analyse_pair",
+    "analyze_pair",
     "benjamini_hochberg",
     "check_stationarity",
     "detect_change_points",

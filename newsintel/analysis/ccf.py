@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from newsintel.analysis.robust import robust_corr_p
+from newsintel.analysis.robust import robust_corr_test
 
 __all__ = ["CcfPoint", "cross_correlation", "null_band"]
 
@@ -42,6 +42,9 @@ class CcfPoint:
     p_adj: float = math.nan
     p_robust: float = math.nan
     p_robust_adj: float = math.nan
+    # Which robust variance gave p_robust ("HC3", "HAC(3)"), or why there is none
+    # ("none: one period carries the fit"): a NaN p_robust is "not testable", not "no".
+    robust: str = ""
 
 
 def null_band(n: int) -> float:
@@ -65,15 +68,17 @@ def _point(lag: int, a: np.ndarray, b: np.ndarray) -> CcfPoint:
     m = a.size
     nan = math.nan
     if m < 4 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return CcfPoint(lag, nan, nan, nan, nan, m, nan)
+        why = "none: fewer than 4 pairs" if m < 4 else "none: a series is constant"
+        return CcfPoint(lag, nan, nan, nan, nan, m, nan, robust=why)
     r = float(np.corrcoef(a, b)[0, 1])
     r_clipped = max(min(r, 1 - 1e-15), -1 + 1e-15)
     t = r_clipped * math.sqrt((m - 2) / (1 - r_clipped**2))
     p = float(2 * stats.t.sf(abs(t), m - 2))
     z = math.atanh(r_clipped)
     half = _Z95 / math.sqrt(m - 3)
+    p_robust, kind = robust_corr_test(a, b)
     return CcfPoint(
-        lag, r, math.tanh(z - half), math.tanh(z + half), p, m, t, p_robust=robust_corr_p(a, b)
+        lag, r, math.tanh(z - half), math.tanh(z + half), p, m, t, p_robust=p_robust, robust=kind
     )
 
 

@@ -67,7 +67,7 @@ class LeadLagResult:
     primary: dict[str, Any] | None = None
     oos: dict[str, Any] | None = None
     # Calendar accounting (used, dropped_partial, lost_to_gaps, lost_to_join), filled
-    # in by ``analyse_pair``, which sees the inputs before they are joined.
+    # in by ``analyze_pair``, which sees the inputs before they are joined.
     periods: dict[str, Any] | None = None
     best_lag_classic: int | None = None
 
@@ -175,6 +175,7 @@ class LeadLagResult:
                     "p_adj": num(c.p_adj),
                     "p_robust": num(c.p_robust),
                     "p_robust_adj": num(c.p_robust_adj),
+                    "robust": c.robust,
                     "n_pairs": c.n_pairs,
                 }
                 for c in self.ccf
@@ -278,7 +279,12 @@ class LeadLagResult:
                     "ci_high": num(c.ci_high),
                     "n_obs": c.n_pairs,
                     "params": json.dumps(
-                        params | {"p_robust": num(c.p_robust), "p_robust_adj": num(c.p_robust_adj)}
+                        params
+                        | {
+                            "p_robust": num(c.p_robust),
+                            "p_robust_adj": num(c.p_robust_adj),
+                            "robust": c.robust,
+                        }
                     ),
                 }
             )

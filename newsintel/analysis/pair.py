@@ -1,6 +1,6 @@
 """Every statistic of one x/y pair in one result, and the run-wide p-value adjustment.
 
-``analyse_pair`` runs lead/lag (CCF and Granger tests) and, beside it, the descriptive
+``analyze_pair`` runs lead/lag (CCF and Granger tests) and, beside it, the descriptive
 statistics: rolling correlation and rolling Granger p-values (is the relation stable?),
 change points in x (did attention shift level?), an event study of y around x spikes
 and the VAR impulse responses. A statistic that cannot be computed on the data (too
@@ -45,7 +45,7 @@ from newsintel.analysis.threads import one_blas_thread
 from newsintel.errors import AnalysisError, NewsintelError
 from newsintel.series.align import align_pair
 
-__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyse_pair"]
+__all__ = ["PairAnalysis", "PairResult", "adjust_run", "analyze_pair"]
 
 T = TypeVar("T")
 
@@ -193,13 +193,6 @@ def adjust_run(analyses: Sequence[PairResult]) -> list[PairResult]:
     return out
 
 
-def _differenced(series: pd.Series, times: int) -> pd.Series:
-    out = series.astype("float64")
-    for _ in range(times):
-        out = out.diff().dropna()
-    return out
-
-
 def _calendar_diff(series: pd.Series, times: int) -> pd.Series:
     """``times`` differences on the calendar (NaN next to a period without a value)."""
     out = series.astype("float64")
@@ -238,7 +231,7 @@ def _best_granger_lag(result: LeadLagResult) -> int | None:
     return min(tests, key=lambda g: g.p).lag if tests else None
 
 
-def analyse_pair(
+def analyze_pair(
     x: pd.Series,
     y: pd.Series,
     *,
@@ -270,7 +263,7 @@ def analyse_pair(
         # discarded or flagged; the warnings list says what matters, not stderr.
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = _analyse(
+            result = _analyze(
                 ax,
                 ay,
                 max_lag=max_lag,
@@ -349,7 +342,7 @@ def _periods(
 
 
 @one_blas_thread()
-def _analyse(
+def _analyze(
     x: pd.Series,
     y: pd.Series,
     *,
@@ -377,14 +370,12 @@ def _analyse(
         }
     result = replace(result, transforms=transforms)
 
-    # The stationary versions lead/lag tested: rolling statistics and the event study
-    # on trending levels would mostly measure the trends.
-    sx = _differenced(ax, int(transforms["x"]["differences"]))
-    sy = _differenced(ay, int(transforms["y"]["differences"]))
     n_stationary = result.n_stationary
     skipped: list[str] = []
-    # The same stationary pair on the full calendar (NaN where a period has no value
-    # or a difference spans a gap), for the statistics whose lags are calendar lags.
+    # The stationary pair lead/lag tested (rolling statistics, regimes and the event
+    # study on trending levels would mostly measure the trends), on the full calendar:
+    # NaN where a period has no value or a difference would span a gap, so no
+    # difference and no lag of any statistic below reaches across a gap.
     cx, cy = on_calendar(ax, ay, freq)
     seeds = max(int(transforms[s]["differences"]) for s in ("x", "y"))
     cx = _calendar_diff(cx, int(transforms["x"]["differences"])).iloc[seeds:]
@@ -401,7 +392,9 @@ def _analyse(
         )
     else:
         rolling = _attempt(
-            "rolling correlation", skipped, lambda: rolling_correlation(sx, sy, window)
+            "rolling correlation",
+            skipped,
+            lambda: rolling_correlation(cx, cy, window, calendar=True),
         )
         if granger_lag is not None:
             lag = granger_lag
@@ -451,7 +444,7 @@ def _analyse(
             regime_split = _attempt(
                 "regimes",
                 skipped,
-                lambda: regimes(sx, sy, lag=regime_lag, breaks=breaks, source=source),
+                lambda: regimes(cx, cy, lag=regime_lag, breaks=breaks, source=source),
             )
     irf = _attempt(
         "impulse response",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from newsintel.analysis.calendar import complete
 from newsintel.analysis.robust import robust_wald
 from newsintel.errors import AnalysisError
 
@@ -40,33 +41,43 @@ def _rss(design: np.ndarray, target: np.ndarray) -> float:
 def regimes(
     x: pd.Series, y: pd.Series, *, lag: int, breaks: Sequence[date], source: str
 ) -> dict[str, Any]:
-    """Per-regime x->y Granger tests and the test of change, on stationary, aligned
-    ``x`` and ``y``. Breaks leaving a regime too short to fit are dropped (reported)."""
+    """Per-regime x->y Granger tests and the test of change, on stationary ``x`` and
+    ``y``. Breaks leaving a regime too short to fit are dropped (reported).
+
+    Pass the pair on its full calendar (``calendar.on_calendar``, differenced there: NaN
+    marks a period without a value or a difference whose either end is missing). Lags
+    are then calendar lags and a regression row is used only when its value and every
+    lag of it are known; ``periods.lost_to_gaps`` counts the rows a gap removed, as in
+    lead/lag and the impulse response. Series on different dates are joined first.
+    """
     if lag < 1:
         raise AnalysisError("the regime comparison needs a lag of at least 1")
-    # Differencing may have left the two series of different lengths: common dates only.
-    both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner").dropna()
-    x, y = both["x"], both["y"]
-    index = pd.DatetimeIndex(x.index)
-    xv, yv = x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")
+    # Differencing may have left the two series of different lengths: common dates only
+    # (NaN values stay: they mark calendar periods without a value).
+    both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner")
+    index = pd.DatetimeIndex(both.index)
+    xv, yv = both["x"].to_numpy(dtype="float64"), both["y"].to_numpy(dtype="float64")
     k = 2 * lag + 1
     min_rows = max(3 * k, 20)
+    if yv.size <= lag:
+        raise AnalysisError(f"only {yv.size} periods: too few for lag {lag}")
     goal = yv[lag:]
     own, other = _lags(yv, lag), _lags(xv, lag)
     ones = np.ones((goal.size, 1))
     row_dates = index[lag:]
+    usable = complete(goal, own, other)
     cuts: list[int] = []
     dropped: list[str] = []
     for when in sorted(breaks):
         cut = int(row_dates.searchsorted(pd.Timestamp(when)))
         previous = cuts[-1] if cuts else 0
-        if cut - previous < min_rows or goal.size - cut < min_rows:
+        if usable[previous:cut].sum() < min_rows or usable[cut:].sum() < min_rows:
             dropped.append(pd.Timestamp(when).date().isoformat())
         else:
             cuts.append(cut)
     if not cuts:
         raise AnalysisError(
-            f"no break leaves two regimes of at least {min_rows} periods "
+            f"no break leaves two regimes of at least {min_rows} complete periods "
             f"(breaks tried: {', '.join(dropped) or 'none'})"
         )
     bounds = [0, *cuts, goal.size]
@@ -74,20 +85,22 @@ def regimes(
     rss_u = 0.0
     restricted_cols = []
     for a, b in itertools.pairwise(bounds):
-        design = np.hstack([ones[a:b], own[a:b], other[a:b]])
-        rss_u += _rss(design, goal[a:b])
-        classic_r = _rss(np.hstack([ones[a:b], own[a:b]]), goal[a:b])
-        classic_u = _rss(design, goal[a:b])
-        df = (b - a) - k
+        rows = a + np.flatnonzero(usable[a:b])
+        design = np.hstack([ones[rows], own[rows], other[rows]])
+        target = goal[rows]
+        rss_u += _rss(design, target)
+        classic_r = _rss(np.hstack([ones[rows], own[rows]]), target)
+        classic_u = _rss(design, target)
+        df = rows.size - k
         f = ((classic_r - classic_u) / lag) / (classic_u / df) if classic_u > 0 else math.nan
-        robust = robust_wald(goal[a:b], design, slice(1 + lag, k))
-        xs, ys = other[a:b, lag - 1], goal[a:b]
-        r = float(np.corrcoef(xs, ys)[0, 1]) if xs.std() > 0 and ys.std() > 0 else math.nan
+        robust = robust_wald(target, design, slice(1 + lag, k))
+        xs = other[rows, lag - 1]
+        r = float(np.corrcoef(xs, target)[0, 1]) if xs.std() > 0 and target.std() > 0 else math.nan
         segments.append(
             {
-                "start": row_dates[a].date().isoformat(),
-                "end": row_dates[b - 1].date().isoformat(),
-                "n": b - a,
+                "start": row_dates[rows[0]].date().isoformat(),
+                "end": row_dates[rows[-1]].date().isoformat(),
+                "n": int(rows.size),
                 "p": float(stats.f.sf(f, lag, df)) if math.isfinite(f) else None,
                 "p_robust": robust.p if math.isfinite(robust.p) else None,
                 "r_at_lag": r if math.isfinite(r) else None,
@@ -97,12 +110,20 @@ def regimes(
         block = np.zeros((goal.size, 1 + lag))
         block[a:b] = np.hstack([ones[a:b], own[a:b]])
         restricted_cols.append(block)
-    restricted = np.hstack([*restricted_cols, other])
-    rss_r = _rss(restricted, goal)
+    restricted = np.hstack([*restricted_cols, other])[usable]
+    rss_r = _rss(restricted, goal[usable])
     m = len(segments)
+    n_used = int(usable.sum())
     df_num = lag * (m - 1)
-    df_den = goal.size - m * k
+    df_den = n_used - m * k
     chow_f = ((rss_r - rss_u) / df_num) / (rss_u / df_den) if rss_u > 0 and df_den > 0 else math.nan
+    lost = goal.size - n_used
+    notes = []
+    if lost:
+        notes.append(
+            f"{lost} period(s) left out of the regime regressions: they or one of their "
+            f"{lag} lag(s) fall in a period without a value (lags are calendar lags)"
+        )
     return {
         "source": source,
         "breaks": [row_dates[c].date().isoformat() for c in cuts],
@@ -115,4 +136,6 @@ def regimes(
             "p": float(stats.f.sf(chow_f, df_num, df_den)) if math.isfinite(chow_f) else None,
             "df": [df_num, df_den],
         },
+        "periods": {"used": n_used, "lost_to_gaps": lost},
+        "warnings": notes,
     }

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from newsintel.analysis.calendar import complete
 from newsintel.analysis.rows import RowContext, clean_float
 from newsintel.analysis.screen import finite_pair
 from newsintel.errors import AnalysisError
@@ -33,13 +34,27 @@ class RollingCorrelation:
     n_obs: int
     band: float
     warnings: tuple[str, ...]
+    # Calendar periods without a complete pair (a missing value, or a difference that
+    # would span a gap); 0 when the input was not on a calendar.
+    lost_to_gaps: int = 0
+    # Complete pairs in each window (labelled as ``points``); None: every window is full.
+    counts: pd.Series | None = None
+
+    def _bands(self) -> np.ndarray:
+        """Each window's white-noise band, 1.96/sqrt(its complete pairs)."""
+        if self.counts is None:
+            return np.full(self.points.size, self.band)
+        with np.errstate(divide="ignore"):
+            return np.asarray(_Z95 / np.sqrt(self.counts.to_numpy(dtype="float64")))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values; windows with an undefined r (a flat stretch) are None."""
+        """JSON-ready values; windows with an undefined r (a flat stretch, or too few
+        complete pairs on a gapped calendar) are None."""
         return {
             "window": self.window,
             "n_obs": self.n_obs,
             "band": self.band,
+            "periods": {"used": self.n_obs, "lost_to_gaps": self.lost_to_gaps},
             "points": [
                 {"date": d.date().isoformat(), "r": None if math.isnan(r) else float(r)}
                 for d, r in zip(
@@ -50,9 +65,12 @@ class RollingCorrelation:
         }
 
     def summary(self) -> dict[str, Any]:
-        """Windows, min/median/max r and the share of windows with |r| above the band."""
-        defined = self.points.dropna()
-        values = defined.to_numpy()
+        """Windows, min/median/max r and the share of windows with |r| above their band
+        (``band`` for a full window; a window with gaps has fewer pairs, a wider band)."""
+        raw = self.points.to_numpy(dtype="float64")
+        known = np.isfinite(raw)
+        values = raw[known]
+        above = np.abs(values) > self._bands()[known]
         return {
             "window": self.window,
             "n_windows": int(self.points.size),
@@ -60,10 +78,9 @@ class RollingCorrelation:
             "r_min": clean_float(values.min()) if values.size else None,
             "r_median": clean_float(np.median(values)) if values.size else None,
             "r_max": clean_float(values.max()) if values.size else None,
-            "share_significant": (
-                float(np.mean(np.abs(values) > self.band)) if values.size else None
-            ),
+            "share_significant": float(np.mean(above)) if values.size else None,
             "band": self.band,
+            "lost_to_gaps": self.lost_to_gaps,
         }
 
     def to_rows(self, run_id: str, where: RowContext) -> list[dict[str, Any]]:
@@ -89,35 +106,75 @@ class RollingCorrelation:
         ]
 
 
-def rolling_correlation(x: pd.Series, y: pd.Series, window: int) -> RollingCorrelation:
+def rolling_correlation(
+    x: pd.Series, y: pd.Series, window: int, *, calendar: bool = False
+) -> RollingCorrelation:
     """Correlation of ``x`` and ``y`` over each run of ``window`` common dates.
 
     Pass stationary inputs (returns, shares, differences): rolling correlations of
     trending levels are mostly spurious.
+
+    ``calendar``: x and y are already on one full calendar (NaN marks a period without
+    a value, or a difference whose either end is missing: ``analysis.calendar``), so a
+    window is ``window`` calendar periods and uses only its complete pairs; a window
+    with fewer than a third of its periods complete (and fewer than ``_MIN_WINDOW``)
+    has no r: a handful of pairs in a year's window is no rolling estimate. Without
+    it, the observed dates are taken as consecutive, whatever lies between them.
     """
     if window < _MIN_WINDOW:
         raise AnalysisError(f"rolling window must be at least {_MIN_WINDOW}, got {window}")
-    ax, ay = finite_pair(x, y)
+    if calendar:
+        if not x.index.equals(y.index):
+            raise AnalysisError("calendar series must share one index")
+        known = pd.Series(complete(x.to_numpy(), y.to_numpy()), index=x.index)
+        # The same periods missing on both sides, so each window's r is over its pairs.
+        ax = x.astype("float64").where(known)
+        ay = y.astype("float64").where(known)
+        min_pairs = max(_MIN_WINDOW, window // 3)
+    else:
+        ax, ay = finite_pair(x, y)
+        known = pd.Series(True, index=ax.index)
+        min_pairs = window
+    n_known = int(known.sum())
     if len(ax) < window:
         raise AnalysisError(
             f"only {len(ax)} common dates, fewer than the rolling window of {window}"
         )
-    r = ax.rolling(window).corr(ay).iloc[window - 1 :]
+    if n_known < min_pairs:
+        raise AnalysisError(
+            f"only {n_known} complete periods: too few for a rolling window of {window}"
+        )
+    counts = known.astype("float64").rolling(window).sum().iloc[window - 1 :]
+    r = ax.rolling(window, min_periods=min_pairs).corr(ay).iloc[window - 1 :]
     # A window where one series is flat has no correlation; pandas may give +-inf or a
     # rounding artefact there, so set those to NaN explicitly.
-    flat = (ax.rolling(window).std().iloc[window - 1 :] == 0) | (
-        ay.rolling(window).std().iloc[window - 1 :] == 0
+    flat = (ax.rolling(window, min_periods=min_pairs).std().iloc[window - 1 :] == 0) | (
+        ay.rolling(window, min_periods=min_pairs).std().iloc[window - 1 :] == 0
     )
-    r = r.mask(flat | ~np.isfinite(r)).clip(-1.0, 1.0)
+    sparse = counts < min_pairs
+    r = r.mask(flat | sparse | ~np.isfinite(r)).clip(-1.0, 1.0)
     notes = []
     if int(flat.sum()):
         notes.append(f"{int(flat.sum())} window(s) with a flat series have no correlation")
+    lost = len(ax) - n_known
+    if lost:
+        notes.append(
+            f"{lost} calendar period(s) have no complete pair (a missing value, or a "
+            "difference that would span a gap); windows count calendar periods"
+        )
+    if int(sparse.sum()):
+        notes.append(
+            f"{int(sparse.sum())} window(s) with fewer than {min_pairs} complete pairs "
+            "have no correlation"
+        )
     return RollingCorrelation(
         points=r.astype("float64"),
         window=window,
-        n_obs=len(ax),
+        n_obs=n_known,
         band=_Z95 / math.sqrt(window),
         warnings=tuple(notes),
+        lost_to_gaps=lost,
+        counts=counts if calendar else None,
     )
 
 

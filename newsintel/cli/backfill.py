@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import (
     FEEDS_OPTION,
+    check_window,
     command,
     emit_json,
     iso_day,
@@ -17,6 +18,9 @@ from newsintel.cli.common import (
     progress,
 )
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def _print_backfill_gdelt(report: Any) -> None:
@@ -61,6 +65,7 @@ def _print_backfill_gdelt(report: Any) -> None:
 def cmd_backfill_gdelt(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_gdelt import backfill_gdelt
 
+    check_window(args.since, args.until)
     report = backfill_gdelt(
         settings,
         since=args.since,
@@ -102,11 +107,14 @@ def _print_archive(report: Any) -> None:
 def cmd_backfill_archive(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_archive import backfill_archive, parse_day
 
+    since = parse_day(args.since, "--since")
+    until = parse_day(args.until, "--until") if args.until else None
+    check_window(since, until)
     report = backfill_archive(
         settings,
         args.feed,
-        parse_day(args.since, "--since"),
-        parse_day(args.until, "--until") if args.until else None,
+        since,
+        until,
         feeds_file=Path(args.feeds) if args.feeds else None,
         progress=progress(args),
     )
@@ -138,7 +146,7 @@ def cmd_backfill_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_backfill(sub: Any) -> Any:
+def add_backfill(sub: Subparsers) -> Subparsers:
     """The ``backfill`` group and its sources; returns the group's subparsers."""
     backfill = command(
         sub,
@@ -177,7 +185,7 @@ def add_backfill(sub: Any) -> Any:
     return backfill_sub
 
 
-def _add_backfill_archive_command(backfill_sub: Any) -> None:
+def _add_backfill_archive_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill archive` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -193,7 +201,7 @@ def _add_backfill_archive_command(backfill_sub: Any) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last day to backfill (default today)")
 
 
-def _add_backfill_import_command(backfill_sub: Any) -> None:
+def _add_backfill_import_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill import` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -220,6 +228,7 @@ def _add_backfill_import_command(backfill_sub: Any) -> None:
 
 def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_gkg import backfill_gkg
+    from newsintel.progress import JsonLinesProgress
 
     report = backfill_gkg(
         settings,
@@ -229,7 +238,8 @@ def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         out_dir=Path(args.out) if args.out else None,
-        progress=progress(args),
+        # A long scan reports as it goes under --json too: JSON lines on stderr.
+        progress=JsonLinesProgress() if args.json else progress(args),
     )
     if args.json:
         emit_json(report.to_dict())
@@ -250,7 +260,7 @@ def cmd_backfill_gkg(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if not report.failed else 1
 
 
-def _add_backfill_gkg_command(backfill_sub: Any) -> None:
+def _add_backfill_gkg_command(backfill_sub: Subparsers) -> None:
     """`newsintel backfill gkg` (one call in the backfill group)."""
     p = command(
         backfill_sub,
@@ -261,7 +271,11 @@ def _add_backfill_gkg_command(backfill_sub: Any) -> None:
         "gdelt-gkg); on a process pool or a Ray cluster; re-run to resume and retry failures",
         "newsintel backfill gkg --since 2024-01-01 --until 2024-01-31 --theme lithium_batteries "
         "--engine ray --json",
-        parents=[json_option("print a JSON report with the failed files")],
+        parents=[
+            json_option(
+                "print a JSON report with the failed files (progress as JSON lines on stderr)"
+            )
+        ],
     )
     p.add_argument("--since", required=True, metavar="DATE", help="first day (YYYY-MM-DD, UTC)")
     p.add_argument("--until", required=True, metavar="DATE", help="last day, included")

@@ -7,12 +7,20 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from newsintel.config import Settings
 from newsintel.errors import NewsintelError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from newsintel.progress import RichProgress
+
+    # What ``add_subparsers`` returns; argparse names the class privately.
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def json_ready(value: Any) -> Any:
@@ -40,7 +48,7 @@ def emit_json(value: Any, out: TextIO | None = None) -> None:
     out.write("\n")
 
 
-def progress(args: argparse.Namespace) -> Any:
+def progress(args: argparse.Namespace) -> RichProgress | None:
     """A rich progress bar on a terminal; nothing when piped or printing JSON."""
     if getattr(args, "json", False) or not sys.stderr.isatty():
         return None
@@ -49,7 +57,7 @@ def progress(args: argparse.Namespace) -> Any:
     return RichProgress()
 
 
-def iso_day(text: str) -> Any:
+def iso_day(text: str) -> date:
     """An argparse type: a YYYY-MM-DD date."""
     from datetime import date
 
@@ -57,6 +65,17 @@ def iso_day(text: str) -> Any:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def check_window(since: date, until: date | None) -> None:
+    """``--since`` after ``--until`` is a ConfigError worded in the command's flags.
+
+    Jobs check the same and speak of their values; this says it in the user's words.
+    """
+    from newsintel.errors import ConfigError
+
+    if until is not None and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}")
 
 
 def json_option(text: str = "print JSON") -> argparse.ArgumentParser:
@@ -77,7 +96,7 @@ FEEDS_OPTION = _feeds_option()
 
 
 def command(
-    subparsers: Any,
+    subparsers: Subparsers,
     name: str,
     handler: Handler,
     summary: str,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsintel.cli.common import command
 from newsintel.config import Settings
 from newsintel.errors import NewsintelError
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
@@ -32,7 +35,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def add_digest(sub: Any) -> None:
+def add_digest(sub: Subparsers) -> None:
     """`newsintel digest`."""
     p = command(
         sub,

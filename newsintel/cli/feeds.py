@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import FEEDS_OPTION, command, emit_json, json_option, missing, progress
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def print_ingest(report: Any) -> None:
@@ -99,7 +102,7 @@ def cmd_feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_ingest(sub: Any) -> None:
+def add_ingest(sub: Subparsers) -> None:
     """`newsintel ingest`."""
     p = command(
         sub,
@@ -112,7 +115,7 @@ def add_ingest(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="fetch feeds even if not yet due")
 
 
-def add_feeds(sub: Any) -> None:
+def add_feeds(sub: Subparsers) -> None:
     """The `feeds` group."""
     feeds = command(
         sub, "feeds", missing, "the configured feeds and their health", "newsintel feeds list"

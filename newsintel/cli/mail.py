@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsintel.cli.common import command, emit_json, json_option, missing, progress
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,7 +39,7 @@ def cmd_mail_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_mail(sub: Any) -> None:
+def add_mail(sub: Subparsers) -> None:
     """The ``mail`` group: newsletters from email (IMAP mailboxes are read by ingest)."""
     mail = command(
         sub, "mail", missing, "newsletters from email", "newsintel mail import inbox.mbox"

@@ -12,6 +12,7 @@ from newsintel.cli.feeds import print_ingest
 from newsintel.config import Settings
 
 if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
     from newsintel.jobs.pipeline import DemoReport
 
 
@@ -154,12 +155,12 @@ def print_demo(report: DemoReport, settings: Settings) -> None:
 # in _add_backfill_commands.
 
 
-def add_init(sub: Any) -> None:
+def add_init(sub: Subparsers) -> None:
     """`newsintel init`."""
     command(sub, "init", cmd_init, "create or migrate the database", "newsintel init")
 
 
-def add_embed(sub: Any) -> None:
+def add_embed(sub: Subparsers) -> None:
     """`newsintel embed`."""
     p = command(
         sub,
@@ -184,7 +185,7 @@ def add_embed(sub: Any) -> None:
     )
 
 
-def add_run(sub: Any) -> None:
+def add_run(sub: Subparsers) -> None:
     """`newsintel run`."""
     command(
         sub,
@@ -196,7 +197,7 @@ def add_run(sub: Any) -> None:
     )
 
 
-def add_demo(sub: Any) -> None:
+def add_demo(sub: Subparsers) -> None:
     """`newsintel demo`."""
     command(
         sub,
@@ -207,7 +208,7 @@ def add_demo(sub: Any) -> None:
     )
 
 
-def add_schedule(sub: Any) -> None:
+def add_schedule(sub: Subparsers) -> None:
     """`newsintel schedule`."""
     p = command(
         sub,

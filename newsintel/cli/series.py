@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import command, emit_json, json_option, missing, progress
 from newsintel.config import Settings
 from newsintel.errors import NewsintelError
 from newsintel.models import ORIGINS
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_series_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,16 +86,15 @@ def _print_leadlag(result: Any) -> None:
     # The pre-specified tests and the out-of-sample verdict come before the scan.
     for line in data.get("findings", []):
         print(f"finding: {line}")
-    print("exploratory scan (p_adj: BH over every classic test of the run):")
+    print(
+        "exploratory scan (* robust p_adj < 0.05, as best lag; robust p_adj: BH over every "
+        "robust test of the run, classic p_adj: over every classic one):"
+    )
     for point in data["ccf"]:
-        marker = " *" if point.get("p_adj") is not None and point["p_adj"] < 0.05 else ""
-        print(f"  lag {point['lag']:>+3}  r={point['r']:+.3f}  p_adj={point['p_adj']:.3f}{marker}")
+        print(f"  lag {point['lag']:>+3}  r={_num(point['r'], '+.3f')}  {_robust_text(point)}")
     for g in data.get("granger", []):
-        robust = g.get("p_robust")
-        extra = f" robust p={robust:.4f} ({g.get('robust')})" if robust is not None else ""
         print(
-            f"  granger {g['direction']} lag {g['lag']}: p={g['p']:.4f} "
-            f"p_adj={g['p_adj']:.4f}{extra}"
+            f"  granger {g['direction']} lag {g['lag']}: p={_num(g['p'], '.4f')} {_robust_text(g)}"
         )
     best, classic = data.get("best_lag"), data.get("best_lag_classic")
     print(
@@ -103,6 +105,22 @@ def _print_leadlag(result: Any) -> None:
     _print_pair_extras(data)
     for warning in data.get("warnings", []):
         print(f"warning: {warning}")
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _robust_text(point: dict[str, Any]) -> str:
+    """ "robust p_adj=0.012 * (HC3), classic p_adj=0.034", or "not testable" with the
+    reason where the robust p is undefined (never a significance marker then)."""
+    classic = f"classic p_adj={_num(point.get('p_adj'), '.3f')}"
+    robust, kind = point.get("p_robust_adj"), str(point.get("robust") or "")
+    if robust is None:
+        why = kind.split(":", 1)[1].strip() if kind.startswith("none:") else "undefined"
+        return f"robust: not testable ({why}), {classic}"
+    marker = " *" if robust < 0.05 else ""
+    return f"robust p_adj={robust:.3f}{marker} ({kind or 'robust'}), {classic}"
 
 
 def _print_periods(periods: dict[str, Any] | None) -> None:
@@ -238,7 +256,7 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_series(sub: Any) -> None:
+def add_series(sub: Subparsers) -> None:
     """The `series` group."""
     series = command(
         sub,
@@ -288,7 +306,7 @@ def add_series(sub: Any) -> None:
     p.add_argument("name", metavar="NAME", help="series name (as in series list)")
 
 
-def add_analyze(sub: Any) -> None:
+def add_analyze(sub: Subparsers) -> None:
     """`newsintel analyze`."""
     p = command(
         sub,

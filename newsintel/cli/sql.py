@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsintel.cli.common import command, emit_json
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +33,7 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_sql(sub: Any) -> None:
+def add_sql(sub: Subparsers) -> None:
     """`newsintel sql`."""
     p = command(
         sub,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsintel.cli.common import command, emit_json, json_option, json_ready, missing, progress
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,7 +74,7 @@ def cmd_themes_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_themes(sub: Any) -> None:
+def add_themes(sub: Subparsers) -> None:
     """The `themes` group."""
     themes = command(sub, "themes", missing, "tracked themes", "newsintel themes list")
     themes_sub = themes.add_subparsers(dest="themes_command", metavar="ACTION", required=True)

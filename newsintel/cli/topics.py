@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsintel.cli.common import command, emit_json, json_option, missing
 from newsintel.config import Settings
+
+if TYPE_CHECKING:
+    from newsintel.cli.common import Subparsers
 
 
 def cmd_topics_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,7 +56,7 @@ def cmd_topics_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_topics(sub: Any) -> None:
+def add_topics(sub: Subparsers) -> None:
     """The `topics` group."""
     topics = command(
         sub, "topics", missing, "discovered topics (clusters of stories)", "newsintel topics list"

@@ -1,4 +1,7 @@
-"""Build a digest's content from the store: the first of build -> render -> send.
+"""Build a digest's content: the first of build -> render -> send.
+
+The step computes from plain values: frames and rows that ``jobs/digest_content.py``
+reads from the store and hands in (a step never reads the store itself).
 
 How unusual a theme's period is gets measured against the theme's own history: the
 z-score of this period's story count against the previous ``HISTORY`` periods. A
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,8 +28,6 @@ from newsintel.digest.content import (
     ThemeMove,
     default_title,
 )
-from newsintel.store import digest as queries
-from newsintel.store.connect import Connection
 
 Period = Literal["daily", "weekly"]
 HISTORY = 12
@@ -80,13 +81,22 @@ def _direction(count: int, previous: int, z: float | None) -> Direction:
     return "steady"
 
 
+def history_start(window: PeriodWindow) -> date:
+    """The first day of the ``HISTORY`` periods a theme's count is judged against."""
+    return window.start - window.length * HISTORY
+
+
 def theme_moves(
-    con: Connection, window: PeriodWindow, stories_per_theme: int = 3
+    counts: pd.DataFrame,
+    top: dict[str, list[tuple[str, str, str, datetime]]],
+    window: PeriodWindow,
 ) -> list[ThemeMove]:
-    """Every theme's count this period against the last one and its own history."""
-    history_start = window.start - window.length * HISTORY
-    counts = queries.theme_period_counts(con, window.unit, history_start, window.end)
-    top = queries.top_stories_by_theme(con, window.start, window.end, stories_per_theme)
+    """Every theme's count this period against the last one and its own history.
+
+    ``counts``: stories per theme per period from ``history_start`` to the window's end
+    (``store.digest.theme_period_counts``); ``top``: each theme's best stories of the
+    window (``store.digest.top_stories_by_theme``).
+    """
     moves: list[ThemeMove] = []
     for theme, group in counts.groupby("theme", sort=True):
         by_period = {
@@ -123,9 +133,12 @@ def theme_moves(
     return moves
 
 
-def price_moves(con: Connection, window: PeriodWindow) -> list[PriceMove]:
-    """Latest value of every price series at the period's end and its last change."""
-    frame = queries.price_points_until(con, window.end)
+def price_moves(frame: pd.DataFrame, window: PeriodWindow) -> list[PriceMove]:
+    """Latest value of every price series at the period's end and its last change.
+
+    ``frame``: the newest points of each series up to the window's end, ranked
+    (``store.digest.price_points_until``).
+    """
     moves: list[PriceMove] = []
     for series, group in frame.groupby("series", sort=True):
         latest = group[group["rank"] == 1].iloc[0]
@@ -162,7 +175,7 @@ def _ccf_summary(x: str, y: str, lag: int, unit: str, plural: str, r: float) -> 
     )
 
 
-def _oos_sentence(raw: Any, x: str, y: str) -> str:
+def _oos_sentence(raw: object, x: str, y: str) -> str:
     """The out-of-sample verdict: the only evidence worded as helping a forecast."""
     import json
 
@@ -181,7 +194,7 @@ def _oos_sentence(raw: Any, x: str, y: str) -> str:
     )
 
 
-def _finding(row: Any) -> Finding:
+def _finding(row: pd.Series) -> Finding:
     x, y, lag = str(row["x"]), str(row["y"]), int(row["lag"])
     unit = {"D": "day", "W": "week", "M": "month"}.get(str(row["freq"]), "period")
     plural = "" if abs(lag) == 1 else "s"
@@ -206,28 +219,39 @@ def _finding(row: Any) -> Finding:
     return Finding(x, y, str(row["test"]), lag, float(row["p_robust_adj"]), summary, caveat)
 
 
-def _p_text(row: Any) -> str:
+def _p_text(row: pd.Series) -> str:
     """The robust adjusted p the finding was selected on, the classic one beside it."""
     return f"robust p_adj={row['p_robust_adj']:.3f}, classic p_adj={row['p_adj']:.3f}"
 
 
-def findings(con: Connection, limit: int = 5) -> list[Finding]:
-    """Lead/lag results of the latest run that survive adjustment, strongest first."""
-    frame = queries.significant_results(con)
+def findings(frame: pd.DataFrame, limit: int = 5) -> list[Finding]:
+    """Lead/lag results of the latest run that survive adjustment, strongest first.
+
+    ``frame``: those results, strongest first (``store.digest.significant_results``).
+    """
     return [_finding(row) for _, row in frame.head(limit).iterrows()]
 
 
-def chart(con: Connection, window: PeriodWindow, theme: str, series: str) -> ChartSeries | None:
-    """Weekly stories of ``theme`` against the weekly mean of ``series`` over a year."""
-    label = queries.theme_label(con, theme)
-    if label is None:
-        return None
-    start = window.end - timedelta(weeks=CHART_WEEKS)
-    counts = queries.weekly_theme_counts(con, theme, start, window.end)
+def chart_start(window: PeriodWindow) -> date:
+    """The first day the digest's chart shows."""
+    return window.end - timedelta(weeks=CHART_WEEKS)
+
+
+def chart(
+    theme: str,
+    label: str,
+    series: str,
+    unit: str,
+    counts: pd.DataFrame,
+    prices: pd.DataFrame,
+) -> ChartSeries | None:
+    """Weekly stories of ``theme`` against the weekly mean of ``series`` over a year.
+
+    ``counts`` (week, articles) and ``prices`` (week, value) start at ``chart_start``;
+    no stories of the theme, no chart.
+    """
     if counts.empty:
         return None
-    prices = queries.weekly_series_values(con, series, start, window.end)
-    unit = queries.series_unit(con, series) or ""
     return ChartSeries(
         title=f"{label}: weekly stories vs {series.replace('_', ' ')}",
         x_label="Week",
@@ -243,7 +267,7 @@ def chart(con: Connection, window: PeriodWindow, theme: str, series: str) -> Cha
     )
 
 
-def _chart_theme(moves: list[ThemeMove], found: list[Finding]) -> str | None:
+def chart_theme(moves: list[ThemeMove], found: list[Finding]) -> str | None:
     for finding in found:
         for side in (finding.x, finding.y):
             if side.startswith("theme:"):
@@ -254,38 +278,43 @@ def _chart_theme(moves: list[ThemeMove], found: list[Finding]) -> str | None:
     return names[0] if names else None
 
 
-def build_digest(
-    con: Connection,
-    period: Period,
-    on_date: date | None,
+@dataclass(frozen=True)
+class PeriodTotals:
+    """Articles, distinct stories and sources published in a digest's period."""
+
+    articles: int
+    stories: int
+    sources: int
+
+
+def digest_content(
+    window: PeriodWindow,
     *,
-    price_series: str,
     now: datetime,
+    totals: PeriodTotals,
+    moves: list[ThemeMove],
+    prices: list[PriceMove],
+    found: list[Finding],
+    chart: ChartSeries | None,
+    sample_only: bool,
 ) -> DigestContent:
-    """Everything one digest says, for the period containing ``on_date`` (default: latest)."""
-    day = on_date or queries.latest_article_day(con) or now.date()
-    window = period_window(period, day)
-    articles, stories, sources = queries.period_totals(con, window.start, window.end)
-    moves = theme_moves(con, window)
+    """Everything one digest says, from its parts (read by ``jobs.digest_content``)."""
     rising = sorted((m for m in moves if m.direction == "rising"), key=lambda m: -(m.zscore or 0))
     falling = sorted((m for m in moves if m.direction == "falling"), key=lambda m: m.zscore or 0)
-    found = findings(con)
-    chart_theme = _chart_theme(moves, found)
-    notices = (SAMPLE_NOTICE,) if queries.sample_only(con) else ()
     return DigestContent(
-        period=period,
+        period=window.period,
         period_start=window.start,
         period_end=window.end,
         generated_at=now,
-        title=default_title(period, window.start),
-        articles=articles,
-        stories=stories,
-        sources=sources,
+        title=default_title(window.period, window.start),
+        articles=totals.articles,
+        stories=totals.stories,
+        sources=totals.sources,
         rising=tuple(rising[:MOVERS]),
         falling=tuple(falling[:MOVERS]),
         themes=tuple(moves),
-        price_moves=tuple(price_moves(con, window)),
+        price_moves=tuple(prices),
         findings=tuple(found),
-        chart=chart(con, window, chart_theme, price_series) if chart_theme else None,
-        notices=notices,
+        chart=chart,
+        notices=(SAMPLE_NOTICE,) if sample_only else (),
     )

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import io
 import itertools
+from typing import TYPE_CHECKING
 
 from newsintel.digest.content import ChartSeries
 from newsintel.errors import DigestError
+from newsintel.series.smoothing import TREND_NAME
+from newsintel.series.smoothing import trend as sparse_trend
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_PX = 800
 HEIGHT_PX = 400
@@ -21,6 +27,29 @@ _DPI = 100
 # the common colour blindnesses.
 _BAR_COLOUR = "#0072b2"
 _LINE_COLOUR = "#d55e00"
+# The app's rolling-mean line (newsintel.ui.charts): near-black and dashed, so it
+# differs from the bars and the price line by its dashes, not by colour alone.
+_TREND_COLOUR = "#1b2631"
+
+
+def bar_trend(chart: ChartSeries) -> tuple[float, ...] | None:
+    """The rolling mean drawn over ``chart``'s bars when they are sparse, else None.
+
+    The rule and window are the app's (newsintel.series.smoothing), so a theme's chart
+    in the digest shows the same trend line as on the Prices & themes page.
+    """
+    return sparse_trend(chart.dates_left, chart.values_left) if chart.dates_left else None
+
+
+def describe_chart(chart: ChartSeries) -> str:
+    """The chart's text alternative: its title and what its bars and lines show."""
+    parts = [f"{chart.left_name} (bars)"] if chart.dates_left else []
+    if bar_trend(chart) is not None:
+        parts.append(f"their {TREND_NAME} (dashed line), as the weekly bars are sparse")
+    if chart.dates_right:
+        parts.append(f"{chart.right_name} (line)")
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return f"{chart.title}: {listed}"
 
 
 def render_chart_png(chart: ChartSeries) -> bytes:
@@ -28,6 +57,18 @@ def render_chart_png(chart: ChartSeries) -> bytes:
 
     Raises DigestError when the series are inconsistent or empty, or matplotlib is
     missing.
+    """
+    figure = draw_chart(chart)
+    buffer = io.BytesIO()
+    # No "Software" text chunk: the same data gives the same bytes across versions.
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def draw_chart(chart: ChartSeries) -> Figure:
+    """Draw ``chart`` on an 800x400 matplotlib Figure (what render_chart_png saves).
+
+    Raises DigestError as render_chart_png does.
     """
     _check(chart)
     try:
@@ -57,6 +98,19 @@ def render_chart_png(chart: ChartSeries) -> bytes:
         )
         handles.append(bars)
         labels.append(chart.left_name)
+        rolling = bar_trend(chart)
+        if rolling is not None:
+            # On the bars' own axis: the mean is read in stories per week.
+            weeks, means = zip(*sorted(zip(chart.dates_left, rolling, strict=True)), strict=True)
+            (mean_line,) = axes.plot(
+                np.array(weeks, dtype="datetime64[D]"),
+                list(means),
+                color=_TREND_COLOUR,
+                linewidth=2,
+                linestyle=(0, (5, 3)),
+            )
+            handles.append(mean_line)
+            labels.append(f"{chart.left_name}, {TREND_NAME}")
     axes.set_ylabel(chart.y_label_left)
     # Story counts are whole numbers: integer ticks, or labels would repeat (2, 2, 1, 1).
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -89,11 +143,7 @@ def render_chart_png(chart: ChartSeries) -> bytes:
     axes.legend(handles, labels, loc="upper left", framealpha=0.85)
     # A fixed layout (not bbox_inches="tight") keeps the image exactly 800x400 px.
     figure.tight_layout()
-
-    buffer = io.BytesIO()
-    # No "Software" text chunk: the same data gives the same bytes across versions.
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return figure
 
 
 def _check(chart: ChartSeries) -> None:

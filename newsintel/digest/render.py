@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import css_inline
 import jinja2
 
-from newsintel.digest.chart import render_chart_png
+from newsintel.digest.chart import describe_chart, render_chart_png
 from newsintel.digest.content import DigestContent, PriceMove, ThemeMove
 from newsintel.errors import DigestError
 
@@ -182,11 +182,7 @@ def _template_context(
         ),
         "unsubscribe_link": (https or list(targets))[0] if targets else "",
         "chart_src": f"cid:{chart_cid.strip('<>')}" if chart_cid else "",
-        "chart_alt": (
-            f"{chart.title}: {chart.left_name} (bars) and {chart.right_name} (line)"
-            if chart is not None
-            else ""
-        ),
+        "chart_alt": describe_chart(chart) if chart is not None else "",
     }
 
 

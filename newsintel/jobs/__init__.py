@@ -16,7 +16,10 @@ One module per job family; this package re-exports their public names:
 - ``topics``: build and list discovered topics
 - ``analysis``: series import and lead-lag analysis
 - ``reading``: read-only listings and SQL for the CLI
-- ``digest``: build, render, send a digest
+- ``digest``: build, render, send a digest (``digest_content`` reads what it says)
+- ``views``: read-only jobs behind the app's pages (topic emergence, the topic map, a
+  search query's embedder); with ``digest_content``, what ``ui.data`` calls (import
+  these modules directly)
 - ``pipeline``: the demo, a full run, the schedule
 - ``mail``, ``backfill_*``: newsletters by IMAP, historical backfills (import these
   modules directly)
@@ -62,13 +65,7 @@ if TYPE_CHECKING:
         feeds_health,
         import_opml,
     )
-
-    # The parse pool and its helpers are private to ingestion, but jobs/mail.py and
-    # jobs/backfill_archive.py import them from the package; kept here for them.
-    from newsintel.jobs.ingestion import _PARALLEL_PARSE_MIN_FEEDS as _PARALLEL_PARSE_MIN_FEEDS
     from newsintel.jobs.ingestion import FeedReport, IngestReport, ingest
-    from newsintel.jobs.ingestion import _exit_with_parent as _exit_with_parent
-    from newsintel.jobs.ingestion import _parse_pool as _parse_pool
     from newsintel.jobs.pipeline import (
         DEMO_HISTORY,
         DEMO_MIN_TOPICS,
@@ -100,6 +97,12 @@ if TYPE_CHECKING:
         build_topics,
         list_topics,
     )
+
+    # The worker pool is private to the jobs, but jobs/mail.py, jobs/backfill_pages.py
+    # and jobs/backfill_gkg.py import it from the package; kept here for them.
+    from newsintel.jobs.workers import _PARALLEL_PARSE_MIN_FEEDS as _PARALLEL_PARSE_MIN_FEEDS
+    from newsintel.jobs.workers import _exit_with_parent as _exit_with_parent
+    from newsintel.jobs.workers import _parse_pool as _parse_pool
 
 # Where each public name lives. Resolved on first use (PEP 562 __getattr__) so that
 # `from newsintel.jobs import feeds_health` imports the feeds job only: the analysis jobs
@@ -135,9 +138,9 @@ _HOMES: dict[str, str] = {
     "feeds_health": "feeds",
     "FeedReport": "ingestion",
     "IngestReport": "ingestion",
-    "_PARALLEL_PARSE_MIN_FEEDS": "ingestion",
-    "_exit_with_parent": "ingestion",
-    "_parse_pool": "ingestion",
+    "_PARALLEL_PARSE_MIN_FEEDS": "workers",
+    "_exit_with_parent": "workers",
+    "_parse_pool": "workers",
     "ingest": "ingestion",
     "DEMO_HISTORY": "pipeline",
     "DEMO_MIN_TOPICS": "pipeline",

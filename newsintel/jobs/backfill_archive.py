@@ -166,14 +166,22 @@ def backfill_archive(
     ``report.problems`` while the rest goes on.
     """
     from newsintel.feeds.identity import canonical_url
-    from newsintel.store.archive import page_states, stored_article_urls, url_attempts, url_states
+    from newsintel.store.archive import (
+        finish_run,
+        forget_run,
+        page_states,
+        start_run,
+        stored_article_urls,
+        url_attempts,
+        url_states,
+    )
     from newsintel.store.connect import transaction
     from newsintel.store.feeds import upsert_outlets, upsert_sources
 
     started = time.monotonic()
     until = until or utcnow().date()
     if since > until:
-        raise ConfigError(f"--since {since} is after --until {until}")
+        raise ConfigError(f"since {since} is after until {until}")
     source, configured = resolve_feed(feed, feeds_file or Path(settings.feeds_file))
     report = ArchiveReport(feed, source.source_id, since, until)
     with open_db(settings.db) as con:
@@ -189,6 +197,8 @@ def backfill_archive(
                 )
             else:
                 upsert_outlets(con, [(source.source_id, source.name, _site_root(source.url))])
+            # Unfinished until finish_run below: the app says so and names this command.
+            start_run(con, source.source_id, feed, since, until, utcnow())
         run = ArchiveRun(
             settings=settings,
             source=source,
@@ -202,7 +212,15 @@ def backfill_archive(
             stored_urls={canonical_url(u) for u in stored_article_urls(con, source.source_id)},
             pages_done=page_states(con, source.source_id, source.url),
         )
-    asyncio.run(_backfill(run))
+    try:
+        asyncio.run(_backfill(run))
+    except FeedError:
+        # No paged feed and no sitemap: nothing was stored, so there is nothing to resume.
+        with open_db(settings.db) as con:
+            forget_run(con, source.source_id, since, until)
+        raise
+    with open_db(settings.db) as con:
+        finish_run(con, source.source_id, since, until, utcnow())
     report.seconds = time.monotonic() - started
     return report
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsintel.backfill.gkg import FileResult, MasterEntry, MasterList
 from newsintel.config import Settings
@@ -26,6 +27,9 @@ from newsintel.jobs import NoProgress, Progress, _exit_with_parent, init_db, utc
 from newsintel.jobs.publish import publishes
 from newsintel.models import Article
 from newsintel.store import open_db
+
+if TYPE_CHECKING:
+    from newsintel.store.gkg import GkgArticle
 
 ORIGIN = "gdelt-gkg"
 # Seconds allowed to download one GKG file (they are 5 to 20 MB).
@@ -72,20 +76,20 @@ def parse_period(since: str, until: str) -> tuple[datetime, datetime]:
     """[start, end) from two dates (``until`` inclusive) or ISO date-times."""
     from newsintel.errors import ConfigError
 
-    def one(text: str, flag: str) -> tuple[datetime, bool]:
+    def one(text: str, name: str) -> tuple[datetime, bool]:
         try:
             return datetime.fromisoformat(text.strip()), "T" in text or " " in text.strip()
         except ValueError:
-            raise ConfigError(f"{flag} {text!r} is not a date (YYYY-MM-DD)") from None
+            raise ConfigError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
 
-    start, _ = one(since, "--since")
-    end, timed = one(until, "--until")
+    start, _ = one(since, "since")
+    end, timed = one(until, "until")
     if not timed:
         end += timedelta(days=1)  # a date names the whole day
     if start.tzinfo or end.tzinfo:
-        raise ConfigError("--since/--until are UTC: give them without a time zone")
+        raise ConfigError("since and until are UTC: give them without a time zone")
     if end <= start:
-        raise ConfigError(f"--until {until} is before --since {since}")
+        raise ConfigError(f"until {until} is before since {since}")
     return start, end
 
 
@@ -108,21 +112,20 @@ def fetch_master(settings: Settings) -> MasterList:
 
 def _articles(
     result: FileResult, fetched_at: datetime
-) -> tuple[list[tuple[str, str, str]], list[Article]]:
+) -> tuple[list[tuple[str, str, str]], list[Article], list[GkgArticle]]:
     from newsintel.backfill.gkg import read_shard
     from newsintel.feeds.normalise import article_from_fields, title_from_url
     from newsintel.feeds.sources import outlet_from_url
+    from newsintel.store.gkg import GkgArticle
 
     if not result.shard or not result.kept:
-        return [], []
+        return [], [], []
     table = read_shard(result.shard)
     outlets: dict[str, tuple[str, str, str]] = {}
     articles: list[Article] = []
-    for url, title, seen_at in zip(
-        table.column("url").to_pylist(),
-        table.column("title").to_pylist(),
-        table.column("seen_at").to_pylist(),
-        strict=True,
+    details: list[GkgArticle] = []
+    for url, title, seen_at, tone, themes, codes, file in zip(
+        *(table.column(name).to_pylist() for name in _SHARD_COLUMNS), strict=True
     ):
         derived = not title
         outlet = outlet_from_url(url)
@@ -139,7 +142,11 @@ def _articles(
         if article is not None:
             outlets.setdefault(outlet[0], outlet)
             articles.append(article)
-    return list(outlets.values()), articles
+            details.append(GkgArticle(article.article_id, tone, codes, themes, file))
+    return list(outlets.values()), articles, details
+
+
+_SHARD_COLUMNS = ("url", "title", "seen_at", "tone", "themes", "gkg_themes", "file")
 
 
 @publishes
@@ -167,7 +174,7 @@ def backfill_gkg(
     from newsintel.themes.definitions import load_themes
 
     if engine not in ENGINES:
-        raise ConfigError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        raise ConfigError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}")
     start, end = parse_period(since, until)
     tracked = load_themes(Path(settings.themes_file))
     by_name = {t.theme_id: t for t in tracked}
@@ -210,7 +217,9 @@ def backfill_gkg(
     order = iter(todo)
     upcoming: MasterEntry | None = next(order, None)
     fetched_at = utcnow()
-    progress.start(f"GKG files ({engine})", len(todo))
+    # Ray's dashboard goes in the step's name: on the bar and the JSON lines while it runs.
+    label = f"GKG files ({engine}{f', dashboard {dashboard}' if dashboard else ''})"
+    progress.start(label, len(todo))
     with open_db(settings.db) as con:
         for _entry, result in results:
             finished[result.url] = result
@@ -232,8 +241,8 @@ def backfill_gkg(
                 )
                 now = utcnow()
                 if current.status == "parsed":
-                    outlets, articles = _articles(current, fetched_at)
-                    totals["added"] += store_file(con, state, outlets, articles, now)
+                    outlets, articles, details = _articles(current, fetched_at)
+                    totals["added"] += store_file(con, state, outlets, articles, now, details)
                     totals["stored"] += 1
                     totals["reused"] += current.reused
                     if current.shard:
@@ -251,7 +260,7 @@ def backfill_gkg(
                 describe = getattr(progress, "describe", None)
                 if describe is not None:
                     describe(
-                        f"GKG files ({engine}): {totals['kept']:,} rows kept, "
+                        f"{label}: {totals['kept']:,} rows kept, "
                         f"{totals['bytes'] / 1e6:,.1f} MB read"
                     )
                 upcoming = next(order, None)

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from newsintel.config import Settings
 from newsintel.digest.build import Period
 from newsintel.digest.recipients import digest_recipients
 from newsintel.digest.render import render_digest, write_dry_run
-from newsintel.digest.send import SmtpMailer
+from newsintel.digest.send import Mailer, SmtpMailer
 from newsintel.errors import DigestError, MailError, NewsintelError
 from newsintel.feeds.sources import slugify
 from newsintel.jobs.common import utcnow
@@ -42,8 +42,7 @@ class DigestReport:
         return [head] + [f"  {d.status:<12} {d.recipient}: {d.detail}" for d in self.deliveries]
 
 
-def _parse_day(text: str | None) -> Any:
-
+def _parse_day(text: str | None) -> date | None:
     if text is None:
         return None
     try:
@@ -59,7 +58,7 @@ def run_digest(
     on_date: str | None = None,
     out_dir: Path | None = None,
     send: bool = False,
-    mailer: Any = None,
+    mailer: Mailer | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> DigestReport:
     """Build the period's digest, then write it to ``out_dir`` or send it by SMTP.

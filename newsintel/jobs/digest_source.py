@@ -42,7 +42,7 @@ def read_digest(
     settings: Settings, period: Period, day: date | None, *, now: datetime
 ) -> DigestSource:
     """Build the digest from the newest snapshot; never waits for a writer."""
-    from newsintel.digest.build import build_digest
+    from newsintel.jobs.digest_content import build_digest
     from newsintel.store.themes import theme_summaries
 
     with open_snapshot(settings.db) as con:

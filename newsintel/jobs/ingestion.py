@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +21,9 @@ from newsintel.feeds.fetch import FetchState, fetch_all_sync
 from newsintel.feeds.sources import load_sources
 from newsintel.jobs.common import NoProgress, Progress, utcnow
 from newsintel.jobs.publish import publishes
+from newsintel.jobs.workers import _PARALLEL_PARSE_MIN_FEEDS as _PARALLEL_PARSE_MIN_FEEDS
+from newsintel.jobs.workers import _exit_with_parent as _exit_with_parent
+from newsintel.jobs.workers import _parse_pool as _parse_pool
 from newsintel.mail.sources import load_mailboxes
 from newsintel.models import Article, SourceState, SourceUpdate
 from newsintel.store import migrate, open_db
@@ -31,11 +31,13 @@ from newsintel.store.connect import transaction
 from newsintel.store.feeds import save_feed_results, source_states, upsert_sources
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Future
 
     from newsintel.feeds.body import BodyArticles
     from newsintel.feeds.fetch import FetchResult
     from newsintel.feeds.sources import FeedSource
+    from newsintel.jobs.mail import MailboxReport
+    from newsintel.mail.sources import MailboxSource
     from newsintel.store.connect import Connection
 
 
@@ -58,8 +60,8 @@ class FeedReport:
 class IngestReport:
     feeds: tuple[FeedReport, ...]
     seconds: float
-    # IMAP mailboxes of the feeds file (newsintel.jobs.mail.MailboxReport), read after them.
-    mailboxes: tuple[Any, ...] = ()
+    # IMAP mailboxes of the feeds file, read after them.
+    mailboxes: tuple[MailboxReport, ...] = ()
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.feeds if f.status == status)
@@ -83,54 +85,10 @@ class IngestReport:
         }
 
 
-# Parsing costs about 25 ms of CPU a feed (feedparser), fetching mostly waits: from this
-# many feeds on, bodies are parsed in worker processes as they arrive, on every core.
-# Below it, starting the workers (a fresh interpreter each) costs more than it saves.
-_PARALLEL_PARSE_MIN_FEEDS = 8
 # Feeds written per transaction. A commit and the statements around it cost about 25 ms;
 # at 32 feeds a batch they are a small share of storing, a killed run loses at most one
 # batch of work, and each feed stays all-or-nothing.
 _STORE_BATCH_FEEDS = 32
-
-
-def _exit_with_parent(parent_pid: int, every_s: float = 0.5) -> None:
-    """Run in each parse worker: exit as soon as the parent process is gone.
-
-    An idle pool worker waits on its task queue forever, so a killed ``ingest``
-    (SIGKILL, OOM killer) would leave its workers behind; a daemon thread in each
-    worker notices that it was re-parented and ends the worker.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(every_s)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-@contextmanager
-def _parse_pool(feeds: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes for parsing, or None when there are too few feeds to be worth it.
-
-    Spawned, not forked: the parent runs an event loop and DuckDB threads, which a fork
-    would copy mid-flight.
-    """
-    workers = os.cpu_count() or 1
-    if feeds < _PARALLEL_PARSE_MIN_FEEDS or workers < 2:
-        yield None
-        return
-
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
-    )
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @publishes
@@ -155,7 +113,7 @@ def ingest(
     progress = progress or NoProgress()
     rng = rng or random.Random()
     started = time.monotonic()
-    mailboxes: list[Any] = []
+    mailboxes: list[MailboxSource] = []
     if sources is None:
         sources = load_sources(feeds_file or Path(settings.feeds_file))
         mailboxes = load_mailboxes(feeds_file or Path(settings.feeds_file))

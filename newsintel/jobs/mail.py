@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from newsintel.mail.local import RawMessage
+    from newsintel.store.connect import Connection
 
 # Messages stored per transaction: a killed import loses at most this many, and the
 # commit cost (milliseconds) is shared by them all.
@@ -133,7 +134,7 @@ def message_articles(
 _Resolver = Callable[[list[list[Article]]], list[list[Article]]]
 
 
-def _link_resolver(settings: Settings, con: Any, tally: _Tally, now: datetime) -> _Resolver:
+def _link_resolver(settings: Settings, con: Connection, tally: _Tally, now: datetime) -> _Resolver:
     """``--resolve-links``: each story link replaced by where its redirects lead.
 
     Asked once per link: answers are kept in DuckDB (``link_redirects``) and a link
@@ -170,7 +171,7 @@ def _link_resolver(settings: Settings, con: Any, tally: _Tally, now: datetime) -
 class _Writer:
     """Collects messages' articles and stores them a batch at a time."""
 
-    def __init__(self, con: Any, tally: _Tally, resolve: _Resolver | None = None) -> None:
+    def __init__(self, con: Connection, tally: _Tally, resolve: _Resolver | None = None) -> None:
         self.con = con
         self.tally = tally
         self.resolve = resolve
@@ -373,7 +374,7 @@ class MailboxReport:
 
 
 def _read_mailbox(
-    settings: Settings, con: Any, mailbox: MailboxSource, fetched_at: datetime
+    settings: Settings, con: Connection, mailbox: MailboxSource, fetched_at: datetime
 ) -> MailboxReport:
     from newsintel.mail.imap import ImapFolder
     from newsintel.mail.sources import mailbox_password

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from newsintel.config import Settings
 from newsintel.errors import DigestError, NewsintelError, SeriesError
@@ -32,11 +31,13 @@ from newsintel.schedule import (
     previous_period_day,
     serve,
 )
+from newsintel.tomlfile import read_toml
 from newsintel.topics.cluster import ClusterParams
 
 if TYPE_CHECKING:
     from newsintel.embed import Embedder
     from newsintel.feeds.sources import FeedSource
+    from newsintel.jobs.backfill_import import ImportReport
 
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class DemoReport:
     series: tuple[SeriesImportReport, ...]
     analysis: AnalyzeAllReport
     topics: tuple[TopicBuildReport, ...] = ()  # in build order; the last is the current one
-    history: tuple[Any, ...] = ()  # ImportReport of each DEMO_HISTORY file
+    history: tuple[ImportReport, ...] = ()  # one per DEMO_HISTORY file
 
 
 # Topic builds of the demo, in order. Quarters give the lineage something to show over
@@ -88,10 +89,10 @@ def sample_sources(sample_dir: Path) -> list[FeedSource]:
 def import_bundled_series(settings: Settings, series_dir: Path) -> list[SeriesImportReport]:
     """Import every series listed in ``series_dir/series.toml``."""
     listing = series_dir / "series.toml"
-    try:
-        entries = tomllib.loads(listing.read_text("utf-8"))["series"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise SeriesError(f"cannot read {listing}: {exc}") from None
+    document = read_toml(listing, "series listing", SeriesError)
+    entries = document.get("series")
+    if not isinstance(entries, list):
+        raise SeriesError(f"series listing {listing} has no [[series]] entries")
     return [
         import_series(
             settings,

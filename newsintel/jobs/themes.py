@@ -6,7 +6,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -34,7 +34,7 @@ from newsintel.themes.classifier import (
 )
 from newsintel.themes.definitions import load_themes
 from newsintel.themes.matching import article_texts, keyword_hits, phrase_pattern
-from newsintel.themes.scoring import build_scorer, prototype_texts
+from newsintel.themes.scoring import ThemeScorer, build_scorer, prototype_texts
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -49,7 +49,9 @@ class AssignReport:
     members: dict[str, int] = field(default_factory=dict)
 
 
-def load_scorer(settings: Settings, embedder: Embedder, themes_file: Path | None = None) -> Any:
+def load_scorer(
+    settings: Settings, embedder: Embedder, themes_file: Path | None = None
+) -> ThemeScorer:
     """Themes from themes.toml with their prototypes embedded and classifiers loaded."""
     themes = load_themes(themes_file or Path(settings.themes_file))
     classifiers = load_classifiers(Path(settings.theme_classifiers_file), embedder.model_name)

@@ -11,6 +11,7 @@ from newsintel.config import Settings
 from newsintel.errors import AnalysisError, NewsintelError
 from newsintel.jobs.common import new_run_id
 from newsintel.jobs.publish import publishes
+from newsintel.jobs.views import scored_topics
 from newsintel.store import migrate, open_db
 from newsintel.store.snapshots import open_snapshot
 from newsintel.store.topics import (
@@ -18,14 +19,13 @@ from newsintel.store.topics import (
     known_topic_ids,
     latest_build,
     load_stories,
-    period_counts,
     save_build,
     topic_members,
-    topic_rows,
 )
 from newsintel.topics.build import WINDOWS, Corpus, previous_refs
 from newsintel.topics.build import build_topics as build
-from newsintel.topics.emerging import emergence_by_period, listing_order
+from newsintel.topics.cluster import ClusterParams
+from newsintel.topics.emerging import listing_order
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,11 @@ class TopicBuildReport:
 
 @publishes
 def build_topics(
-    settings: Settings, *, window: str = "all", seed: int = 0, cluster_params: Any = None
+    settings: Settings,
+    *,
+    window: str = "all",
+    seed: int = 0,
+    cluster_params: ClusterParams | None = None,
 ) -> TopicBuildReport:
     """Cluster the embedded stories into topics, link them to the last build, store them.
 
@@ -138,10 +142,9 @@ def list_topics(settings: Settings) -> TopicListReport:
         build = latest_build(con) if has_topics(con) else None
         if build is None:
             raise AnalysisError("no topics yet: run `newsintel topics build` first")
-        rows = topic_rows(con, build.build_id)
-        counts = period_counts(con, build.build_id)
-    # The same scoring as the app's Topics page (ui.data.topic_overview).
-    scored = emergence_by_period(counts, [r.topic_id for r in rows])
+        # The same scoring as the app's Topics page (ui.data.topic_overview).
+        topics = scored_topics(con, build.build_id)
+    rows, scored = topics.rows, topics.scored
     scores = scored.scores
     listings = []
     for r in sorted(rows, key=lambda r: listing_order(r.topic_id, r.size, scores.get(r.topic_id))):

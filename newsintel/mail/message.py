@@ -1,8 +1,13 @@
 """Raw email bytes -> ``MailMessage``: the readable part, sender, date and identity.
 
-Built on the standard library's ``email`` package with ``policy.default``, which
-decodes every transfer encoding (quoted-printable, base64, 8bit) and charset, and
-RFC 2047 encoded headers. What a newsletter reader needs on top:
+Built on the standard library's ``email`` package, which decodes every transfer
+encoding (quoted-printable, base64, 8bit) and charset, and RFC 2047 encoded headers.
+Parsed under ``compat32``, with the body chosen and decoded here as ``policy.default``
+chooses and decodes it (``get_body``, ``get_content``): the same result (every message
+of tests/ and of the benchmark compared field by field), without policy.default's full
+RFC 5322 parse of a header each time one is looked at, which was most of the cost of
+reading a newsletter.
+What a newsletter reader needs on top:
 
 * the HTML part of a multipart/alternative message, the text part as fallback;
 * ``List-Id`` as the source (the newsletter), else ``From`` (the sender);
@@ -17,13 +22,13 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.errors import CloseBoundaryNotFoundDefect, HeaderParseError, StartBoundaryNotFoundDefect
 from email.header import decode_header, make_header
-from email.message import EmailMessage, Message
-from email.utils import parseaddr, parsedate_to_datetime
+from email.message import Message
+from email.utils import collapse_rfc2231_value, parseaddr, parsedate_to_datetime
 from html import escape
 
 from newsintel.errors import MessageError
@@ -88,11 +93,10 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 def _raw(msg: Message, name: str) -> str | None:
-    """A header's raw value, unparsed.
+    """A header's raw value, unparsed (the first one of that name).
 
-    ``msg.get`` under policy.default runs the full header parser on every call (most of
-    the cost of reading a newsletter); the few headers needed here are simple enough to
-    read from ``raw_items`` directly.
+    Read from ``raw_items``: compat32's ``msg.get`` would turn a value with 8-bit bytes
+    into a ``Header`` object; the few headers needed here are decoded by this module.
     """
     wanted = name.lower()
     for key, value in msg.raw_items():
@@ -164,17 +168,25 @@ def _unsubscribe(msg: Message) -> tuple[str, ...]:
     return tuple(url for url in re.findall(r"<([^>]+)>", raw) if url.strip())
 
 
+def _param(part: Message, name: str, default: str) -> str:
+    """A Content-Type parameter as policy.default gives it (RFC 2231 values decoded)."""
+    value = part.get_param(name, default)
+    return collapse_rfc2231_value(value) if isinstance(value, tuple) else value
+
+
 def _text_content(part: Message) -> str:
-    """A text part decoded from its transfer encoding and charset, never raising."""
-    try:
-        content = part.get_content() if isinstance(part, EmailMessage) else None
-        if isinstance(content, str):
-            return content
-    except (LookupError, UnicodeError, ValueError, AssertionError):
-        pass  # unknown or wrong charset: decode the bytes below, replacing bad ones
+    """A text part decoded from its transfer encoding and charset, never raising.
+
+    As policy.default's ``get_content`` reads text (charset parameter, RFC 2231
+    encoded or not, else ASCII; bad bytes replaced), then the same fallbacks.
+    """
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
+    try:
+        return payload.decode(_param(part, "charset", "ASCII"), "replace")
+    except (LookupError, UnicodeError, ValueError):
+        pass  # unknown or wrong charset: decode the bytes below, replacing bad ones
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, "replace")
@@ -202,12 +214,47 @@ def text_to_html(text: str) -> str:
     return "\n".join(html)
 
 
-def _body(msg: EmailMessage) -> str:
+def _find_body(part: Message, preference: tuple[str, ...]) -> Iterator[tuple[int, Message]]:
+    """``EmailMessage._find_body`` of Python 3.11, reading headers as compat32 keeps them.
+
+    The standard library's own needs policy.default's header objects (it asks the
+    Content-Disposition header for its parsed value). Depth first: text parts of a
+    preferred subtype with their rank, attachments never, and of a multipart/related
+    only its root part (the ``start`` parameter's Content-ID, else the first part).
+    """
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, subtype = part.get_content_type().split("/")
+    if maintype == "text":
+        if subtype in preference:
+            yield preference.index(subtype), part
+        return
+    payload = part.get_payload()
+    if maintype != "multipart" or not isinstance(payload, list):
+        return
+    subparts = [sub for sub in payload if isinstance(sub, Message)]
+    if subtype != "related":
+        for subpart in subparts:
+            yield from _find_body(subpart, preference)
+        return
+    start = _param(part, "start", "")
+    candidate = None
+    if start:
+        candidate = next((sub for sub in subparts if sub["content-id"] == start), None)
+    if candidate is None and subparts:
+        candidate = subparts[0]
+    if candidate is not None:
+        yield from _find_body(candidate, preference)
+
+
+def _body(msg: Message) -> str:
     """The HTML part, else the text part as HTML; '' when there is neither."""
-    try:
-        part = msg.get_body(preferencelist=("html", "plain"))
-    except (KeyError, ValueError, AttributeError):
-        part = None
+    part, best = None, 2
+    for rank, found in _find_body(msg, ("html", "plain")):
+        if rank < best:
+            part, best = found, rank
+            if rank == 0:
+                break
     if part is None:
         return ""
     content = _text_content(part)
@@ -231,11 +278,11 @@ class _Parts:
     """What one walk over a message's parts finds."""
 
     attachments: int
-    attached: EmailMessage | None  # the first message/rfc822 part: a forward
+    attached: Message | None  # the first message/rfc822 part: a forward
     truncated: bool
 
 
-def _walk(msg: EmailMessage) -> _Parts:
+def _walk(msg: Message) -> _Parts:
     attachments, attached, truncated = 0, None, False
     for part in msg.walk():
         content_type = _content_type(part)
@@ -243,7 +290,7 @@ def _walk(msg: EmailMessage) -> _Parts:
         if content_type == "message/rfc822" and attached is None:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if isinstance(inner, EmailMessage):
+            if isinstance(inner, Message):
                 attached = inner
         elif _is_attachment(part, content_type):
             attachments += 1
@@ -277,7 +324,7 @@ def _inline_forward(html: str) -> _InlineForward | None:
     return _InlineForward(rest, sender, parse_mail_date(when), headers.get("subject", ""))
 
 
-def _check_whole(msg: EmailMessage, raw: bytes, parts: _Parts) -> None:
+def _check_whole(msg: Message, raw: bytes, parts: _Parts) -> None:
     if not raw.strip():
         raise MessageError("empty message")
     if parts.truncated:
@@ -301,8 +348,8 @@ def parse_message(
     """
     if len(raw) > max_bytes:
         raise MessageError(f"too large ({len(raw):,} bytes; the limit is {max_bytes:,})")
-    outer = email.message_from_bytes(raw, policy=policy.default)
-    assert isinstance(outer, EmailMessage)  # policy.default builds EmailMessage
+    # compat32 (the default): headers kept as raw text, read by this module itself.
+    outer = email.message_from_bytes(raw)
     parts = _walk(outer)
     _check_whole(outer, raw, parts)
     attachments, inner = parts.attachments, parts.attached

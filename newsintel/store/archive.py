@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import pyarrow as pa
 
@@ -178,3 +178,90 @@ def save_feed_page(
             ],
         )
     return added
+
+
+# --- runs: what the app shows while a backfill is unfinished (migration 012) -------------
+
+
+@dataclass(frozen=True)
+class ArchiveBackfill:
+    """An outlet-archive backfill the app warns about: unfinished, or with failed pages.
+
+    ``finished_at`` is None while the run is under way or after it stopped early;
+    ``stories`` counts the outlet's stories stored in [since, until] so far; ``failed``
+    its article pages that failed, retried by a re-run from ``retry_from`` on.
+    """
+
+    source_id: str
+    outlet: str
+    feed: str
+    since: date
+    until: date
+    started_at: datetime
+    finished_at: datetime | None
+    stories: int
+    failed: int
+    retry_from: datetime | None
+
+
+def start_run(
+    con: Connection, source_id: str, feed: str, since: date, until: date, now: datetime
+) -> None:
+    """Record that a backfill of ``source_id`` over [since, until] has begun."""
+    con.execute(
+        """
+        INSERT INTO archive_runs (source_id, since, until, feed, started_at, finished_at)
+        VALUES (?, ?, ?, ?, ?, NULL)
+        ON CONFLICT (source_id, since, until) DO UPDATE SET
+            feed = excluded.feed, started_at = excluded.started_at, finished_at = NULL
+        """,
+        [source_id, since, until, feed, now],
+    )
+
+
+def finish_run(con: Connection, source_id: str, since: date, until: date, now: datetime) -> None:
+    """Record that the backfill of ``source_id`` over [since, until] ran to its end."""
+    con.execute(
+        "UPDATE archive_runs SET finished_at = ? WHERE source_id = ? AND since = ? AND until = ?",
+        [now, source_id, since, until],
+    )
+
+
+def forget_run(con: Connection, source_id: str, since: date, until: date) -> None:
+    """Drop the record of a run that could not begin (nothing of it is left to resume)."""
+    con.execute(
+        "DELETE FROM archive_runs WHERE source_id = ? AND since = ? AND until = ?",
+        [source_id, since, until],
+    )
+
+
+def unfinished_backfills(con: Connection) -> list[ArchiveBackfill]:
+    """Runs not finished, and the latest run of each outlet that still has failed pages.
+
+    Oldest start first. A finished run whose outlet has no failed page is complete and
+    not listed.
+    """
+    rows = con.execute(
+        """
+        WITH failed AS (
+            SELECT source_id, count(*) AS failed, min(next_try_at) AS retry_from
+            FROM archive_urls WHERE status = 'failed' GROUP BY 1
+        ), runs AS (
+            SELECT r.*, row_number() OVER (
+                PARTITION BY r.source_id ORDER BY r.started_at DESC) AS newest
+            FROM archive_runs r
+        )
+        SELECT r.source_id, coalesce(s.name, r.source_id), r.feed, r.since, r.until,
+               r.started_at, r.finished_at,
+               (SELECT count(DISTINCT a.story_id) FROM articles a
+                WHERE a.source_id = r.source_id AND NOT a.is_issue
+                  AND a.published_at >= r.since
+                  AND a.published_at < r.until + INTERVAL 1 DAY),
+               coalesce(f.failed, 0), f.retry_from
+        FROM runs r LEFT JOIN failed f USING (source_id)
+        LEFT JOIN sources s ON s.source_id = r.source_id
+        WHERE r.finished_at IS NULL OR (r.newest = 1 AND f.failed > 0)
+        ORDER BY r.started_at
+        """
+    ).fetchall()
+    return [ArchiveBackfill(*row) for row in rows]

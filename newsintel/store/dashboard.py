@@ -22,7 +22,7 @@ import pandas as pd
 
 from newsintel.errors import DatabaseLockedError, StoreError
 from newsintel.store.connect import Connection, connect
-from newsintel.store.fragments import SAFE_URL, in_days
+from newsintel.store.fragments import SAFE_URL, in_days, in_weeks, weekly_story_counts
 
 T = TypeVar("T")
 
@@ -41,20 +41,13 @@ _ARTICLE_FILTER = """
 """
 
 
-def in_weeks(column: str = "a.published_at") -> str:
-    """SQL: ``column`` falls in the weeks [week of start, week of end] (parameters: start, end).
-
-    The way v_theme_weekly filters ``week BETWEEN date_trunc('week', start) AND end``:
-    every article of the week that contains ``end`` counts, also the days after ``end``.
-    """
-    return (
-        f"{column} >= date_trunc('week', ?::DATE) "
-        f"AND {column} < date_trunc('week', ?::DATE) + INTERVAL 7 DAY"
-    )
-
-
 _IN_DAYS = in_days()
 _IN_WEEKS = in_weeks()
+
+
+def use_one_thread(con: Connection) -> None:
+    """Let ``con``'s queries run on one DuckDB thread (the app's read slots, ui.data)."""
+    con.execute("SET threads = 1")
 
 
 def read_batch(
@@ -147,31 +140,21 @@ def theme_weekly(
     any story at all are absent, as in v_theme_weekly.
     """
     wanted = list(themes) if themes is not None else None
-    # v_theme_weekly restricted to the weeks asked for before the counting, not after:
-    # the view counts every week of the table and only then filters on ``week``.
+    # v_theme_weekly's rule, restricted to the weeks asked for before the counting, not
+    # after: the view counts every week of the table and only then filters on ``week``.
     return con.execute(
         f"""
-        WITH stories AS (
-            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
-            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
-        ), totals AS (
-            SELECT week, count(DISTINCT story_id) AS total_articles FROM stories GROUP BY 1
-        ), picked AS (
+        WITH picked AS (
             SELECT theme_id, label FROM themes
             WHERE ?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], theme_id)
-        ), hits AS (
-            SELECT s.week, m.theme_id, count(DISTINCT s.story_id) AS articles
-            FROM article_themes m JOIN stories s USING (article_id)
-            WHERE m.is_member AND m.theme_id IN (SELECT theme_id FROM picked)
-            GROUP BY 1, 2
-        )
+        ), {weekly_story_counts("m.theme_id IN (SELECT theme_id FROM picked)")}
         SELECT w.week, t.theme_id AS theme, t.label, coalesce(h.articles, 0) AS articles,
                w.total_articles, coalesce(h.articles, 0) / w.total_articles AS share
         FROM totals w CROSS JOIN picked t
         LEFT JOIN hits h ON h.week = w.week AND h.theme_id = t.theme_id
         ORDER BY w.week, t.label
         """,
-        [start, end, wanted, wanted],
+        [wanted, wanted, start, end],
     ).df()
 
 
@@ -181,17 +164,10 @@ def theme_weekly_stories(con: Connection, theme: str, start: date, end: date) ->
     The ``articles`` column of :func:`theme_weekly` for one theme, same weeks and zeros,
     without the weekly totals (a distinct count over every story) that it also computes.
     """
+    # ``totals`` is defined but not referenced, so it is never computed.
     return con.execute(
         f"""
-        WITH stories AS (
-            SELECT a.article_id, a.story_id, date_trunc('week', a.published_at)::DATE AS week
-            FROM articles a WHERE NOT a.is_issue AND {_IN_WEEKS}
-        ), hits AS (
-            SELECT s.week, count(DISTINCT s.story_id) AS articles
-            FROM article_themes m JOIN stories s USING (article_id)
-            WHERE m.is_member AND m.theme_id = ?
-            GROUP BY 1
-        )
+        WITH {weekly_story_counts("m.theme_id = ?")}
         SELECT w.week, coalesce(h.articles, 0) AS articles
         FROM (SELECT DISTINCT week FROM stories) w LEFT JOIN hits h USING (week)
         ORDER BY w.week
@@ -352,7 +328,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Cross-correlation per lag from the newest analysis run holding the pair (x, y).
 
     Columns: run_id, created_at, freq, lag, r, ci_low, ci_high, p_value, p_adj,
-    p_robust_adj (the robust test's adjusted p; null for runs before issue 17),
+    p_robust and p_robust_adj (the robust test's p and adjusted p; null for runs before
+    issue 17, and where the robust test is undefined), robust (its variance, or
+    "none: <why>" where undefined; null for older runs),
     dropped_partial and partial (how many partial first/last periods, and what was done
     with them: "dropped"; null for older runs), n_obs, band
     (half-width of the 95% white-noise band the run used; may be null), prewhiten,
@@ -372,7 +350,9 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
             WHERE x = ? AND y = ? AND test = 'ccf' AND run_id = {_LATEST_RUN_OF_PAIR}
         )
         SELECT run_id, created_at, freq, lag, effect AS r, ci_low, ci_high, p_value, p_adj, n_obs,
+               TRY_CAST(json_extract(p, '$.p_robust') AS DOUBLE) AS p_robust,
                TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               CAST(json_extract_string(p, '$.robust') AS VARCHAR) AS robust,
                TRY_CAST(json_extract(p, '$.periods.dropped_partial') AS INTEGER)
                    AS dropped_partial,
                CAST(json_extract_string(p, '$.periods.partial') AS VARCHAR) AS partial,
@@ -394,15 +374,23 @@ def ccf_results(con: Connection, x: str, y: str) -> pd.DataFrame:
 def granger_results(con: Connection, x: str, y: str) -> pd.DataFrame:
     """Granger tests from the newest analysis run holding the pair (x, y).
 
-    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj, n_obs, warnings,
-    freq.
+    Columns: direction (x->y or y->x), lag, statistic (F), p_value, p_adj (classic),
+    p_robust, p_robust_adj, robust (as in ``ccf_results``), n_obs, warnings, freq.
     """
     return con.execute(
         f"""
-        SELECT direction, lag, statistic, p_value, p_adj, n_obs, warnings, freq
-        FROM v_analysis_results
-        WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
-        ORDER BY direction, lag
+        WITH rows AS (
+            SELECT *, CASE WHEN json_type(params) = 'VARCHAR' THEN json(params ->> '$')
+                           ELSE params END AS p
+            FROM analysis_results
+            WHERE x = ? AND y = ? AND test = 'granger' AND run_id = {_LATEST_RUN_OF_PAIR}
+        )
+        SELECT direction, lag, statistic, p_value, p_adj,
+               TRY_CAST(json_extract(p, '$.p_robust') AS DOUBLE) AS p_robust,
+               TRY_CAST(json_extract(p, '$.p_robust_adj') AS DOUBLE) AS p_robust_adj,
+               CAST(json_extract_string(p, '$.robust') AS VARCHAR) AS robust,
+               n_obs, warnings, freq
+        FROM rows ORDER BY direction, lag
         """,
         [x, y, x, y],
     ).df()

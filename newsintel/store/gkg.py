@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import pyarrow as pa
+
 from newsintel.models import Article
 from newsintel.store.connect import Connection, transaction
 from newsintel.store.feeds import insert_article_batches, upsert_outlets
@@ -75,17 +77,65 @@ def _values(state: FileState) -> list[object]:
     ]
 
 
+@dataclass(frozen=True)
+class GkgArticle:
+    """What the GKG row of a stored story says beyond the story (migration 013)."""
+
+    article_id: str
+    tone: float | None
+    gkg_themes: list[str]
+    themes: list[str]
+    file: str
+
+
+_GKG_ARTICLE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("tone", pa.float64()),
+        ("gkg_themes", pa.list_(pa.string())),
+        ("themes", pa.list_(pa.string())),
+        ("file", pa.string()),
+    ]
+)
+
+
+def _insert_gkg_articles(con: Connection, details: Sequence[GkgArticle], now: datetime) -> None:
+    # The first row of each article id wins, within the file as across files and runs
+    # (ON CONFLICT cannot take one key twice in a statement).
+    first: dict[str, GkgArticle] = {}
+    for detail in details:
+        first.setdefault(detail.article_id, detail)
+    if not first:
+        return
+    rows = list(first.values())
+    columns = [[getattr(r, f.name) for r in rows] for f in _GKG_ARTICLE_SCHEMA]
+    con.register("incoming_gkg_articles", pa.table(columns, schema=_GKG_ARTICLE_SCHEMA))
+    con.execute(
+        """
+        INSERT INTO gkg_articles (article_id, tone, gkg_themes, themes, file, stored_at)
+        SELECT article_id, tone, gkg_themes, themes, file, ? FROM incoming_gkg_articles
+        ON CONFLICT (article_id) DO NOTHING
+        """,
+        [now],
+    )
+    con.unregister("incoming_gkg_articles")
+
+
 def store_file(
     con: Connection,
     state: FileState,
     outlets: Sequence[tuple[str, str, str]],
     articles: Sequence[Article],
     now: datetime,
+    details: Sequence[GkgArticle] = (),
 ) -> int:
-    """Store one file's stories and its 'stored' row in one transaction; stories added."""
+    """Store one file's stories, their GKG tone and codes, and its 'stored' row in one
+    transaction; returns the stories added. Every article given is stored after the
+    insert (added now or already there), so each detail row has its article."""
     with transaction(con):
         upsert_outlets(con, outlets)
         added = insert_article_batches(con, [articles])
+        _insert_gkg_articles(con, details, now)
         con.execute(
             _UPSERT,
             [*_values(state)[:8], added, now],

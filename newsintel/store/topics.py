@@ -60,7 +60,7 @@ class TopicRow:
     windows: int
     first_seen: datetime | None
     last_seen: datetime | None
-    representatives: tuple[str, ...]
+    representative_ids: tuple[str, ...]
     representative_titles: tuple[str, ...]
 
 
@@ -182,7 +182,7 @@ def save_build(
                     [float(v) for v in t.centroid],
                     t.first_seen,
                     t.last_seen,
-                    list(t.representatives),
+                    list(t.representative_ids),
                     json.dumps({"window": result.window, "seed": result.seed}),
                 ]
                 for t in result.topics

@@ -14,7 +14,7 @@ Pure code on plain values (matrices, id lists); the database side is
 from newsintel.topics.build import BuildResult, Corpus, Topic, build_topics, window_key
 from newsintel.topics.cluster import Clustering, ClusterParams, cluster_vectors
 from newsintel.topics.emerging import Emergence, PeriodEmergence, emergence, emergence_by_period
-from newsintel.topics.label import representatives, topic_words
+from newsintel.topics.label import representative_rows, topic_words
 from newsintel.topics.lineage import LineageEvent, LineageParams, TopicRef, founding_id, link
 from newsintel.topics.projection import Projection, fit_pca, project_2d
 
@@ -38,7 +38,7 @@ __all__ = [
     "founding_id",
     "link",
     "project_2d",
-    "representatives",
+    "representative_rows",
     "topic_words",
     "window_key",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from newsintel.topics.cluster import ClusterParams, cluster_vectors
-from newsintel.topics.label import label_from, representatives, topic_words
+from newsintel.topics.label import label_from, representative_rows, topic_words
 from newsintel.topics.lineage import LineageEvent, LineageParams, TopicRef, link
 
 WINDOWS = ("all", "month", "quarter")
@@ -48,7 +48,7 @@ class Topic:
     centroid: np.ndarray
     first_seen: datetime
     last_seen: datetime
-    representatives: tuple[str, ...]  # article ids closest to the centroid
+    representative_ids: tuple[str, ...]  # article ids closest to the centroid
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def build_topics(
         lineage.extend(LineageRow(earlier_window, key, e, window == "all") for e in linkage.events)
         similarity = np.einsum("ij,ij->i", x, clustering.centroids[labels])
         words = topic_words([corpus.texts[r] for r in rows], labels, k)
-        reps = representatives(similarity, labels, k)
+        reps = representative_rows(similarity, labels, k)
         for t in range(k):
             in_topic = rows[labels == t]
             dates = [corpus.published[r] for r in in_topic]
@@ -143,7 +143,7 @@ def build_topics(
                     centroid=clustering.centroids[t],
                     first_seen=min(dates),
                     last_seen=max(dates),
-                    representatives=tuple(ids[rows[i]] for i in reps[t]),
+                    representative_ids=tuple(ids[rows[i]] for i in reps[t]),
                 )
             )
         for r, t, s in zip(rows, labels, similarity, strict=True):

@@ -58,7 +58,7 @@ def label_from(words: Sequence[str], n: int = 4) -> str:
     return " · ".join(words[:n]) if words else "(no words)"
 
 
-def representatives(
+def representative_rows(
     similarity: np.ndarray, labels: np.ndarray, k: int, n: int = 3
 ) -> list[tuple[int, ...]]:
     """Row indices of the ``n`` members of each topic closest to its centroid.

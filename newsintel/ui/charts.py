@@ -15,16 +15,16 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from newsintel.series.smoothing import TREND_NAME
+from newsintel.series.smoothing import trend as sparse_trend
+from newsintel.ui import significance
+
 # Okabe & Ito (2008), "Color Universal Design": blue, vermillion, orange, bluish green,
 # reddish purple, sky blue, yellow, black.
 OKABE_ITO = ("#0072B2", "#D55E00", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442")
 BAR_COLOUR = OKABE_ITO[0]
 LINE_COLOUR = OKABE_ITO[1]
 MUTED = "#B8C4D0"
-# Weekly bars this sparse (median stories per week) get a rolling mean line: one or
-# two stories a week read as noise, their 4-week mean as a trend.
-SPARSE_WEEKLY = 2
-ROLLING_WEEKS = 4
 
 # What the builders return; altair's own annotations are too loose for mypy here.
 ChartLike = alt.Chart | alt.LayerChart | alt.FacetChart
@@ -114,10 +114,15 @@ def theme_vs_series(
     if prices.empty:
         subtitle = "Bars: stories per week · no values of the series in this window"
     stories: ChartLike = bars
-    sparse = not weeks.empty and float(weeks["articles"].median()) <= SPARSE_WEEKLY
-    if sparse:
-        weeks = weeks.sort_values("week")
-        weeks["rolling"] = weeks["articles"].rolling(ROLLING_WEEKS, min_periods=1).mean()
+    # Sparse bars (one or two stories a week) get a rolling mean, by the rule the
+    # digest's chart follows too (newsintel.series.smoothing).
+    weeks = weeks.sort_values("week")
+    rolling = sparse_trend(
+        list(pd.to_datetime(weeks["week"]).dt.date), [float(v) for v in weeks["articles"]]
+    )
+    sparse = rolling is not None
+    if rolling is not None:
+        weeks["rolling"] = rolling
         mean_line = (
             alt.Chart(weeks)
             .mark_line(color="#1B2631", strokeWidth=2, strokeDash=[5, 3])
@@ -125,7 +130,7 @@ def theme_vs_series(
         )
         # One layer, one scale: the mean is read on the bars' axis.
         stories = alt.layer(bars, mean_line)
-        subtitle += f" · Dashed: {ROLLING_WEEKS}-week mean of stories"
+        subtitle += f" · Dashed: {TREND_NAME} of stories"
     title = f"{theme_label}: weekly stories vs {series_label}"
     chart: ChartLike = (
         alt.layer(stories, line)
@@ -135,7 +140,7 @@ def theme_vs_series(
     total = int(weeks["articles"].sum()) if not weeks.empty else 0
     sentence = (
         f"Bars count the {total} stories of {theme_label} per week"
-        + (f", a dashed line their {ROLLING_WEEKS}-week mean" if sparse else "")
+        + (f", a dashed line their {TREND_NAME}" if sparse else "")
         + (
             f"; the line is the weekly mean of {series_label}{unit_text} on the right axis."
             if not prices.empty
@@ -245,15 +250,23 @@ def source_mix(frame: pd.DataFrame, label: str) -> ChartLike:
 def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) -> ChartLike:
     """Correlation per lag with its 95% interval and the white-noise band.
 
-    ``frame`` has columns lag, r, ci_low, ci_high, p_adj, band (half-width, may be null).
-    Positive lags: the theme leads the series by that many ``unit``s. The r axis fits
-    the data (intervals and noise band), not -1..1: real correlations of news and
-    prices are near 0.1, a flat line on a -1..1 axis. Lags significant after
-    adjustment are drawn as larger vermillion diamonds, so not by colour alone.
+    ``frame`` has columns lag, r, ci_low, ci_high, p_adj, band (half-width, may be null)
+    and, for runs with robust tests, p_robust_adj and robust. Positive lags: the theme
+    leads the series by that many ``unit``s. The r axis fits the data (intervals and
+    noise band), not -1..1: real correlations of news and prices are near 0.1, a flat
+    line on a -1..1 axis. Lags significant after adjustment (by the robust adjusted p,
+    as ``best_lag``; see ``significance``) are drawn as larger vermillion diamonds, so
+    not by colour alone; lags the robust test cannot judge as grey crosses.
     """
     data = frame.copy()
-    significant = "Adjusted p < 0.05"
-    data[significant] = (data["p_adj"].fillna(1.0) < 0.05).map({True: "yes", False: "no"})
+    robust = significance.has_robust(data)
+    significant = "Robust adjusted p < 0.05" if robust else "Adjusted p < 0.05 (classic)"
+    verdicts = significance.verdicts(data)
+    data[significant] = verdicts.str.split(":").str[0]
+    data["robust_test"] = verdicts.map(
+        lambda v: v if v.startswith(significance.NOT_TESTABLE) else "tested"
+    )
+    domain = ["no", "yes", significance.NOT_TESTABLE]
     x = alt.X(
         "lag:O",
         title=f"Lag in {unit}s (positive: {theme_label} leads {series_label})",
@@ -290,26 +303,35 @@ def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) 
             y=alt.Y("r:Q", title=y_title, scale=y_scale),
             color=alt.Color(
                 f"{significant}:N",
-                scale=alt.Scale(domain=["no", "yes"], range=[BAR_COLOUR, LINE_COLOUR]),
+                scale=alt.Scale(domain=domain, range=[BAR_COLOUR, LINE_COLOUR, MUTED]),
                 legend=alt.Legend(orient="bottom", title=significant),
             ),
             shape=alt.Shape(
                 f"{significant}:N",
-                scale=alt.Scale(domain=["no", "yes"], range=["circle", "diamond"]),
+                scale=alt.Scale(domain=domain, range=["circle", "diamond", "cross"]),
             ),
-            size=alt.Size(
-                f"{significant}:N", scale=alt.Scale(domain=["no", "yes"], range=[60, 160])
-            ),
+            size=alt.Size(f"{significant}:N", scale=alt.Scale(domain=domain, range=[60, 160, 90])),
             tooltip=[
                 alt.Tooltip("lag:O", title=f"Lag ({unit}s)"),
                 alt.Tooltip("r:Q", format="+.2f"),
                 alt.Tooltip("ci_low:Q", title="95% low", format="+.2f"),
                 alt.Tooltip("ci_high:Q", title="95% high", format="+.2f"),
-                alt.Tooltip("p_adj:Q", title="Adjusted p", format=".3f"),
+                *(
+                    [
+                        alt.Tooltip("p_robust_adj:Q", title="Robust adjusted p", format=".3f"),
+                        alt.Tooltip("robust_test:N", title="Robust test"),
+                    ]
+                    if robust
+                    else []
+                ),
+                alt.Tooltip("p_adj:Q", title="Classic adjusted p", format=".3f"),
             ],
         )
     )
-    subtitle = "Dots: r at each lag · Whiskers: 95% interval · Diamonds: adjusted p < 0.05"
+    marked = "robust adjusted p" if robust else "adjusted p (classic)"
+    subtitle = f"Dots: r at each lag · Whiskers: 95% interval · Diamonds: {marked} < 0.05"
+    if robust:
+        subtitle += " · Crosses: not testable"
     if half:
         subtitle += " · Grey band: 95% range expected from noise alone"
     title = f"Cross-correlation: {theme_label} vs {series_label}"
@@ -319,9 +341,21 @@ def ccf(frame: pd.DataFrame, *, theme_label: str, series_label: str, unit: str) 
         f"r at {len(data)} lags from {int(data['lag'].min())} to {int(data['lag'].max())} "
         f"{unit}s, largest |r| {data['r'].abs().max():.2f}"
         + (f", noise band ±{half:.2f}" if half else "")
-        + f"; {n_sig} lag{'s' if n_sig != 1 else ''} significant after adjustment."
+        + f"; {n_sig} lag{'s' if n_sig != 1 else ''} significant after adjustment "
+        + f"({marked} < 0.05)"
+        + _untestable_sentence(verdicts)
+        + "."
     )
     return described(chart, title, sentence)
+
+
+def _untestable_sentence(verdicts: pd.Series) -> str:
+    """ "; 2 lags not testable (one period carries the fit)", or nothing."""
+    reasons = [v.split(":", 1)[1].strip() for v in verdicts if ":" in v]
+    if not reasons:
+        return ""
+    plural = "s" if len(reasons) != 1 else ""
+    return f"; {len(reasons)} lag{plural} not testable ({'; '.join(sorted(set(reasons)))})"
 
 
 # --- discovered topics ------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Small pieces several pages share: range choices, labels, the empty-database notice."""
+"""Small pieces several pages share: the page prelude, range choices, labels, notices."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -11,24 +14,75 @@ from pandas.io.formats.style import Styler
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from newsintel.config import Settings
-from newsintel.ui import data, params
-from newsintel.ui.data import DataWindow
+from newsintel.ui import context, data, params
+from newsintel.ui.text import escape_markdown
+
+if TYPE_CHECKING:
+    from newsintel.store.archive import ArchiveBackfill
 
 RANGES = {"13": "3 months", "26": "6 months", "52": "1 year", "104": "2 years", "all": "All"}
 DEFAULT_THEME = "lithium_batteries"
 
 
-def data_window_or_stop(settings: Settings) -> DataWindow:
-    """The span of stored stories; stops the page with a notice when there are none."""
-    span = data.window(settings.db)
-    if span.first is None or span.last is None:
-        st.info(
-            "The database has no articles yet. Run `newsintel demo` for sample data, or "
-            "`newsintel ingest` to fetch the configured feeds.",
-            icon=":material/inbox:",
-        )
-        st.stop()
-    return span
+@dataclass(frozen=True)
+class StorySpan:
+    """The first and last publication day of the stored stories."""
+
+    first: date
+    last: date
+
+    def start_for(self, weeks: int | None) -> date:
+        """The first day of the last ``weeks`` weeks of data (all of it for None)."""
+        if weeks is None:
+            return self.first
+        return max(self.first, self.last - timedelta(weeks=weeks) + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """What a page reads after its prelude: the settings of this page load, the span."""
+
+    settings: Settings  # points at the snapshot held for this page load
+    stories: StorySpan | None  # None only for a page started with stories=False
+
+    @property
+    def db(self) -> str:
+        return self.settings.db
+
+    @property
+    def span(self) -> StorySpan:
+        assert self.stories is not None, "a page started with stories=False has no span"
+        return self.stories
+
+
+def start_page(
+    title: str, caption: str | None = None, *, stories: bool = True, backfill: bool = False
+) -> PageStart:
+    """Every page's prelude: settings, the early-state check, title, caption, notices.
+
+    With ``stories`` (most pages), a database without articles stops the page with a
+    notice naming the commands that fill it, before the title, as before; ``backfill``
+    adds the notice of an unfinished GDELT backfill under the caption. The freshness
+    line and the sidebar are the router's (app.py), shown before any page runs.
+    """
+    settings = context.current_settings()
+    span: StorySpan | None = None
+    if stories:
+        window = data.window(settings.db)
+        if window.first is None or window.last is None:
+            st.info(
+                "The database has no articles yet. Run `newsintel demo` for sample data, or "
+                "`newsintel ingest` to fetch the configured feeds.",
+                icon=":material/inbox:",
+            )
+            st.stop()
+        span = StorySpan(window.first, window.last)
+    st.title(title)
+    if caption is not None:
+        st.caption(caption)
+    if backfill:
+        backfill_notice(settings)
+    return PageStart(settings, span)
 
 
 def range_weeks(key: str = "range", default: str = "104") -> int | None:
@@ -166,15 +220,48 @@ def no_values_notice(name: str, series_id: str, start: date, end: date) -> None:
     )
 
 
+# GDELT and archive backfills are shown alike: one warning each, this icon.
+BACKFILL_ICON = ":material/hourglass_top:"
+
+
 def backfill_notice(settings: Settings) -> None:
-    """Say when the GDELT backfill has windows left: its history is still incomplete."""
+    """Say when a backfill (GDELT, an outlet's archive) is unfinished: history is missing."""
     done, asked, missing = data.gdelt_backfill_progress(settings.db)
-    if asked == done:
-        return
-    since = f" from {missing:%d %b %Y}" if missing is not None else ""
-    st.warning(
-        f"Backfill in progress: {done:,} of {asked:,} GDELT windows fetched, so the "
-        f"history{since} is still incomplete and its counts will grow. Run "
-        "`newsintel backfill gdelt` again to resume; it adds nothing twice.",
-        icon=":material/hourglass_top:",
+    if asked != done:
+        since = f" from {missing:%d %b %Y}" if missing is not None else ""
+        st.warning(
+            f"Backfill in progress: {done:,} of {asked:,} GDELT windows fetched, so the "
+            f"history{since} is still incomplete and its counts will grow. Run "
+            "`newsintel backfill gdelt` again to resume; it adds nothing twice.",
+            icon=BACKFILL_ICON,
+        )
+    runs = data.archive_backfills(settings.db)
+    if runs:
+        st.warning("\n\n".join(archive_backfill_text(run) for run in runs), icon=BACKFILL_ICON)
+
+
+def archive_backfill_text(run: ArchiveBackfill) -> str:
+    """What an unfinished archive backfill leaves missing, and the command that resumes it."""
+    outlet = escape_markdown(run.outlet)  # a site's own name: shown as typed, never markup
+    window = f"{run.since:%d %b %Y} to {run.until:%d %b %Y}"
+    command = (
+        f"newsintel backfill archive {shlex.quote(run.feed)} "
+        f"--since {run.since:%Y-%m-%d} --until {run.until:%Y-%m-%d}"
+    )
+    stored = f"{run.stories:,} {'story' if run.stories == 1 else 'stories'} stored so far"
+    pages = f"{run.failed:,} article page{'' if run.failed == 1 else 's'}"
+    # A failed page waits for its backoff: a re-run before then skips it.
+    retry = f" from {run.retry_from:%d %b %Y %H:%M} UTC" if run.retry_from else ""
+    if run.finished_at is None:
+        failed = f", {pages} failed" if run.failed else ""
+        return (
+            f"Backfill in progress: the archive of {outlet} ({window}), started "
+            f"{run.started_at:%d %b %Y %H:%M} UTC, has not finished (it is still running, "
+            f"or it stopped), so its history is incomplete: {stored}{failed}. If it is no "
+            f"longer running, run `{command}` to resume; it adds nothing twice."
+        )
+    return (
+        f"Backfill incomplete: the archive of {outlet} ({window}) finished, but "
+        f"{pages} failed, so its history lacks those stories ({stored}). Run `{command}`"
+        f"{retry} to fetch them; it adds nothing twice."
     )

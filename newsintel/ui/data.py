@@ -3,8 +3,11 @@
 Every function takes the connection string of what to read first: the snapshot that
 app.py holds for the page load (``ui.snapshot``), never the file the pipeline writes.
 It opens one short read-only connection for its batch of queries
-(``store.dashboard.read_batch``) and caches the result keyed by that path, so a newly
-published snapshot is read on the next page load. No connection is ever kept.
+(``store.dashboard.read_batch``); where a step computes what is shown (the digest, a
+query's vector, topic emergence, the topic map) the batch is a read-only job
+(``jobs.digest_content``, ``jobs.views``), so the app and the CLI share one path. It
+caches the result keyed by that path, so a newly published snapshot is read on the
+next page load. No connection is ever kept.
 """
 
 from __future__ import annotations
@@ -14,25 +17,30 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from newsintel.config import Settings, stored_model_name
-from newsintel.digest.build import build_digest
-from newsintel.digest.content import DigestContent
-from newsintel.embed import Embedder, make_backend_embedder
+from newsintel.jobs import views
+from newsintel.jobs.common import utcnow
+from newsintel.jobs.digest_content import build_digest
+from newsintel.jobs.views import TopicMap
 from newsintel.store import dashboard as q
 from newsintel.store import digest as digest_queries
 from newsintel.store import topics as topic_queries
+from newsintel.store.archive import ArchiveBackfill, unfinished_backfills
 from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
-from newsintel.topics.emerging import emergence_by_period
-from newsintel.topics.projection import project_2d
 from newsintel.ui import tables
+
+if TYPE_CHECKING:
+    from newsintel.digest.content import DigestContent
+    from newsintel.embed import Embedder
+
 
 # A snapshot never changes, so results keyed by its path stay valid: they are kept an
 # hour (and at most ENTRIES per function), not a minute. At 1M stories a page's first
@@ -56,7 +64,7 @@ def _read(db: str, work: Callable[[Connection], T]) -> T:
     """``store.dashboard.read_batch`` in one of the app's read slots, on one thread."""
 
     def one_thread(con: Connection) -> T:
-        con.execute("SET threads = 1")
+        q.use_one_thread(con)
         return work(con)
 
     with _READ_SLOTS:
@@ -69,13 +77,6 @@ class DataWindow:
 
     first: date | None
     last: date | None
-
-    def start_for(self, weeks: int | None) -> date:
-        """The first day of the last ``weeks`` weeks of data (all of it for None)."""
-        assert self.first is not None and self.last is not None
-        if weeks is None:
-            return self.first
-        return max(self.first, self.last - timedelta(weeks=weeks) + timedelta(days=1))
 
 
 def clear() -> None:
@@ -111,6 +112,12 @@ def window(db: str) -> DataWindow:
 def gdelt_backfill_progress(db: str) -> tuple[int, int, date | None]:
     """(windows done, windows asked, earliest start not done) of the GDELT backfill."""
     return q.read_batch(db, q.gdelt_backfill_progress)
+
+
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
+def archive_backfills(db: str) -> list[ArchiveBackfill]:
+    """Outlet-archive backfills not finished or with failed pages (store.archive)."""
+    return q.read_batch(db, unfinished_backfills)
 
 
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
@@ -165,16 +172,12 @@ def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFra
 
 def digest(db: str, price_series: str) -> DigestContent:
     """What this week's digest would say, built by the digest's own code."""
-    from newsintel.jobs import utcnow
-
     # Keyed by the day too: a snapshot kept past midnight on Sunday starts a new week.
     return _digest(db, price_series, utcnow().date())
 
 
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def _digest(db: str, price_series: str, day: date) -> DigestContent:
-    from newsintel.jobs import utcnow
-
     return _read(
         db,
         lambda con: build_digest(con, "weekly", None, price_series=price_series, now=utcnow()),
@@ -251,7 +254,7 @@ def embedded_count(db: str, model: str) -> int:
 @st.cache_resource(show_spinner="Loading the embedding model…")
 def _embedder(model: str, backend: str, device: str) -> Embedder:
     # A model is safe to share between sessions; a DuckDB connection is not kept at all.
-    return make_backend_embedder(model, backend, device=device)
+    return views.query_embedder(model, backend, device)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=256)
@@ -312,15 +315,9 @@ class TopicOverview:
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_overview(db: str, build_id: str) -> TopicOverview:
     """Topics of ``build_id``, emerging first, scored as ``newsintel topics list`` scores them."""
-    rows, counts = _read(
-        db,
-        lambda con: (
-            topic_queries.topic_rows(con, build_id),
-            topic_queries.period_counts(con, build_id),
-        ),
-    )
-    scored = emergence_by_period(counts, [r.topic_id for r in rows])
-    return TopicOverview(tables.topic_table(rows, scored.scores), scored.latest_period)
+    topics = _read(db, lambda con: views.scored_topics(con, build_id))
+    scores = topics.scored.scores
+    return TopicOverview(tables.topic_table(topics.rows, scores), topics.scored.latest_period)
 
 
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
@@ -343,28 +340,10 @@ def topic_lineage(db: str, build_id: str) -> pd.DataFrame:
     return _read(db, lambda con: topic_queries.topic_lineage(con, build_id))
 
 
-@dataclass(frozen=True)
-class TopicMap:
-    """Stories placed on a plane by the first two principal components of their vectors."""
-
-    points: pd.DataFrame  # article_id, topic_id, topic_label, title, source, published_at, x, y
-    explained: tuple[float, float]  # share of the variance along x and along y
-    total: int  # stories in the build; len(points) is the sample drawn
-
-
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
-    """A deterministic sample of at most ``limit`` stories of a build, projected to 2-D.
-
-    The projection is computed here from stored vectors (a numpy SVD of a few thousand
-    rows takes milliseconds); nothing is fitted that a build did not already store.
-    """
-    sample = _read(db, lambda con: topic_queries.map_sample(con, build_id, limit))
-    coords, projection = project_2d(sample.vectors)
-    points = sample.points.copy()
-    points["x"], points["y"] = coords[:, 0], coords[:, 1]
-    explained = (float(projection.explained[0]), float(projection.explained[1]))
-    return TopicMap(points, explained, sample.total)
+    """A deterministic sample of at most ``limit`` stories of a build, projected to 2-D."""
+    return _read(db, lambda con: views.topic_map(con, build_id, limit))
 
 
 def sql_limits(settings: Settings) -> SqlLimits:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from newsintel.digest.content import DigestContent
 from newsintel.topics.emerging import listing_order
+from newsintel.ui import significance
 
 if TYPE_CHECKING:
     from newsintel.store.topics import TopicRow
@@ -94,7 +95,15 @@ def granger_table(frame: pd.DataFrame, theme_label: str, series_label: str) -> p
     out = frame.copy()
     out.insert(0, "question", out["direction"].map(questions).fillna(out["direction"]))
     out["warnings"] = out["warnings"].map(lambda w: "; ".join(w) if w is not None else "")
-    return out.drop(columns=["direction", "freq"], errors="ignore")
+    # The verdict follows the robust adjusted p, as best_lag does (classic for old runs).
+    robust = significance.has_robust(out)
+    words = {"yes": "significant", "no": "not significant"}
+    verdict = significance.verdicts(out).map(lambda v: words.get(v, v))
+    out["verdict"] = verdict if robust else verdict + " (classic p)"
+    order = ["question", "lag", "statistic", "p_value", "p_robust", "p_robust_adj", "p_adj"]
+    out = out.drop(columns=["direction", "freq", "robust"], errors="ignore")
+    first = [c for c in order if c in out]
+    return out[first + ["verdict"] + [c for c in out if c not in first and c != "verdict"]]
 
 
 def week_rows(totals: pd.DataFrame, week: date) -> tuple[dict[str, int], dict[str, int]]:
