@@ -47,7 +47,11 @@ page = st.navigation(pages)
 
 with st.sidebar:
     st.caption(f"Database: {Path(settings.db).name}", help=settings.db)
-    if st.button("Refresh data", icon=":material/refresh:", help="Results are cached 60 s."):
+    if st.button(
+        "Refresh data",
+        icon=":material/refresh:",
+        help="Results are kept per published snapshot (60 s for a database without one).",
+    ):
         data.clear()
 
 if guard.database_missing(settings):
@@ -58,6 +62,8 @@ if guard.database_missing(settings):
 # pipeline keeps writing its own file meanwhile (newsintel.store.snapshots).
 with guard.friendly_errors(), reading_snapshot(settings) as (reader_settings, target):
     context.use_settings(reader_settings)
+    if target.snapshot is None:
+        data.expire_live()  # results of a snapshot never go stale; a live file's do
     show_freshness(target, settings.timezone)
     span = data.window(reader_settings.db)
     if span.last is not None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, data, tables
+from newsintel.ui import charts, common, data, render, tables
 from newsintel.ui.text import digest_markdown
 
 page = common.start_page("What moved this week")
@@ -79,15 +79,13 @@ with st.container(border=True):
         series_name = common.series_label(settings.price_series)
         common.no_values_notice(series_name, settings.price_series, start, span.last)
     if stories or not prices.empty:  # with neither, the notices stand alone: no blank chart
-        st.altair_chart(
-            charts.theme_vs_series(
-                counts,
-                prices,
-                theme_label=label,
-                series_label=common.series_label(settings.price_series),
-                unit=unit,
-            ),
-            width="stretch",
+        render.chart(
+            charts.theme_vs_series,
+            counts,
+            prices,
+            theme_label=label,
+            series_label=common.series_label(settings.price_series),
+            unit=unit,
         )
 
 movers_col, prices_col = st.columns([3, 2])

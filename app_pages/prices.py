@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from newsintel.ui import charts, common, data, significance, tables
+from newsintel.ui import charts, common, data, render, significance, tables
 from newsintel.ui.text import escape_markdown
 
 _UNITS = {"D": "day", "W": "week", "M": "month"}
@@ -45,11 +45,13 @@ with st.container(border=True):
     if values.empty:
         common.no_values_notice(series_name, series_id, start, span.last)
     if stories or not values.empty:  # with neither, the notices stand alone: no blank chart
-        st.altair_chart(
-            charts.theme_vs_series(
-                counts, values, theme_label=label, series_label=series_name, unit=unit
-            ),
-            width="stretch",
+        render.chart(
+            charts.theme_vs_series,
+            counts,
+            values,
+            theme_label=label,
+            series_label=series_name,
+            unit=unit,
         )
 
 st.header("Lead and lag", anchor=False)
@@ -83,10 +85,7 @@ if not results.ccf.empty:
     ccf = results.ccf
     first = ccf.iloc[0]
     with st.container(border=True):
-        st.altair_chart(
-            charts.ccf(ccf, theme_label=label, series_label=series_name, unit=unit),
-            width="stretch",
-        )
+        render.chart(charts.ccf, ccf, theme_label=label, series_label=series_name, unit=unit)
     # A run stored without its window (older rows) still names its run, not a crash.
     window = (
         f", {unit}s {first['window_start']:%d %b %Y} to {first['window_end']:%d %b %Y}"

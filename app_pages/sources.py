@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, data
+from newsintel.ui import charts, common, data, render
 
 # Feeds can be configured before any story is stored: this page shows them anyway.
 settings = common.start_page("Sources", stories=False).settings
@@ -17,7 +17,7 @@ if health.empty and outlets.empty:
     st.stop()
 
 if not origins.empty:
-    st.altair_chart(charts.origin_monthly(origins), width="stretch")
+    render.chart(charts.origin_monthly, origins)
     st.caption(
         "Where the history comes from. A theme's share can move only because the mix of "
         "origins moves; `newsintel analyze --origin ...` restricts an analysis to some."

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, data
+from newsintel.ui import charts, common, data, render
 
 page = common.start_page(
     "Themes",
@@ -26,13 +26,13 @@ start = span.start_for(weeks)
 weekly = data.theme_weekly(db, start, span.last)
 volume_col, share_col = st.columns(2)
 with volume_col, st.container(border=True):
-    st.altair_chart(charts.theme_volume(weekly, label), width="stretch")
+    render.chart(charts.theme_volume, weekly, label)
 with share_col, st.container(border=True):
     mine = weekly[weekly["theme"] == theme]
     if mine.empty or not mine["articles"].any():
         common.no_stories_notice(label, start, span.last)  # not an empty chart
     else:
-        st.altair_chart(charts.theme_share(mine, label), width="stretch")
+        render.chart(charts.theme_share, mine, label)
 
 detail = data.theme_detail(db, theme, start, span.last, 10)
 stories_col, mix_col = st.columns([3, 2])
@@ -50,7 +50,7 @@ with mix_col:
     if mix.empty:
         st.caption("No stories of this theme in the window.")
     else:
-        st.altair_chart(charts.source_mix(mix, label), width="stretch")
+        render.chart(charts.source_mix, mix, label)
 
 st.header("Stories of the peak week", anchor=False)
 peak = detail.peak

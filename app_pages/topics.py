@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from newsintel.ui import charts, common, data, params
+from newsintel.ui import charts, common, data, params, render
 from newsintel.ui.text import emergence_rule, escape_markdown
 
 WINDOWS = {"all": "All stories", "quarter": "By quarter", "month": "By month"}
@@ -62,15 +62,16 @@ st.caption(
 
 topic_map = data.topic_map(db, build.build_id)
 with st.container(border=True):
-    st.altair_chart(
-        charts.topic_map(
-            topic_map.points, topic_map.explained, highlight=topic, total=topic_map.total
-        ),
-        width="stretch",
+    render.chart(
+        charts.topic_map,
+        topic_map.points,
+        topic_map.explained,
+        highlight=topic,
+        total=topic_map.total,
     )
 with st.container(border=True):
     volume = data.topic_volume(db, build.build_id, per)
-    st.altair_chart(charts.topic_volume(volume, labels, freq=per, highlight=topic), width="stretch")
+    render.chart(charts.topic_volume, volume, labels, freq=per, highlight=topic)
 
 link = common.link_column()
 if topic is None:
@@ -159,7 +160,7 @@ else:
 if lineage.empty:
     st.caption("No lineage events for this selection.")
 else:
-    st.altair_chart(charts.topic_lineage(lineage, step_title=STEPS[window]), width="stretch")
+    render.chart(charts.topic_lineage, lineage, step_title=STEPS[window])
     st.dataframe(
         lineage,
         hide_index=True,

@@ -38,6 +38,9 @@ REPEATS = 3  # alternating passes of the bare encode and jobs.embed; the best of
 RERUN_TARGET = 0.02
 AGREEMENT_TARGET = 0.99
 SAMPLE_DIR = ROOT / "data" / "sample"
+# Where the onnx backends are exported; None: the product's default (data/.models).
+# The tests point it at their session cache, so the export is made once per test run.
+ONNX_CACHE: str | None = None
 
 
 def sample_pairs(sample_dir: Path = SAMPLE_DIR) -> list[tuple[str, str]]:
@@ -112,13 +115,14 @@ def _store_articles(db: str, pairs: list[tuple[str, str]]) -> None:
 
 def compare_backends(texts: list[str], torch_embedder: Embedder) -> dict[str, Any]:
     """docs/s of each backend on ``texts`` and int8's agreement with torch."""
-    from newsintel.embed import OnnxEmbedder, cpu_has_vnni
+    from newsintel.embed import DEFAULT_ONNX_CACHE, OnnxEmbedder, cpu_has_vnni
     from newsintel.errors import EmbeddingError
 
     out: dict[str, Any] = {}
     vectors = {}
     embedders: list[tuple[str, Embedder]] = [("torch", torch_embedder)]
-    embedders += [(b, OnnxEmbedder(backend=b)) for b in ("onnx", "onnx-int8")]
+    cache = ONNX_CACHE or DEFAULT_ONNX_CACHE
+    embedders += [(b, OnnxEmbedder(backend=b, cache_dir=cache)) for b in ("onnx", "onnx-int8")]
     for name, backend in embedders:
         try:
             backend.encode(texts[:BARE_BATCH])

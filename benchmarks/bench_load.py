@@ -13,6 +13,15 @@ as a browser tab does. Each session cycles through every page.
 3. **Load**: the same ``newsintel run`` on another fresh copy while ``sessions``
    sessions cycle through every page, ``cycles`` times each and until the run ends.
 
+4. **Load with think time** (``think_s`` > 0): phase 3 again, on a third fresh copy,
+   with every session pausing about ``think_s`` seconds after each page, as a person
+   reading it does. Recorded beside the no-think figures, never instead of them.
+
+At 100,000 articles and more the generated database (with its vectors) is kept under
+the temporary folder, keyed by the generator's source and the migrations, and reused
+by the next run: generating 1M articles takes 1 to 4 minutes depending on the
+machine's load, copying the cached file seconds.
+
 Figures: errors (exceptions, error or warning messages, lost connections) and "locked"
 or "busy" messages (targets: zero), p95 page time under load against the single-user
 p95 (target at most 2x), and the run's time under load against idle (target at most
@@ -24,6 +33,8 @@ publishes a snapshot.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -67,6 +78,52 @@ def add_vectors(db: str) -> None:
         )
     finally:
         con.close()
+
+
+CACHE_FROM = 100_000  # smaller databases are generated in seconds: not worth a file
+CACHE_DIR = Path(tempfile.gettempdir()) / "newsintel-bench-load"
+
+
+def _generator_key(articles: int) -> str:
+    """What the generated database depends on: generator code, vectors, migrations, size."""
+    from benchmarks import bench_app
+
+    digest = hashlib.sha256(f"{articles}|{MODEL}".encode())
+    digest.update(inspect.getsource(bench_app).encode())
+    digest.update(inspect.getsource(add_vectors).encode())
+    for path in sorted((ROOT / "newsintel/store/migrations").glob("*.sql")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def base_database(articles: int, folder: Path) -> tuple[Path, float, bool]:
+    """The generated database with vectors: (path, seconds it took, whether cached).
+
+    Never written after it is made: each phase copies it.
+    """
+    started = time.perf_counter()
+    if articles < CACHE_FROM:
+        base = folder / "base.duckdb"
+        _generate(str(base), articles)
+        return base, time.perf_counter() - started, False
+    CACHE_DIR.mkdir(exist_ok=True)
+    cached = CACHE_DIR / f"base-{articles}-{_generator_key(articles)}.duckdb"
+    if cached.exists():
+        return cached, time.perf_counter() - started, True
+    for stale in CACHE_DIR.glob(f"base-{articles}-*.duckdb"):
+        stale.unlink()  # another generator version's: one file per size is enough
+    partial = folder / "generating.duckdb"
+    _generate(str(partial), articles)
+    shutil.move(partial, cached.with_suffix(".tmp"))
+    os.replace(cached.with_suffix(".tmp"), cached)  # whole or absent, never half
+    return cached, time.perf_counter() - started, False
+
+
+def _generate(db: str, articles: int) -> None:
+    from benchmarks.bench_app import generate
+
+    generate(db, articles)
+    add_vectors(db)
 
 
 def _free_port() -> int:
@@ -125,7 +182,9 @@ async def _load_page(ws: ClientConnection, page: str, tally: Tally) -> None:
             return
 
 
-async def _session(url: str, cycles: int, tally: Tally, keep_going: asyncio.Event) -> None:
+async def _session(
+    url: str, cycles: int, tally: Tally, keep_going: asyncio.Event, think_s: float, seed: int
+) -> None:
     from websockets.asyncio.client import connect
 
     # Streamlit's own client asks for the "streamlit" subprotocol; messages can be large.
@@ -136,14 +195,21 @@ async def _session(url: str, cycles: int, tally: Tally, keep_going: asyncio.Even
         url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30, ping_interval=None
     ) as ws:
         done = 0
+        if think_s:
+            # Readers arrive over a while, not all in the same instant: 0 to 1 x think_s.
+            await asyncio.sleep(think_s * (seed % 11) / 10)
         while done < cycles or keep_going.is_set():
-            for page in PAGES:
+            for n, page in enumerate(PAGES):
                 await _load_page(ws, page, tally)
+                if think_s:
+                    # 0.5 to 1.5 times think_s, spread so that sessions do not march
+                    # in step; the same spread on every run.
+                    await asyncio.sleep(think_s * (0.5 + ((seed * 7 + n * 13 + done) % 11) / 10))
             done += 1
 
 
 async def _phase(
-    url: str, sessions: int, cycles: int, writer: list[str] | None
+    url: str, sessions: int, cycles: int, writer: list[str] | None, think_s: float = 0.0
 ) -> tuple[Tally, float]:
     """Run ``sessions`` sessions (and the writer, timed, if given) to the end."""
     tally = Tally()
@@ -167,7 +233,7 @@ async def _phase(
         jobs = [wait_writer()]
     else:
         jobs = []
-    jobs += [_session(url, cycles, tally, keep_going) for _ in range(sessions)]
+    jobs += [_session(url, cycles, tally, keep_going, think_s, i) for i in range(sessions)]
     await asyncio.gather(*jobs)
     return tally, writer_s
 
@@ -209,18 +275,21 @@ def _timed_writer(command: list[str]) -> float:
 
 
 def run(
-    articles: int = ARTICLES, sessions: int = SESSIONS, cycles: int = 2, feeds: int = 2
+    articles: int = ARTICLES,
+    sessions: int = SESSIONS,
+    cycles: int = 2,
+    feeds: int = 2,
+    think_s: int = 0,
 ) -> BenchResult:
     """Generate, serve, and measure page times and the writer under ``sessions`` users."""
-    from benchmarks.bench_app import generate
     from newsintel.store.snapshots import publish
 
     at_size = articles >= ARTICLES and sessions >= SESSIONS
+    thinking: tuple[Tally, float] | None = None
     with tempfile.TemporaryDirectory(prefix="newsintel-bench-load-") as tmp:
         folder = Path(tmp)
-        base, db = str(folder / "base.duckdb"), str(folder / "live.duckdb")
-        generate(base, articles)
-        add_vectors(base)
+        base_path, gen_s, cached = base_database(articles, folder)
+        base, db = str(base_path), str(folder / "live.duckdb")
         command = _writer_command(db, feeds, folder)
         env = {**os.environ, "NEWSINTEL_DB": db, "HF_HUB_OFFLINE": "1"}
         os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
@@ -255,6 +324,10 @@ def run(
             cpu_1 = _cpu_s(server.pid)
             loaded, loaded_s = asyncio.run(_phase(url, sessions, cycles, command))
             cpu_2 = _cpu_s(server.pid)
+            if think_s:
+                shutil.copy(base, db)  # the same start again; the server reads snapshots
+                publish(db)
+                thinking = asyncio.run(_phase(url, sessions, cycles, command, think_s))
         finally:
             server.terminate()
             try:
@@ -275,7 +348,7 @@ def run(
     loaded_page_cpu = (cpu_2 - cpu_1) / max(1, len(loaded.times))
     floor_s = sessions * page_cpu / cores
     writer = "newsintel analyze --all" if feeds == 0 else f"newsintel run ({feeds} sample feeds)"
-    problems = single.errors + loaded.errors
+    problems = single.errors + loaded.errors + (thinking[0].errors if thinking else [])
     figures = [
         check("errors", len(problems), "", "0", not problems),
         check("'locked' / 'busy' messages", loaded.locked, "", "0", loaded.locked == 0),
@@ -306,7 +379,37 @@ def run(
             slowdown <= 0.10,
             at_target_size=at_size,
         ),
+        Figure(
+            "database generation" + (" (cached file reused)" if cached else ""),
+            round(gen_s, 1),
+            "s",
+        ),
     ]
+    if thinking is not None:
+        tally, think_writer_s = thinking
+        think_p95, think_slowdown = _p95(tally.times), think_writer_s / idle_s - 1.0
+        figures += [
+            check(
+                f"p95 page time, {sessions} sessions thinking ~{think_s} s a page",
+                round(think_p95, 3),
+                "s",
+                "<= 2x single-user p95",
+                think_p95 <= 2 * single_p95,
+                at_target_size=at_size,
+            ),
+            Figure("  page loads, thinking", len(tally.times), ""),
+            check(
+                "  'locked' / 'busy' messages, thinking", tally.locked, "", "0", not tally.locked
+            ),
+            check(
+                "writer time under thinking load vs idle",
+                round(100 * think_slowdown, 1),
+                "%",
+                "<= +10%",
+                think_slowdown <= 0.10,
+                at_target_size=at_size,
+            ),
+        ]
     notes = [
         f"writer: {writer}; sessions: WebSocket clients of the Streamlit protocol, each "
         f"cycling {', '.join(PAGES)}; {cycles} timed cycles, and on until the writer ended",
@@ -324,4 +427,10 @@ def run(
         "cycles": cycles,
         "feeds": feeds,
     }
+    if think_s:
+        params["think_s"] = think_s
+        notes.append(
+            f"thinking: each session pauses {think_s / 2:g} to {1.5 * think_s:g} s after "
+            "each page (a person reading it); a separate run of the writer on a fresh copy"
+        )
     return BenchResult("load", params, tuple(figures), tuple(notes))

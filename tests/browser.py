@@ -47,6 +47,7 @@ PICTURE_SOURCES: dict[str, tuple[str, ...]] = {
         "newsintel/ui/common.py",
         "newsintel/ui/tables.py",
         "newsintel/ui/text.py",
+        "newsintel/ui/render.py",
         "newsintel/series/smoothing.py",
     ),
     "digest.png": (

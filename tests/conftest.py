@@ -95,6 +95,14 @@ def real_embedder():  # type: ignore[no-untyped-def]
     return embedder
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One ONNX model cache for the session: the fp32 export and the int8 quantization
+    (about 15 s together on CI) happen once, for whichever test asks first (the embed
+    benchmark's tiny run, tests/test_embed_onnx.py), not once per test module."""
+    return str(tmp_path_factory.mktemp("models"))
+
+
 # What `jobs.demo` reported for each session demo database (see the demo_report fixture).
 _DEMO_REPORTS: dict[str, object] = {}
 

@@ -229,7 +229,7 @@ def test_rolling_and_regimes_never_difference_across_the_holiday_gap() -> None:
     level_x = np.cumsum(rng.normal(size=n)) + jump
     level_y = np.cumsum(rng.normal(size=n)) + jump
     x, y = pd.Series(level_x[keep], WEEKS[keep]), pd.Series(level_y[keep], WEEKS[keep])
-    result = analyse_pair(
+    result = analyze_pair(
         x, y, max_lag=3, x_name="x", y_name="y", freq="W", split=WEEKS[100].date()
     )
     assert not isinstance(result, NotAnalysable)

@@ -134,7 +134,7 @@ def test_rolling_raises_only_analysis_error(
     _only_analysis_errors(lambda: rolling_granger(x, y, window=window, lag=lag))
 
     def on_the_calendar() -> None:
-        """As analyse_pair calls them: on a calendar, NaN for missing periods."""
+        """As analyze_pair calls them: on a calendar, NaN for missing periods."""
         cx, cy = on_calendar(*finite_pair(x, y), "W")
         _only_analysis_errors(lambda: rolling_correlation(cx, cy, window, calendar=True))
         rolling_granger(cx, cy, window=window, lag=lag, calendar=True)

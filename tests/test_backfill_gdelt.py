@@ -252,7 +252,7 @@ def test_bad_input_is_one_line(env: Env, capsys: pytest.CaptureFixture[str]) -> 
     argv = [*db, "backfill", "gdelt", "--theme", "lithium", "--since", "2016-12-31"]
     assert main([*argv, "--until", "2017-01-01"]) == 0
     err = capsys.readouterr().err
-    assert "warning: GDELT's DOC API starts at 2017-01-01: --since 2016-12-31 clamped" in err
+    assert "warning: GDELT's DOC API starts at 2017-01-01: since 2016-12-31 clamped" in err
 
 
 def test_a_story_seen_first_by_gdelt_and_later_by_a_feed_is_one_story(

@@ -65,7 +65,7 @@ def test_clamp_range() -> None:
     assert (since, until) == (date(2017, 1, 1), date(2018, 1, 1))
     assert "clamped to 2017-01-01" in warnings[0]
     assert clamp_range(date(2024, 1, 1), None, today)[1] == today
-    with pytest.raises(ConfigError, match="--since 2024-02-01 is after --until 2024-01-01"):
+    with pytest.raises(ConfigError, match="since 2024-02-01 is after until 2024-01-01"):
         clamp_range(date(2024, 2, 1), date(2024, 1, 1), today)
     with pytest.raises(ConfigError, match="before 2017-01-01"):
         clamp_range(date(2010, 1, 1), date(2012, 1, 1), today)

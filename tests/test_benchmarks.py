@@ -43,8 +43,15 @@ RAY_BENCHMARKS = ("gkg", "ray_embed")
 
 @pytest.mark.slow
 def test_every_benchmark_writes_a_section(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    onnx_cache: str,
 ) -> None:
+    from benchmarks import bench_embed
+
+    # The session's onnx export (conftest), shared with tests/test_embed_onnx.py.
+    monkeypatch.setattr(bench_embed, "ONNX_CACHE", onnx_cache)
     monkeypatch.setattr(bench_main, "QUICK_SIZES", TINY)
     monkeypatch.setattr(
         bench_main, "NAMES", tuple(n for n in bench_main.NAMES if n not in RAY_BENCHMARKS)

@@ -65,17 +65,23 @@ def sample_texts() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+def onnx_cache(onnx_cache: str) -> str:
+    """The session's model cache (conftest), where onnxruntime is installed."""
     pytest.importorskip("onnxruntime")
-    return str(tmp_path_factory.mktemp("models"))
+    return onnx_cache
+
+
+@pytest.fixture(scope="module")
+def reference(real_embedder, sample_texts) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The torch vectors of the sample texts, encoded once for both comparisons."""
+    return real_embedder.encode(sample_texts)  # type: ignore[no-any-return]
 
 
 @pytest.mark.slow
-def test_onnx_fp32_matches_torch(real_embedder, onnx_cache, sample_texts) -> None:  # type: ignore[no-untyped-def]
+def test_onnx_fp32_matches_torch(onnx_cache, sample_texts, reference) -> None:  # type: ignore[no-untyped-def]
     onnx = make_backend_embedder(DEFAULT_MODEL, "onnx")
     assert isinstance(onnx, OnnxEmbedder)
     onnx.cache_dir = onnx_cache
-    reference = real_embedder.encode(sample_texts)
     vectors = onnx.encode(sample_texts)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -86,14 +92,13 @@ def test_onnx_fp32_matches_torch(real_embedder, onnx_cache, sample_texts) -> Non
 
 @pytest.mark.slow
 def test_int8_agrees_with_torch_and_keeps_theme_members(  # type: ignore[no-untyped-def]
-    real_embedder, onnx_cache, sample_texts
+    real_embedder, onnx_cache, sample_texts, reference
 ) -> None:
     from newsintel.themes.classifier import load_classifiers
     from newsintel.themes.definitions import load_themes
     from newsintel.themes.scoring import build_scorer
 
     int8 = OnnxEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
-    reference = real_embedder.encode(sample_texts)
     vectors = int8.encode(sample_texts)
     cosines = np.sum(vectors * reference, axis=1)
     assert float(cosines.mean()) >= AGREEMENT, f"mean cosine {cosines.mean():.4f}"

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from feedserver import FeedServer
 
@@ -226,3 +227,14 @@ def test_analyze_two_series_stores_rows(settings: Settings) -> None:
         "WHERE x = 'series:nickel' AND test IN ('ccf', 'granger')",
     )
     assert stored == len(data["ccf"]) + len(data["granger"])
+
+
+def test_repeated_texts_are_encoded_once_and_share_their_vector(fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    from newsintel.jobs.embedding import _encode_once_each
+
+    texts = ["Lithium prices fall", "Robots fold laundry", "Lithium prices fall", "Chips"]
+    vectors = _encode_once_each(fake_embedder, texts)
+    assert fake_embedder.texts_seen == 3
+    assert np.array_equal(vectors, fake_embedder.encode(texts))
+    assert np.array_equal(vectors[0], vectors[2])
+    assert _encode_once_each(fake_embedder, []).shape == (0, fake_embedder.dimension)

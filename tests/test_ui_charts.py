@@ -245,3 +245,24 @@ def test_every_chart_has_a_text_alternative_and_a_colour_blind_safe_palette() ->
 def _grey(hex_colour: str) -> bool:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return max(r, g, b) - min(r, g, b) < 40
+
+
+def test_the_rendered_spec_is_the_chart_with_its_data_as_arrow() -> None:
+    # The app draws vega_spec's dict (built once, unvalidated) instead of the chart:
+    # the same spec as to_dict() gives, every dataset as Arrow bytes under a name.
+    import pyarrow as pa
+
+    from newsintel.ui import render
+
+    weekly = pd.DataFrame({"week": WEEKS, "share": [0.01 * i for i in range(12)]})
+    chart = charts.theme_share(weekly, "EV demand")
+    built = render.vega_spec(chart)
+    plain = spec(chart)
+    assert built["title"] == plain["title"] and built["description"] == plain["description"]
+    assert [u["mark"] for u in layers(built)] == [u["mark"] for u in layers(plain)]
+    assert [u["encoding"] for u in layers(built)] == [u["encoding"] for u in layers(plain)]
+    assert "config" not in built  # the "none" theme, as st.altair_chart sends it
+    (name, raw), *others = built["datasets"].items()
+    assert not others and built["data"] == {"name": name}  # the layers share it
+    table = pa.ipc.open_stream(raw).read_all().to_pandas()
+    assert table["share_pct"].round(6).tolist() == [round(i * 1.0, 6) for i in range(12)]

@@ -136,23 +136,23 @@ def clamp_range(since: date, until: date | None, today: date) -> tuple[date, dat
     warnings: list[str] = []
     end = today if until is None else until
     if since > end:
-        raise ConfigError(f"--since {since.isoformat()} is after --until {end.isoformat()}")
+        raise ConfigError(f"since {since.isoformat()} is after until {end.isoformat()}")
     if end > today:
-        warnings.append(f"--until {end.isoformat()} is in the future: stopping at today")
+        warnings.append(f"until {end.isoformat()} is in the future: stopping at today")
         end = today
     if end < GDELT_EARLIEST:
         raise ConfigError(
-            f"--until {end.isoformat()} is before {GDELT_EARLIEST.isoformat()}, where GDELT's "
+            f"until {end.isoformat()} is before {GDELT_EARLIEST.isoformat()}, where GDELT's "
             "DOC API starts: nothing to backfill"
         )
     if since < GDELT_EARLIEST:
         warnings.append(
-            f"GDELT's DOC API starts at {GDELT_EARLIEST.isoformat()}: --since "
+            f"GDELT's DOC API starts at {GDELT_EARLIEST.isoformat()}: since "
             f"{since.isoformat()} clamped to {GDELT_EARLIEST.isoformat()}"
         )
         since = GDELT_EARLIEST
     if since > today:
-        raise ConfigError(f"--since {since.isoformat()} is in the future")
+        raise ConfigError(f"since {since.isoformat()} is in the future")
     return since, end, warnings
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsintel.cli.common import (
     FEEDS_OPTION,
+    check_window,
     command,
     emit_json,
     iso_day,
@@ -64,6 +65,7 @@ def _print_backfill_gdelt(report: Any) -> None:
 def cmd_backfill_gdelt(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_gdelt import backfill_gdelt
 
+    check_window(args.since, args.until)
     report = backfill_gdelt(
         settings,
         since=args.since,
@@ -105,11 +107,14 @@ def _print_archive(report: Any) -> None:
 def cmd_backfill_archive(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs.backfill_archive import backfill_archive, parse_day
 
+    since = parse_day(args.since, "--since")
+    until = parse_day(args.until, "--until") if args.until else None
+    check_window(since, until)
     report = backfill_archive(
         settings,
         args.feed,
-        parse_day(args.since, "--since"),
-        parse_day(args.until, "--until") if args.until else None,
+        since,
+        until,
         feeds_file=Path(args.feeds) if args.feeds else None,
         progress=progress(args),
     )

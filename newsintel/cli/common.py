@@ -67,6 +67,17 @@ def iso_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def check_window(since: date, until: date | None) -> None:
+    """``--since`` after ``--until`` is a ConfigError worded in the command's flags.
+
+    Jobs check the same and speak of their values; this says it in the user's words.
+    """
+    from newsintel.errors import ConfigError
+
+    if until is not None and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}")
+
+
 def json_option(text: str = "print JSON") -> argparse.ArgumentParser:
     """A parent parser with ``--json`` (each command says what its JSON holds)."""
     parent = argparse.ArgumentParser(add_help=False)

@@ -181,7 +181,7 @@ def backfill_archive(
     started = time.monotonic()
     until = until or utcnow().date()
     if since > until:
-        raise ConfigError(f"--since {since} is after --until {until}")
+        raise ConfigError(f"since {since} is after until {until}")
     source, configured = resolve_feed(feed, feeds_file or Path(settings.feeds_file))
     report = ArchiveReport(feed, source.source_id, since, until)
     with open_db(settings.db) as con:

@@ -76,20 +76,20 @@ def parse_period(since: str, until: str) -> tuple[datetime, datetime]:
     """[start, end) from two dates (``until`` inclusive) or ISO date-times."""
     from newsintel.errors import ConfigError
 
-    def one(text: str, flag: str) -> tuple[datetime, bool]:
+    def one(text: str, name: str) -> tuple[datetime, bool]:
         try:
             return datetime.fromisoformat(text.strip()), "T" in text or " " in text.strip()
         except ValueError:
-            raise ConfigError(f"{flag} {text!r} is not a date (YYYY-MM-DD)") from None
+            raise ConfigError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
 
-    start, _ = one(since, "--since")
-    end, timed = one(until, "--until")
+    start, _ = one(since, "since")
+    end, timed = one(until, "until")
     if not timed:
         end += timedelta(days=1)  # a date names the whole day
     if start.tzinfo or end.tzinfo:
-        raise ConfigError("--since/--until are UTC: give them without a time zone")
+        raise ConfigError("since and until are UTC: give them without a time zone")
     if end <= start:
-        raise ConfigError(f"--until {until} is before --since {since}")
+        raise ConfigError(f"until {until} is before since {since}")
     return start, end
 
 
@@ -174,7 +174,7 @@ def backfill_gkg(
     from newsintel.themes.definitions import load_themes
 
     if engine not in ENGINES:
-        raise ConfigError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        raise ConfigError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}")
     start, end = parse_period(since, until)
     tracked = load_themes(Path(settings.themes_file))
     by_name = {t.theme_id: t for t in tracked}

@@ -91,7 +91,7 @@ def backfill_import(
     if origin not in ORIGINS:
         raise BackfillError(f"unknown origin {origin!r}; one of {', '.join(ORIGINS)}")
     if source is not None and not slugify(source):
-        raise BackfillError(f"--source {source!r} needs at least one letter or digit")
+        raise BackfillError(f"source name {source!r} needs at least one letter or digit")
     if not path.is_file():
         raise BackfillError(f"no such file: {path}")
     started = time.perf_counter()

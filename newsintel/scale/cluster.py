@@ -27,7 +27,7 @@ def _check_reachable(address: str) -> None:
     target = address.removeprefix("ray://")
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"--ray-address {address!r} is not HOST:PORT (or ray://HOST:PORT)")
+        raise ConfigError(f"Ray address {address!r} is not HOST:PORT (or ray://HOST:PORT)")
     try:
         with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
             pass

@@ -6,14 +6,15 @@ It opens one short read-only connection for its batch of queries
 (``store.dashboard.read_batch``); where a step computes what is shown (the digest, a
 query's vector, topic emergence, the topic map) the batch is a read-only job
 (``jobs.digest_content``, ``jobs.views``), so the app and the CLI share one path. It
-caches the result for a minute, keyed by that path, so a newly published snapshot is
-read on the next page load. No connection is ever kept.
+caches the result keyed by that path, so a newly published snapshot is read on the
+next page load. No connection is ever kept.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -40,7 +41,16 @@ if TYPE_CHECKING:
     from newsintel.digest.content import DigestContent
     from newsintel.embed import Embedder
 
-TTL_S = 60
+
+# A snapshot never changes, so results keyed by its path stay valid: they are kept an
+# hour (and at most ENTRIES per function), not a minute. At 1M stories a page's first
+# load runs seconds of queries, and a minute's TTL had every session pay for them
+# again each minute. A database read without a snapshot (MotherDuck, a file never
+# published) changes under the same key: app.py calls expire_live, so its results
+# are at most LIVE_TTL_S old, as before.
+TTL_S = 3600
+LIVE_TTL_S = 60
+ENTRIES = 128
 T = TypeVar("T")
 
 # All sessions share this server process, and a cache miss (a new snapshot, an expired
@@ -74,50 +84,67 @@ def clear() -> None:
     st.cache_data.clear()
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+_live = {"cleared": time.monotonic()}
+_live_lock = threading.Lock()
+
+
+def expire_live() -> None:
+    """Forget every cached result once a minute while the app reads a live database.
+
+    For databases without snapshots only: one clock for all sessions, which all read
+    the same database, so no result is older than LIVE_TTL_S.
+    """
+    with _live_lock:
+        if time.monotonic() - _live["cleared"] < LIVE_TTL_S:
+            return
+        _live["cleared"] = time.monotonic()
+    st.cache_data.clear()
+
+
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def window(db: str) -> DataWindow:
     """The span of the stored stories."""
     first, last = _read(db, q.data_window)
     return DataWindow(first, last)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def gdelt_backfill_progress(db: str) -> tuple[int, int, date | None]:
     """(windows done, windows asked, earliest start not done) of the GDELT backfill."""
     return q.read_batch(db, q.gdelt_backfill_progress)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def archive_backfills(db: str) -> list[ArchiveBackfill]:
     """Outlet-archive backfills not finished or with failed pages (store.archive)."""
     return q.read_batch(db, unfinished_backfills)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def themes(db: str) -> pd.DataFrame:
     """Themes and labels (columns theme, label)."""
     return _read(db, q.theme_list)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def series(db: str) -> pd.DataFrame:
     """Series with kind, unit and coverage (see store.dashboard.series_list)."""
     return _read(db, q.series_list)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def sample_only(db: str) -> bool:
     """True when every source is a bundled sample feed."""
     return _read(db, digest_queries.sample_only)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def weekly_totals(db: str, start: date, end: date) -> pd.DataFrame:
     """Articles and stories per week (columns week, articles, stories)."""
     return _read(db, lambda con: q.weekly_totals(con, start, end))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_weekly(
     db: str, start: date, end: date, theme_ids: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
@@ -127,7 +154,7 @@ def theme_weekly(
     return frame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
     """Weekly stories of one theme (columns week, articles): what a chart of it needs."""
     frame = _read(db, lambda con: q.theme_weekly_stories(con, theme, start, end))
@@ -135,7 +162,7 @@ def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.Data
     return frame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFrame:
     """Weekly mean and last value of a series (columns week, value_mean, value_last...)."""
     frame = _read(db, lambda con: q.series_weekly(con, series_id, start, end))
@@ -143,16 +170,21 @@ def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFra
     return frame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
 def digest(db: str, price_series: str) -> DigestContent:
     """What this week's digest would say, built by the digest's own code."""
+    # Keyed by the day too: a snapshot kept past midnight on Sunday starts a new week.
+    return _digest(db, price_series, utcnow().date())
+
+
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
+def _digest(db: str, price_series: str, day: date) -> DigestContent:
     return _read(
         db,
         lambda con: build_digest(con, "weekly", None, price_series=price_series, now=utcnow()),
     )
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -> q.ThemeDetail:
     """The ``limit`` best stories of ``theme`` in [start, end], its source mix and peak week.
 
@@ -170,20 +202,20 @@ class LeadLag:
     granger: pd.DataFrame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def lead_lag(db: str, theme: str, series_id: str) -> LeadLag:
     """CCF and Granger rows of the newest run for theme:<theme> vs series:<series_id>."""
     x, y = f"theme:{theme}", f"series:{series_id}"
     return _read(db, lambda con: LeadLag(q.ccf_results(con, x, y), q.granger_results(con, x, y)))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def source_health(db: str) -> pd.DataFrame:
     """Feed health, one row per source (see store.dashboard.source_health)."""
     return _read(db, q.source_health)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def mailbox_health(db: str) -> pd.DataFrame:
     """IMAP mailbox health, one row per mailbox (see store.mail.mailbox_health_frame)."""
     from newsintel.store.mail import mailbox_health_frame
@@ -191,7 +223,7 @@ def mailbox_health(db: str) -> pd.DataFrame:
     return _read(db, mailbox_health_frame)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def origin_monthly(db: str) -> pd.DataFrame:
     """Stories per origin per month (see store.provenance.origin_monthly)."""
     from newsintel.store import provenance
@@ -199,7 +231,7 @@ def origin_monthly(db: str) -> pd.DataFrame:
     return _read(db, provenance.origin_monthly)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def outlets(db: str) -> pd.DataFrame:
     """Outlets known only through backfilled stories (see store.provenance.outlets)."""
     from newsintel.store import provenance
@@ -207,13 +239,13 @@ def outlets(db: str) -> pd.DataFrame:
     return _read(db, provenance.outlets)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 50) -> pd.DataFrame:
     """Stories containing ``keyword`` in [start, end], newest first."""
     return _read(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def embedded_count(db: str, model: str) -> int:
     """Stories with a stored vector of ``model``."""
     return _read(db, lambda con: q.embedded_count(con, model))
@@ -231,7 +263,7 @@ def _query_vector(model: str, backend: str, device: str, text: str) -> list[floa
     return [float(v) for v in vector]
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def semantic_search(
     db: str,
     model: str,
@@ -263,7 +295,7 @@ def semantic_search(
 MAP_POINTS = 5_000  # most stories drawn on the topic map (a deterministic sample)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_builds(db: str) -> list[StoredBuild]:
     """The newest topic build of each window kind, newest first ([] when there is none)."""
     return _read(
@@ -280,7 +312,7 @@ class TopicOverview:
     latest_period: str  # the month judged, '2026-08' ('' without stories)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_overview(db: str, build_id: str) -> TopicOverview:
     """Topics of ``build_id``, emerging first, scored as ``newsintel topics list`` scores them."""
     topics = _read(db, lambda con: views.scored_topics(con, build_id))
@@ -288,7 +320,7 @@ def topic_overview(db: str, build_id: str) -> TopicOverview:
     return TopicOverview(tables.topic_table(topics.rows, scores), topics.scored.latest_period)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
     """Stories per topic per week or month (columns topic_id, period, stories)."""
     frame = _read(db, lambda con: topic_queries.topic_volume(con, build_id, freq))
@@ -296,19 +328,19 @@ def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
     return frame
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_stories(db: str, build_id: str, topic_id: str | None, limit: int = 10) -> pd.DataFrame:
     """The stories closest to their topic's centre (see store.topics.topic_stories)."""
     return _read(db, lambda con: topic_queries.topic_stories(con, build_id, topic_id, limit))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_lineage(db: str, build_id: str) -> pd.DataFrame:
     """Labelled lineage events over windows or builds (see store.topics.topic_lineage)."""
     return _read(db, lambda con: topic_queries.topic_lineage(con, build_id))
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
     """A deterministic sample of at most ``limit`` stories of a build, projected to 2-D."""
     return _read(db, lambda con: views.topic_map(con, build_id, limit))
@@ -319,7 +351,7 @@ def sql_limits(settings: Settings) -> SqlLimits:
     return SqlLimits.from_settings(settings)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def run_sql(
     db: str, query: str, max_rows: int = 10_000, limits: SqlLimits | None = None
 ) -> QueryResult:

@@ -77,13 +77,19 @@ def _price_line(move: PriceMove) -> str:
     )
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 article", "2 articles"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def digest_markdown(content: DigestContent) -> str:
     """What the digest would say, as Markdown with every piece of feed text escaped."""
     lines = [
         f"**{escape_markdown(content.title)}**",
         "",
-        f"{content.articles} articles, {content.stories} distinct stories from "
-        f"{content.sources} sources between {content.period_start.isoformat()} and "
+        f"{counted(content.articles, 'article')}, "
+        f"{counted(content.stories, 'distinct story', 'distinct stories')} from "
+        f"{counted(content.sources, 'source')} between {content.period_start.isoformat()} and "
         f"{content.period_end.isoformat()}.",
         "",
     ]
