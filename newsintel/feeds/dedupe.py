@@ -10,7 +10,7 @@ its earliest member, so the result depends only on the articles, never on their 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -176,3 +176,64 @@ def near_duplicate_stories(
         sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
         pairs += [(order[a], order[b]) for a, b in sorted_pairs]
     return group_stories(candidates, pairs)
+
+
+def merge_changed_stories(
+    candidates: Sequence[StoryCandidate],
+    vectors: npt.NDArray[np.float32] | None,
+    grouped_story: Mapping[str, str],
+    root_times: Mapping[str, datetime],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Fold articles new to the grouping into the stories already grouped.
+
+    ``candidates`` are the changed articles (never grouped, or grouped before their
+    vector existed) and every article that can pair with one: all within ``window`` of
+    one, and all sharing its canonical URL. ``grouped_story`` gives the stored story of
+    each candidate that was grouped before, ``root_times`` the publication time of each
+    such story's id (its earliest article). Every pair that the whole graph gained since
+    the last grouping has a changed end, so it is among the pairs of ``candidates``;
+    pairs only merge groups, so uniting stored stories along them gives the components
+    of the whole graph: the result of ``near_duplicate_stories`` over every article,
+    at the cost of the neighbourhood of what changed.
+
+    Returns (stored story id -> new story id, for stories merged into an earlier one;
+    never-grouped article id -> its story id).
+    """
+    pairs = title_pairs(candidates, window) + url_pairs(candidates)
+    if vectors is not None and len(candidates) > 1:
+        order = _order(candidates)
+        times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
+        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
+        pairs += [(order[a], order[b]) for a, b in sorted_pairs]
+    # Nodes: one per stored story (named by its id) and one per never-grouped article.
+    node_of: list[tuple[str, str]] = []
+    for candidate in candidates:
+        story = grouped_story.get(candidate.article_id)
+        node_of.append(("story", story) if story is not None else ("new", candidate.article_id))
+    names = sorted(set(node_of))
+    index = {name: position for position, name in enumerate(names)}
+    groups = _UnionFind(len(names))
+    for a, b in pairs:
+        groups.union(index[node_of[a]], index[node_of[b]])
+    published = {c.article_id: c.published_at for c in candidates}
+
+    def when(name: tuple[str, str]) -> tuple[datetime, str]:
+        kind, ident = name
+        return (root_times[ident] if kind == "story" else published[ident]), ident
+
+    members: dict[int, list[tuple[str, str]]] = {}
+    for name in names:
+        members.setdefault(groups.find(index[name]), []).append(name)
+    merged: dict[str, str] = {}
+    fresh: dict[str, str] = {}
+    for component in members.values():
+        earliest = min(component, key=when)[1]
+        for kind, ident in component:
+            if kind == "new":
+                fresh[ident] = earliest
+            elif ident != earliest:
+                merged[ident] = earliest
+    return merged, fresh

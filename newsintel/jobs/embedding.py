@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from newsintel.config import Settings
 from newsintel.embed import article_text, make_backend_embedder
-from newsintel.feeds.dedupe import StoryCandidate, near_duplicate_stories, title_key
+from newsintel.feeds.dedupe import (
+    StoryCandidate,
+    merge_changed_stories,
+    near_duplicate_stories,
+    title_key,
+)
 from newsintel.jobs.common import NoProgress, Progress
 from newsintel.jobs.publish import publishes
 from newsintel.store import migrate, open_db
+from newsintel.store.connect import Connection
 from newsintel.store.embeddings import (
     embedding_count,
     ids_missing_embedding,
     save_embeddings,
     texts_for,
 )
-from newsintel.store.stories import set_story_ids, story_candidates
+from newsintel.store.stories import (
+    ChangedCandidates,
+    changed_candidates,
+    grouping_is_current,
+    record_full_grouping,
+    save_changed_grouping,
+    set_story_ids,
+    story_candidates,
+    story_counts,
+)
 
 if TYPE_CHECKING:
     from newsintel.embed import Embedder
@@ -113,28 +128,59 @@ class StoriesReport:
 
 @publishes
 def group_near_duplicates(
-    settings: Settings, model: str, threshold: float = 0.92, window_days: int = 3
+    settings: Settings,
+    model: str,
+    threshold: float = 0.92,
+    window_days: int = 3,
+    *,
+    full: bool = False,
 ) -> StoriesReport:
     """Give copies of one story one ``story_id``: the id of the group's earliest article.
 
     Articles are one story when their titles normalise alike (from different sources)
     or their ``model`` embeddings have cosine >= ``threshold``, published within
-    ``window_days``; chains of such pairs form one group. Recomputed over every story
-    each time, so the result depends only on the stored articles and vectors.
+    ``window_days``, or they share a canonical URL; chains of such pairs form one group.
+    The result depends only on the stored articles and vectors: the first run (and any
+    run with another model, threshold or window, or ``full``) groups every story; later
+    runs fold in only the articles new to the grouping, compared with their neighbours,
+    which gives the same groups (feeds.dedupe.merge_changed_stories) without reading a
+    million vectors every half hour.
     """
+    window = timedelta(days=window_days)
     with open_db(settings.db) as con:
         migrate(con)
+        if not full and grouping_is_current(con, model, threshold, window_days):
+            found = changed_candidates(con, model, window_days)
+            if found is not None:
+                return _fold_in(con, found, model, threshold, window_days)
         rows, vectors = story_candidates(con, model)
-    candidates = [
-        StoryCandidate(article_id, source_id, published_at, title_key(title), origin, url_key)
-        for article_id, source_id, published_at, title, origin, url_key in rows
-    ]
+    candidates = [_candidate(row) for row in rows]
     story_ids = near_duplicate_stories(
-        candidates,
-        vectors if vectors.shape[1] else None,
-        threshold=threshold,
-        window=timedelta(days=window_days),
+        candidates, vectors if vectors.shape[1] else None, threshold=threshold, window=window
     )
     with open_db(settings.db) as con:
         changed = set_story_ids(con, story_ids)
+        record_full_grouping(con, model, threshold, window_days)
     return StoriesReport(model, len(candidates), len(set(story_ids.values())), changed)
+
+
+def _candidate(row: tuple[str, str, datetime, str, str, str | None]) -> StoryCandidate:
+    article_id, source_id, published_at, title, origin, url_key = row
+    return StoryCandidate(article_id, source_id, published_at, title_key(title), origin, url_key)
+
+
+def _fold_in(
+    con: Connection, found: ChangedCandidates, model: str, threshold: float, window_days: int
+) -> StoriesReport:
+    """Merge the changed articles into the stored stories (see group_near_duplicates)."""
+    merged, fresh = merge_changed_stories(
+        [_candidate(row) for row in found.rows],
+        found.vectors if found.vectors.shape[1] else None,
+        found.grouped_story,
+        found.root_times,
+        threshold=threshold,
+        window=timedelta(days=window_days),
+    )
+    changed = save_changed_grouping(con, merged, fresh, model, threshold, window_days)
+    articles, stories = story_counts(con)
+    return StoriesReport(model, articles, stories, changed)
