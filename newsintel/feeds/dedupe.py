@@ -160,6 +160,23 @@ def group_stories(
     }
 
 
+def story_pairs(
+    candidates: Sequence[StoryCandidate],
+    vectors: npt.NDArray[np.float32] | None,
+    threshold: float,
+    window: timedelta,
+) -> list[tuple[int, int]]:
+    """Index pairs of one story by every signal: title keys, canonical URLs and, when
+    given, embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
+    pairs = title_pairs(candidates, window) + url_pairs(candidates)
+    if vectors is not None and len(candidates) > 1:
+        order = _order(candidates)
+        times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
+        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
+        pairs += [(order[a], order[b]) for a, b in sorted_pairs]
+    return pairs
+
+
 def near_duplicate_stories(
     candidates: Sequence[StoryCandidate],
     vectors: npt.NDArray[np.float32] | None = None,
@@ -169,13 +186,7 @@ def near_duplicate_stories(
 ) -> dict[str, str]:
     """story_id for every candidate from all signals: title keys, canonical URLs and,
     when given, embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
-    pairs = title_pairs(candidates, window) + url_pairs(candidates)
-    if vectors is not None and len(candidates) > 1:
-        order = _order(candidates)
-        times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
-        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
-        pairs += [(order[a], order[b]) for a, b in sorted_pairs]
-    return group_stories(candidates, pairs)
+    return group_stories(candidates, story_pairs(candidates, vectors, threshold, window))
 
 
 def merge_changed_stories(
@@ -202,12 +213,7 @@ def merge_changed_stories(
     Returns (stored story id -> new story id, for stories merged into an earlier one;
     never-grouped article id -> its story id).
     """
-    pairs = title_pairs(candidates, window) + url_pairs(candidates)
-    if vectors is not None and len(candidates) > 1:
-        order = _order(candidates)
-        times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
-        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
-        pairs += [(order[a], order[b]) for a, b in sorted_pairs]
+    pairs = story_pairs(candidates, vectors, threshold, window)
     # Nodes: one per stored story (named by its id) and one per never-grouped article.
     node_of: list[tuple[str, str]] = []
     for candidate in candidates:
