@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from newsintel.ui import charts, common, data, render, tables
+from newsintel.ui import common, data, tables
 from newsintel.ui.text import digest_markdown
 
 page = common.start_page("What moved this week")
@@ -72,21 +72,16 @@ with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     prices = data.series_weekly(db, settings.price_series, start, span.last)
     unit = str(prices["unit"].iloc[0]) if not prices.empty else ""
-    stories = not counts.empty and bool(counts["articles"].any())
-    if not stories:
-        common.no_stories_notice(label, start, span.last)
-    if prices.empty:
-        series_name = common.series_label(settings.price_series)
-        common.no_values_notice(series_name, settings.price_series, start, span.last)
-    if stories or not prices.empty:  # with neither, the notices stand alone: no blank chart
-        render.chart(
-            charts.theme_vs_series,
-            counts,
-            prices,
-            theme_label=label,
-            series_label=common.series_label(settings.price_series),
-            unit=unit,
-        )
+    common.theme_vs_series_section(
+        counts,
+        prices,
+        label=label,
+        series_name=common.series_label(settings.price_series),
+        series_id=settings.price_series,
+        unit=unit,
+        start=start,
+        end=span.last,
+    )
 
 movers_col, prices_col = st.columns([3, 2])
 with movers_col:

@@ -39,20 +39,16 @@ start = span.start_for(weeks)
 with st.container(border=True):
     counts = data.theme_stories_weekly(db, theme, start, span.last)
     values = data.series_weekly(db, series_id, start, span.last)
-    stories = not counts.empty and bool(counts["articles"].any())
-    if not stories:
-        common.no_stories_notice(label, start, span.last)
-    if values.empty:
-        common.no_values_notice(series_name, series_id, start, span.last)
-    if stories or not values.empty:  # with neither, the notices stand alone: no blank chart
-        render.chart(
-            charts.theme_vs_series,
-            counts,
-            values,
-            theme_label=label,
-            series_label=series_name,
-            unit=unit,
-        )
+    common.theme_vs_series_section(
+        counts,
+        values,
+        label=label,
+        series_name=series_name,
+        series_id=series_id,
+        unit=unit,
+        start=start,
+        end=span.last,
+    )
 
 st.header("Lead and lag", anchor=False)
 results = data.lead_lag(db, theme, series_id)

@@ -14,7 +14,7 @@ from pandas.io.formats.style import Styler
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from newsintel.config import Settings
-from newsintel.ui import context, data, params
+from newsintel.ui import charts, context, data, params, render
 from newsintel.ui.text import escape_markdown
 
 if TYPE_CHECKING:
@@ -218,6 +218,35 @@ def no_values_notice(name: str, series_id: str, start: date, end: date) -> None:
         "another range.",
         icon=":material/timeline:",
     )
+
+
+def theme_vs_series_section(
+    counts: pd.DataFrame,
+    values: pd.DataFrame,
+    *,
+    label: str,
+    series_name: str,
+    series_id: str,
+    unit: str,
+    start: date,
+    end: date,
+) -> None:
+    """A theme's weekly stories against a series: a notice for each side that is empty,
+    and the chart unless both are (the notices then stand alone: no blank chart)."""
+    stories = not counts.empty and bool(counts["articles"].any())
+    if not stories:
+        no_stories_notice(label, start, end)
+    if values.empty:
+        no_values_notice(series_name, series_id, start, end)
+    if stories or not values.empty:
+        render.chart(
+            charts.theme_vs_series,
+            counts,
+            values,
+            theme_label=label,
+            series_label=series_name,
+            unit=unit,
+        )
 
 
 # GDELT and archive backfills are shown alike: one warning each, this icon.
