@@ -13,7 +13,7 @@ answers 404; ``master_lines`` adds raw lines (export files, garbage). ``hold(nam
 makes requests for a file wait until the returned event is set. ``requests`` logs
 every path asked for.
 
-Run as a script (``python tests/gkgserver.py SEED FILES ROWS``) it serves
+Run as a script (``python tests/gkgserver.py SEED FILES ROWS [OFF_SHARE]``) it serves
 ``synthetic_files`` until stdin closes, after printing its master list URL (the
 benchmark's child, so that its CPU is not the driver's).
 """
@@ -41,6 +41,8 @@ _TOPICS = (
     ("Chatbot for doctors passes clinical exam", "HEALTH_AI"),
     ("Battery recycling plant delayed again", "ENV_RECYCLING"),
 )
+# Local politics and sport: off every theme anyone tracks, most of what GDELT lists.
+_OFF_TOPICS = (4, 5)
 _DOMAINS = ("mining.com", "www.reuters.com", "electrek.co", "techcrunch.com", "example.org")
 
 
@@ -88,12 +90,21 @@ def _gcam(rng: random.Random) -> str:
     )
 
 
-def synthetic_rows(seed: int, stamp: datetime, count: int) -> list[bytes]:
-    """``count`` rows for the file of ``stamp``: mixed topics, some off every theme."""
+def synthetic_rows(seed: int, stamp: datetime, count: int, off_share: float = 0.0) -> list[bytes]:
+    """``count`` rows for the file of ``stamp``: mixed topics, some off every theme.
+
+    ``off_share`` of the rows (on average) are local politics and sport, the rest an
+    even mix of all topics: 0 (the tests' mix) keeps about half of them for themes on
+    lithium and robots, 0.96 about 2%, nearer GDELT, where any one theme is a sliver
+    of the world's news.
+    """
     rng = random.Random(f"{seed}-{stamp}")
     rows = []
     for i in range(count):
-        title, themes = _TOPICS[rng.randrange(len(_TOPICS))]
+        if off_share and rng.random() < off_share:  # the tests' mix draws as before
+            title, themes = _TOPICS[_OFF_TOPICS[rng.randrange(len(_OFF_TOPICS))]]
+        else:
+            title, themes = _TOPICS[rng.randrange(len(_TOPICS))]
         domain = _DOMAINS[rng.randrange(len(_DOMAINS))]
         slug = f"{title.lower().replace(' ', '-')}-{stamp:%Y%m%d%H%M}-{i}"
         rows.append(
@@ -111,11 +122,15 @@ def synthetic_rows(seed: int, stamp: datetime, count: int) -> list[bytes]:
 
 
 def synthetic_files(
-    seed: int, files: int, rows: int, start: datetime = datetime(2024, 3, 1)
+    seed: int,
+    files: int,
+    rows: int,
+    start: datetime = datetime(2024, 3, 1),
+    off_share: float = 0.0,
 ) -> list[tuple[datetime, bytes]]:
     """``files`` consecutive 15-minute GKG zips of ``rows`` rows each."""
     stamps = [start + timedelta(minutes=15 * i) for i in range(files)]
-    return [(s, gkg_zip(s, synthetic_rows(seed, s, rows))) for s in stamps]
+    return [(s, gkg_zip(s, synthetic_rows(seed, s, rows, off_share))) for s in stamps]
 
 
 class GkgServer:
@@ -218,8 +233,9 @@ class GkgServer:
 
 if __name__ == "__main__":
     seed, files, rows = (int(a) for a in sys.argv[1:4])
+    off_share = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     with GkgServer() as server:
-        for stamp, data in synthetic_files(seed, files, rows):
+        for stamp, data in synthetic_files(seed, files, rows, off_share=off_share):
             server.add_file(stamp, data)
         print(server.master_url, flush=True)
         sys.stdin.read()

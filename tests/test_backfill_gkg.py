@@ -25,7 +25,8 @@ import pytest
 from conftest import ROOT, make_settings
 from gkgserver import GkgServer, gkg_row, gkg_zip, synthetic_files, synthetic_rows
 
-from newsintel.backfill.gkg import parse_gkg, parse_master, select_files, theme_filter, zip_lines
+from newsintel.backfill.gkg import open_member, parse_master, select_files, theme_filter
+from newsintel.backfill.gkg_rows import parse_gkg
 from newsintel.cli import main
 from newsintel.config import Settings
 from newsintel.errors import ConfigError
@@ -84,7 +85,7 @@ def _expected_kept(rows: list[bytes]) -> int:
             ThemeDefinition("robots", "Robots", "d", keywords=("humanoid robot",)),
         ]
     )
-    return parse_gkg(rows, spec, "x").kept.num_rows
+    return parse_gkg(b"".join(rows), spec, "x").kept.num_rows
 
 
 def test_master_list_skips_other_tables_and_names_bad_lines() -> None:
@@ -139,7 +140,7 @@ def test_gkg_rows_matched_by_keyword_or_code_with_gdelt_quirks() -> None:
         b"ragged\trow\twith too few columns\n",
         b"\n",
     ]
-    parsed = parse_gkg(rows, spec, "f.zip")
+    parsed = parse_gkg(b"".join(rows), spec, "f.zip")
     assert (parsed.rows, parsed.bad_rows) == (6, 1)
     table = parsed.kept.to_pylist()
     assert [r["url"] for r in table] == [
@@ -151,7 +152,55 @@ def test_gkg_rows_matched_by_keyword_or_code_with_gdelt_quirks() -> None:
     assert table[0]["tone"] == -1.25 and table[0]["themes"] == ["lithium"]
     assert table[0]["domain"] == "mining.com" and table[0]["seen_at"] == START
     # An empty zip member is an empty file, not an error.
-    assert list(zip_lines(gkg_zip(START, []))) == []
+    with open_member(gkg_zip(START, [])) as member:
+        assert parse_gkg(member, spec, "empty.zip").rows == 0
+
+
+def test_gkg_words_dates_and_codes_follow_python_rules_on_any_text() -> None:
+    """The kernels (RE2 over whole batches) decide as Python's re would, row by row:
+    a keyword is a whole word in any script, a date must exist, a code must be whole."""
+    spec = theme_filter(
+        [
+            ThemeDefinition(
+                "lithium",
+                "Lithium",
+                "d",
+                keywords=("lithium",),
+                exclusions=("recycling plant",),
+                gkg_themes=("ENV_MINING",),
+            ),
+            ThemeDefinition("robots", "Robots", "d", keywords=("humanoid robot",)),
+        ]
+    )
+    web = "https://example.org/"
+    rows = [
+        gkg_row("1", START, web + "a", "Über Lithium-Ionen-Akkus"),  # kept: "-" ends a word
+        gkg_row("2", START, web + "b", "lithiumé and lithiumhaltig"),  # é is a letter: no
+        gkg_row("3", START, web + "c", "\u201cLithium\u201d rally in Chile"),  # curly quotes
+        gkg_row("4", START, web + "d", "ΛΙΘΙΟ lithium humanoid robots"),  # both themes
+        gkg_row("5", START, web + "e", "Mine news", themes="ENV_MINING_SAFETY"),  # not whole
+        gkg_row("6", START, web + "f", "Mine news", themes="ENV_MINING"),
+        gkg_row("7", START, web + "g", "Lithium recycling plant opens"),  # vetoed
+        gkg_row("8", START, "HTTP://Example.org/lithium", "Upper-case scheme"),
+        gkg_row("9", START, "mailto:lithium@example.org", "Not a web page", source="x"),
+        # 30 February and second 60 are not times: bad rows (they name web pages).
+        gkg_row("10", START, web + "h", "Lithium").replace(b"20240301000000", b"20240230000000"),
+        gkg_row("11", START, web + "i", "Lithium").replace(b"20240301000000", b"20240301000060"),
+        # No closing tag: no title (the URL alone cannot match).
+        gkg_row("12", START, web + "j", "Lithium").replace(b"</PAGE_TITLE>", b""),
+    ]
+    parsed = parse_gkg(b"".join(rows), spec, "f.zip")
+    table = parsed.kept.to_pylist()
+    assert (parsed.rows, parsed.bad_rows) == (12, 2)
+    assert {r["url"].rsplit("/", 1)[-1]: r["themes"] for r in table} == {
+        "a": ["lithium"],
+        "c": ["lithium"],
+        "d": ["lithium", "robots"],
+        "f": ["lithium"],
+        "lithium": ["lithium"],
+    }
+    assert table[0]["title"] == "Über Lithium-Ionen-Akkus"
+    assert table[3]["gkg_themes"] == ["ENV_MINING"]
 
 
 def _bad_input_server(server: GkgServer) -> tuple[list[bytes], list[str]]:
@@ -545,6 +594,7 @@ def test_ray_benchmarks_at_tiny_size(
         "| gkg | files stored, local / ray | 3 / 3 of 3 | all, both | PASS |",
         "| gkg | stories, local == ray |",
         "| gkg | scan stage / bare, CPU per file |",
+        "| gkg | scan stage / bare, GDELT-like files (no target) |",
         "| ray_embed | ray / bare docs/s |",
         "| ray_embed | lowest cosine ray vs bare |",
         "| >= 0.9999 | PASS |",

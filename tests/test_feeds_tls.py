@@ -1,4 +1,4 @@
-"""make_client over TLS: feeds/netstream.py's asyncio streams speak https as httpx did.
+"""make_client and bulk_transport over TLS: feeds/netstream.py speaks https as httpx did.
 
 A loopback https server with a self-signed certificate made for these tests
 (tests/fixtures/tls_localhost.pem, for 127.0.0.1). Trusted through SSL_CERT_FILE, as
@@ -91,3 +91,24 @@ def test_untrusted_certificate_fails_with_the_verification_error(
     for result in results:
         assert result.status == "failed" and result.body is None
         assert result.error is not None and "CERTIFICATE_VERIFY_FAILED" in result.error
+
+
+def test_bulk_transport_speaks_https_and_refuses_an_untrusted_certificate(
+    https_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GKG downloads' transport (blocking sockets, large reads) over TLS."""
+    import httpx
+
+    from newsintel.feeds.netstream import bulk_transport
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
+    with httpx.Client(transport=bulk_transport()) as client:
+        responses = [client.get(https_url) for _ in range(2)]  # the second on the kept socket
+    assert [(r.status_code, r.content) for r in responses] == [(200, BODY)] * 2
+    monkeypatch.delenv("SSL_CERT_FILE")
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with (
+        httpx.Client(transport=bulk_transport()) as client,
+        pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        client.get(https_url)

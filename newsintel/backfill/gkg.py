@@ -8,10 +8,10 @@ unzip as a stream, parse the 27 tab-separated columns, keep the rows of the them
 write them to one Parquet shard per file. It returns a plain ``FileResult`` and never
 touches the database: the single DuckDB writer stores the shard afterwards.
 
-GDELT's known quirks, handled here: bytes that are not UTF-8 (decoded with
-replacement characters, never a failed file), ragged rows (counted as bad rows, the
-file goes on), empty files (done, no rows), and GKG 1.0 files or other tables listed
-under a GKG name (every row the wrong width: the file fails as ``bad_columns``).
+The rows themselves are read and filtered in ``gkg_rows`` (pyarrow's CSV reader and
+compute kernels). Here: empty files (done, no rows), damaged zips (``bad_zip``), and
+GKG 1.0 files or other tables listed under a GKG name (every row the wrong width: the
+file fails as ``bad_columns``).
 """
 
 from __future__ import annotations
@@ -21,49 +21,54 @@ import io
 import re
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from newsintel.backfill.gkg_rows import (
+    GKG_COLUMNS,
+    SHARD_SCHEMA,
+    ThemeFilter,
+    parse_gkg,
+    theme_filter,
+)
 from newsintel.errors import GkgFileError
+from newsintel.feeds.netstream import bulk_transport
 from newsintel.feeds.sources import is_http_url
-from newsintel.models import ThemeDefinition
-from newsintel.themes.matching import phrase_forms
 
-# GKG 2.1 columns (GDELT's "GKG 2.1 codebook"): the positions used here.
-GKG_COLUMNS = 27
-COL_DATE = 1
-COL_SOURCE_NAME = 3
-COL_URL = 4
-COL_THEMES = 7
-COL_V2THEMES = 8
-COL_TONE = 15
-COL_EXTRAS = 26
-_TITLE_BYTES = re.compile(rb"<PAGE_TITLE>(.*?)</PAGE_TITLE>", re.DOTALL)
+__all__ = [
+    "FAILED_STATUSES",
+    "GKG_COLUMNS",
+    "SHARD_SCHEMA",
+    "STORED",
+    "FileResult",
+    "MasterEntry",
+    "MasterList",
+    "ThemeFilter",
+    "download",
+    "open_member",
+    "parse_master",
+    "process_file",
+    "read_shard",
+    "select_files",
+    "shard_path",
+    "theme_filter",
+]
+
 _STAMP = re.compile(r"/(\d{14})\.gkg\.csv\.zip$")
 
 # Statuses of one file (gkg_files.status, migration 009). Only 'stored' is final; every
 # other status is retried by the next run, so a 404 that GDELT later fills is not lost.
 STORED = "stored"
 FAILED_STATUSES = ("not_found", "http_error", "md5_mismatch", "bad_zip", "bad_columns", "died")
-
-SHARD_SCHEMA = pa.schema(
-    [
-        ("url", pa.string()),
-        ("title", pa.string()),
-        ("seen_at", pa.timestamp("s")),
-        ("domain", pa.string()),
-        ("tone", pa.float64()),
-        ("themes", pa.list_(pa.string())),  # the tracked themes that kept the row
-        ("file", pa.string()),
-        ("gkg_themes", pa.list_(pa.string())),  # the row's GKG theme codes, each once
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -122,255 +127,28 @@ def select_files(
     return [e for e in entries if since <= e.stamp < until]
 
 
-@dataclass(frozen=True)
-class ThemeFilter:
-    """What keeps a row: a theme keyword in its title or URL, or one of its GKG codes.
-
-    Plain, picklable values, so that Ray and process-pool workers receive it cheaply and
-    compile it once per file. ``phrases`` maps each keyword form (lower case) to the
-    themes it admits, ``vetoes`` each exclusion form to the themes it vetoes.
-    """
-
-    names: tuple[str, ...]
-    phrases: tuple[tuple[str, tuple[str, ...]], ...]
-    vetoes: tuple[tuple[str, tuple[str, ...]], ...]
-    codes: tuple[tuple[str, tuple[str, ...]], ...]  # GKG theme code -> themes
-
-
-def _by_form(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    found: dict[str, list[str]] = {}
-    for form, theme in pairs:
-        names = found.setdefault(form, [])
-        if theme not in names:
-            names.append(theme)
-    return tuple((form, tuple(names)) for form, names in found.items())
-
-
-def theme_filter(themes: Sequence[ThemeDefinition]) -> ThemeFilter:
-    """The filter of the given themes (keywords with their plurals, as everywhere)."""
-    return ThemeFilter(
-        names=tuple(t.theme_id for t in themes),
-        phrases=_by_form(
-            (f.lower(), t.theme_id) for t in themes for k in t.keywords for f in phrase_forms(k)
-        ),
-        vetoes=_by_form(
-            (f.lower(), t.theme_id) for t in themes for k in t.exclusions for f in phrase_forms(k)
-        ),
-        codes=_by_form((c, t.theme_id) for t in themes for c in t.gkg_themes),
-    )
-
-
-def _alternation(forms: Iterable[str]) -> re.Pattern[str] | None:
-    # Longest first, so that "world models" wins over "world model" at the same place.
-    ordered = sorted(forms, key=len, reverse=True)
-    if not ordered:
-        return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, ordered))})(?!\w)", re.IGNORECASE)
-
-
-class _Matcher:
-    """One regex pass over a row's text for all themes' keywords (and one for vetoes):
-    a search per theme and row cost 0.4 ms a row, most of a file's parse time."""
-
-    def __init__(self, spec: ThemeFilter) -> None:
-        self.order = {name: i for i, name in enumerate(spec.names)}
-        self.phrases = dict(spec.phrases)
-        self.vetoes = dict(spec.vetoes)
-        self.codes = dict(spec.codes)
-        self.phrase_re = _alternation(self.phrases)
-        self.veto_re = _alternation(self.vetoes)
-        # For ``maybe``: the forms (lower case already) as one plain bytes alternation,
-        # searched in lower-cased ASCII text. Without IGNORECASE and the word-boundary
-        # look-arounds re can skip ahead on the forms' first bytes: 4x faster, and it
-        # finds every place the exact pattern does (and a few more, which ``match``
-        # then turns down).
-        self.ascii = all(form.isascii() for form in self.phrases)
-        self.phrase_bytes = (
-            re.compile(b"|".join(re.escape(form.encode()) for form in sorted(self.phrases)))
-            if self.phrases and self.ascii
-            else None
-        )
-        self.codes_bytes = tuple(code.encode() for code in self.codes)
-
-    def _hits(
-        self, pattern: re.Pattern[str] | None, table: dict[str, tuple[str, ...]], text: str
-    ) -> set[str]:
-        if pattern is None:
-            return set()
-        found: set[str] = set()
-        for match in pattern.finditer(text):
-            found.update(table.get(match.group().lower(), ()))
-        return found
-
-    def maybe(self, title: bytes, url: bytes, themes: bytes, v2themes: bytes) -> bool:
-        """False only for a row that ``match`` would not keep, decided on raw bytes.
-
-        Most rows of a file match no theme; this skips decoding them. Codes are tested
-        as substrings (a superset of whole codes); non-ASCII text goes to ``match``.
-        """
-        if any(code in themes or code in v2themes for code in self.codes_bytes):
-            return True
-        if self.phrase_bytes is None:
-            return not self.ascii  # no keywords at all, or forms only str can fold
-        if not (title.isascii() and url.isascii()):
-            return True
-        text = title.strip() + b" " + _URL_SEPARATORS_BYTES.sub(b" ", url.strip())
-        return self.phrase_bytes.search(text.lower()) is not None
-
-    def codes_in(self, themes: bytes, v2themes: bytes) -> set[str]:
-        """The filter's GKG theme codes among a row's Themes and V2Themes."""
-        present = [code for code in self.codes_bytes if code in themes or code in v2themes]
-        if not present:
-            return set()
-        # Themes: "TAX_FNCACT;ECON_STOCKMARKET;"; V2Themes adds offsets: "ENV_MINING,1234;".
-        whole = set(themes.split(b";"))
-        whole.update(c.split(b",", 1)[0] for c in v2themes.split(b";"))
-        return {code.decode() for code in present if code in whole}
-
-    def match(self, title: str, url: str, codes: set[str]) -> list[str]:
-        # URL words are split by - / _ . so that a slug matches as the title would.
-        text = f"{title} {_URL_SEPARATORS.sub(' ', url)}"
-        found = self._hits(self.phrase_re, self.phrases, text)
-        for code in codes & self.codes.keys():
-            found.update(self.codes[code])
-        if found:
-            found -= self._hits(self.veto_re, self.vetoes, text)
-        return sorted(found, key=self.order.__getitem__)
-
-
-def _all_codes(themes: bytes, v2themes: bytes) -> list[str]:
-    # Themes: "TAX_FNCACT;ECON_STOCKMARKET;"; V2Themes repeats them with offsets
-    # ("ENV_MINING,1234;"): each code once, in the order of first mention.
-    codes = [c for c in themes.split(b";") if c]
-    codes += [c.split(b",", 1)[0] for c in v2themes.split(b";") if c]
-    return [_text(code) for code in dict.fromkeys(codes)]
-
-
-_URL_SEPARATORS = re.compile(r"[-/_.+]")
-_URL_SEPARATORS_BYTES = re.compile(rb"[-/_.+]")
-
-
-@dataclass(frozen=True)
-class ParsedFile:
-    rows: int
-    bad_rows: int
-    kept: pa.Table
-
-
-def _stamp(text: bytes) -> datetime | None:
-    # GKG DATE is YYYYMMDDHHMMSS; slicing is 10x faster than strptime per row.
-    if len(text) != 14 or not text.isdigit():
-        return None
-    try:
-        return datetime(
-            int(text[:4]), int(text[4:6]), int(text[6:8]),
-            int(text[8:10]), int(text[10:12]), int(text[12:14]),
-        )  # fmt: skip
-    except ValueError:
-        return None
-
-
-def _web_url(url: str) -> bool:
-    """``is_http_url`` without urlsplit for the usual "https://host/...", and False for
-    a URL urlsplit rejects (a broken IPv6 host), which would otherwise fail the file."""
-    for scheme in ("https://", "http://"):
-        if url.startswith(scheme) and len(url) > len(scheme):
-            if url[len(scheme)] not in "/?#\r\n\t":
-                return True  # the host is what follows the "//": not empty
-            break
-    try:
-        return is_http_url(url)
-    except ValueError:
-        return False
-
-
-def _text(raw: bytes) -> str:
-    # GDELT passes on whatever bytes a page had: replace, never fail the file.
-    return raw.decode("utf-8", errors="replace")
-
-
-def gkg_fields(lines: Iterable[bytes]) -> Iterator[list[bytes]]:
-    """The reader: each non-empty line of a GKG file split into its tab-separated fields.
-
-    Fields stay bytes: decoding a whole row (mostly GCAM counts, a few KB) cost more
-    than the rest of the filter, and only the few columns of kept rows are decoded.
-    """
-    for raw in lines:
-        line = raw.rstrip(b"\r\n")
-        if line:
-            yield line.split(b"\t")
-
-
-def parse_gkg(lines: Iterable[bytes], spec: ThemeFilter, file_name: str) -> ParsedFile:
-    """Rows of one GKG file (its raw lines) that match a theme, as a shard table.
-
-    Every row is split and its date checked (to count bad rows); only rows that the
-    bytes pre-filter cannot rule out are decoded and matched exactly.
-    """
-    matcher = _Matcher(spec)
-    columns: dict[str, list[object]] = {name: [] for name in SHARD_SCHEMA.names}
-    rows = bad = 0
-    for fields in gkg_fields(lines):
-        rows += 1
-        if len(fields) != GKG_COLUMNS:
-            bad += 1
-            continue
-        seen_at = _stamp(fields[COL_DATE])
-        if seen_at is None:
-            # A row that is not a web article is skipped, not bad, whatever its date.
-            bad += _web_url(_text(fields[COL_URL]).strip())
-            continue
-        title_match = _TITLE_BYTES.search(fields[COL_EXTRAS])
-        title_raw = title_match.group(1) if title_match else b""
-        if not matcher.maybe(title_raw, fields[COL_URL], fields[COL_THEMES], fields[COL_V2THEMES]):
-            continue
-        url = _text(fields[COL_URL]).strip()
-        if not _web_url(url):
-            continue  # not a web article (GDELT's citation-only and other collections)
-        title = _text(title_raw).strip()
-        found = matcher.match(
-            title, url, matcher.codes_in(fields[COL_THEMES], fields[COL_V2THEMES])
-        )
-        if not found:
-            continue
-        tone_text = _text(fields[COL_TONE]).split(",", 1)[0]
-        try:
-            tone: float | None = float(tone_text)
-        except ValueError:
-            tone = None
-        columns["url"].append(url)
-        columns["title"].append(title)
-        columns["seen_at"].append(seen_at)
-        columns["domain"].append(_text(fields[COL_SOURCE_NAME]).strip() or None)
-        columns["tone"].append(tone)
-        columns["themes"].append(found)
-        columns["file"].append(file_name)
-        columns["gkg_themes"].append(_all_codes(fields[COL_THEMES], fields[COL_V2THEMES]))
-    table = pa.table([pa.array(columns[f.name], f.type) for f in SHARD_SCHEMA], schema=SHARD_SCHEMA)
-    return ParsedFile(rows, bad, table)
-
-
 _CLIENT: httpx.Client | None = None
 
 
 def _client() -> httpx.Client:
     # One client per worker process: httpx.get builds a client, and its TLS context,
-    # for every call, which cost 40 ms of CPU a file (more than unzipping one).
+    # for every call, which cost 40 ms of CPU a file (more than unzipping one). Its
+    # sockets are read 1 MiB at a time (``bulk_transport``): 64 KiB reads cost 3x the
+    # CPU of the md5 for a 1.6 MB file.
     global _CLIENT
     if _CLIENT is None:
-        _CLIENT = httpx.Client(follow_redirects=True)
+        _CLIENT = httpx.Client(follow_redirects=True, transport=bulk_transport())
     return _CLIENT
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes, str]:
-    # Streamed in 1 MiB pieces, hashed as they come: httpx's default pieces cost a
-    # third more CPU for a 10 MB file, and the md5 needs no second pass.
+    # Hashed as the pieces come: the md5 needs no second pass over the file.
     with _client().stream("GET", url, timeout=timeout) as response:
         if response.status_code != 200:
             return response.status_code, b"", ""
         digest = hashlib.md5(usedforsecurity=False)
         chunks = []
-        for chunk in response.iter_bytes(1 << 20):
+        for chunk in response.iter_bytes():
             digest.update(chunk)
             chunks.append(chunk)
     return 200, b"".join(chunks), digest.hexdigest()
@@ -404,16 +182,17 @@ def download(entry: MasterEntry, *, timeout: float, retries: int = 2) -> bytes:
     raise GkgFileError("http_error", f"gave up after {retries + 1} tries: {last}")
 
 
-def zip_lines(data: bytes) -> Iterator[bytes]:
-    """The lines of the zip's one member, decompressed as they are read."""
+@contextmanager
+def open_member(data: bytes) -> Iterator[IO[bytes]]:
+    """The zip's one member as a stream, decompressed as it is read (an empty stream
+    for a zip with no member). Zip damage, found on opening or on reading, is a
+    ``GkgFileError`` with status ``bad_zip``."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.namelist()
-        if not members:
-            return
-        with archive.open(members[0]) as member:
-            yield from member
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        with archive.open(members[0]) if members else io.BytesIO(b"") as member:
+            yield member
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise GkgFileError("bad_zip", f"not a readable zip ({exc})") from None
 
 
@@ -430,7 +209,7 @@ class FileResult:
     kept: int = 0
     shard: str | None = None
     reused: bool = False  # the shard of an earlier, interrupted run was used
-    cpu_seconds: float = 0.0  # the worker thread's CPU time on this file
+    cpu_seconds: float = 0.0  # the worker process's CPU time on this file (all threads)
 
 
 def shard_path(out_dir: Path, entry: MasterEntry) -> Path:
@@ -451,7 +230,7 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
     A shard left by an interrupted run (written whole, then renamed) is used as it is,
     so each file is downloaded once. Bad input is a result, never an exception.
     """
-    started = time.thread_time()
+    started = time.process_time()
     path = shard_path(Path(out_dir), entry)
     if path.exists():
         try:
@@ -474,9 +253,11 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
             path.unlink(missing_ok=True)  # a damaged shard: read the file again
     try:
         data = download(entry, timeout=timeout)
-        parsed = parse_gkg(zip_lines(data), spec, entry.name)
+        with open_member(data) as member:
+            parsed = parse_gkg(member, spec, entry.name)
     except GkgFileError as exc:
-        return FileResult(entry.url, exc.status, str(exc), cpu_seconds=time.thread_time() - started)
+        spent = time.process_time() - started
+        return FileResult(entry.url, exc.status, str(exc), cpu_seconds=spent)
     if parsed.rows and parsed.bad_rows == parsed.rows:
         return FileResult(
             entry.url,
@@ -485,7 +266,7 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
             bytes_read=len(data),
             rows=parsed.rows,
             bad_rows=parsed.bad_rows,
-            cpu_seconds=time.thread_time() - started,
+            cpu_seconds=time.process_time() - started,
         )
     result = FileResult(
         entry.url,
@@ -500,7 +281,7 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
     staging = path.with_suffix(".parquet.part")
     pq.write_table(parsed.kept.replace_schema_metadata(_meta(result)), staging)
     staging.replace(path)  # whole or absent: a killed worker leaves no half shard
-    return replace(result, cpu_seconds=time.thread_time() - started)
+    return replace(result, cpu_seconds=time.process_time() - started)
 
 
 def read_shard(path: str) -> pa.Table:
