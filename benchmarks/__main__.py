@@ -41,7 +41,7 @@ FULL_SIZES: dict[str, dict[str, int]] = {
     "app": {"articles": 1_000_000},
     "gdelt": {"themes": 8, "per_theme": 12_500, "years": 3},
     "archive": {"pages": 5_000},
-    "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2},
+    "load": {"articles": 1_000_000, "sessions": 25, "cycles": 2, "feeds": 2, "think_s": 10},
     "import": {"rows": 100_000},
     "gkg": {"files": 48, "rows": 1_500},
     "ray_embed": {"n": 2_000},

