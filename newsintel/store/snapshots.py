@@ -195,7 +195,7 @@ def remove_unused(db: str) -> list[Path]:
     return removed
 
 
-def _lease(snapshot: Snapshot) -> int | None:
+def lease(snapshot: Snapshot) -> int | None:
     """A shared flock on ``snapshot``'s file; None when it is gone (superseded)."""
     try:
         fd = os.open(snapshot.path, os.O_RDONLY)
@@ -227,7 +227,7 @@ def reading(db: str, *, attempts: int = 20) -> Iterator[ReadTarget]:
         snapshot = current(db)
         if snapshot is None:
             break
-        fd = _lease(snapshot)
+        fd = lease(snapshot)
         if fd is not None:
             target = ReadTarget(str(snapshot.path), snapshot)
             break

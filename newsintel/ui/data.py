@@ -7,7 +7,9 @@ It opens one short read-only connection for its batch of queries
 query's vector, topic emergence, the topic map) the batch is a read-only job
 (``jobs.digest_content``, ``jobs.views``), so the app and the CLI share one path. It
 caches the result keyed by that path, so a newly published snapshot is read on the
-next page load. No connection is ever kept.
+next page load. No connection is ever kept. The functions pages call to show what is
+stored are ``@recorded``: ``ui.warm`` replays their recent calls on a new snapshot
+before the app serves it (not the SQL page's or the searches' queries: a user's own).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
 from newsintel.ui import tables
+from newsintel.ui.warm import recorded
 
 if TYPE_CHECKING:
     from newsintel.digest.content import DigestContent
@@ -101,6 +104,7 @@ def expire_live() -> None:
     st.cache_data.clear()
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def window(db: str) -> DataWindow:
     """The span of the stored stories."""
@@ -108,42 +112,49 @@ def window(db: str) -> DataWindow:
     return DataWindow(first, last)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def gdelt_backfill_progress(db: str) -> tuple[int, int, date | None]:
     """(windows done, windows asked, earliest start not done) of the GDELT backfill."""
     return q.read_batch(db, q.gdelt_backfill_progress)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def archive_backfills(db: str) -> list[ArchiveBackfill]:
     """Outlet-archive backfills not finished or with failed pages (store.archive)."""
     return q.read_batch(db, unfinished_backfills)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def themes(db: str) -> pd.DataFrame:
     """Themes and labels (columns theme, label)."""
     return _read(db, q.theme_list)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def series(db: str) -> pd.DataFrame:
     """Series with kind, unit and coverage (see store.dashboard.series_list)."""
     return _read(db, q.series_list)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def sample_only(db: str) -> bool:
     """True when every source is a bundled sample feed."""
     return _read(db, digest_queries.sample_only)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def weekly_totals(db: str, start: date, end: date) -> pd.DataFrame:
     """Articles and stories per week (columns week, articles, stories)."""
     return _read(db, lambda con: q.weekly_totals(con, start, end))
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_weekly(
     db: str, start: date, end: date, theme_ids: tuple[str, ...] | None = None
@@ -154,6 +165,7 @@ def theme_weekly(
     return frame
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.DataFrame:
     """Weekly stories of one theme (columns week, articles): what a chart of it needs."""
@@ -162,6 +174,7 @@ def theme_stories_weekly(db: str, theme: str, start: date, end: date) -> pd.Data
     return frame
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFrame:
     """Weekly mean and last value of a series (columns week, value_mean, value_last...)."""
@@ -170,6 +183,7 @@ def series_weekly(db: str, series_id: str, start: date, end: date) -> pd.DataFra
     return frame
 
 
+@recorded
 def digest(db: str, price_series: str) -> DigestContent:
     """What this week's digest would say, built by the digest's own code."""
     # Keyed by the day too: a snapshot kept past midnight on Sunday starts a new week.
@@ -184,6 +198,7 @@ def _digest(db: str, price_series: str, day: date) -> DigestContent:
     )
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def theme_detail(db: str, theme: str, start: date, end: date, limit: int = 10) -> q.ThemeDetail:
     """The ``limit`` best stories of ``theme`` in [start, end], its source mix and peak week.
@@ -202,6 +217,7 @@ class LeadLag:
     granger: pd.DataFrame
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def lead_lag(db: str, theme: str, series_id: str) -> LeadLag:
     """CCF and Granger rows of the newest run for theme:<theme> vs series:<series_id>."""
@@ -209,12 +225,14 @@ def lead_lag(db: str, theme: str, series_id: str) -> LeadLag:
     return _read(db, lambda con: LeadLag(q.ccf_results(con, x, y), q.granger_results(con, x, y)))
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def source_health(db: str) -> pd.DataFrame:
     """Feed health, one row per source (see store.dashboard.source_health)."""
     return _read(db, q.source_health)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def mailbox_health(db: str) -> pd.DataFrame:
     """IMAP mailbox health, one row per mailbox (see store.mail.mailbox_health_frame)."""
@@ -223,6 +241,7 @@ def mailbox_health(db: str) -> pd.DataFrame:
     return _read(db, mailbox_health_frame)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def origin_monthly(db: str) -> pd.DataFrame:
     """Stories per origin per month (see store.provenance.origin_monthly)."""
@@ -231,6 +250,7 @@ def origin_monthly(db: str) -> pd.DataFrame:
     return _read(db, provenance.origin_monthly)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def outlets(db: str) -> pd.DataFrame:
     """Outlets known only through backfilled stories (see store.provenance.outlets)."""
@@ -245,6 +265,7 @@ def keyword_search(db: str, keyword: str, start: date, end: date, limit: int = 5
     return _read(db, lambda con: q.keyword_search(con, keyword, start, end, limit))
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def embedded_count(db: str, model: str) -> int:
     """Stories with a stored vector of ``model``."""
@@ -295,6 +316,7 @@ def semantic_search(
 MAP_POINTS = 5_000  # most stories drawn on the topic map (a deterministic sample)
 
 
+@recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_builds(db: str) -> list[StoredBuild]:
     """The newest topic build of each window kind, newest first ([] when there is none)."""
