@@ -110,3 +110,39 @@ def test_replay_repeats_the_recent_calls_on_another_database(
     # Three distinct calls, most recent first; the failing one is skipped, not fatal.
     assert warm.replay("new.duckdb") == 2
     assert seen == [("new.duckdb", 99, 5), ("new.duckdb", 1, 5), ("new.duckdb", 2, 5)]
+
+
+def test_replay_can_rebind_arguments_to_what_the_new_data_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm, "_recent", OrderedDict())
+    seen: list[tuple[str, str, int]] = []
+
+    @warm.recorded_with(lambda db, args: (f"{args[0]} on {db}", *args[1:]))
+    def view(db: str, build: str, limit: int) -> None:
+        seen.append((db, build, limit))
+
+    view("old.duckdb", "build-1", 3)
+    seen.clear()
+    assert warm.replay("new.duckdb") == 1
+    assert seen == [("new.duckdb", "build-1 on new.duckdb", 3)]
+
+
+def test_topic_calls_are_replayed_for_the_build_the_topics_page_shows(demo_db) -> None:  # type: ignore[no-untyped-def]
+    """A run replaces the build a recorded topic call named: the replay asks for the
+    newest build of the same window, or the newest of all for a build it does not know."""
+    from newsintel.store.snapshots import reading
+    from newsintel.ui import data
+
+    with reading(demo_db.db) as target:
+        builds = data.topic_builds(target.db)
+        assert builds, "the demo database has topic builds"
+        for build in builds:
+            assert data._newest_build_alike(target.db, (build.build_id, 10)) == (
+                build.build_id,
+                10,
+            )
+        assert data._newest_build_alike(target.db, ("a-build-of-another-copy", 10)) == (
+            builds[0].build_id,
+            10,
+        )

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -38,7 +38,7 @@ from newsintel.store.connect import Connection
 from newsintel.store.sql import QueryResult, SqlLimits, run_readonly_query
 from newsintel.store.topics import StoredBuild
 from newsintel.ui import tables
-from newsintel.ui.warm import recorded
+from newsintel.ui.warm import recorded, recorded_with
 
 if TYPE_CHECKING:
     from newsintel.digest.content import DigestContent
@@ -316,6 +316,19 @@ def semantic_search(
 MAP_POINTS = 5_000  # most stories drawn on the topic map (a deterministic sample)
 
 
+def _newest_build_alike(db: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A recorded topic call, for the build the Topics page shows on ``db``: the newest
+    build of the recorded build's window (a pipeline run replaces the build the call
+    named), or the newest build of all when ``db`` does not know the recorded one."""
+    newest = topic_builds(db)
+    if not newest:
+        return args
+    known = _read(db, lambda con: list(topic_queries.builds(con, limit=50)))
+    window = next((b.window for b in known if b.build_id == args[0]), newest[0].window)
+    chosen = next((b for b in newest if b.window == window), newest[0])
+    return (chosen.build_id, *args[1:])
+
+
 @recorded
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_builds(db: str) -> list[StoredBuild]:
@@ -334,6 +347,7 @@ class TopicOverview:
     latest_period: str  # the month judged, '2026-08' ('' without stories)
 
 
+@recorded_with(_newest_build_alike)
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_overview(db: str, build_id: str) -> TopicOverview:
     """Topics of ``build_id``, emerging first, scored as ``newsintel topics list`` scores them."""
@@ -342,6 +356,7 @@ def topic_overview(db: str, build_id: str) -> TopicOverview:
     return TopicOverview(tables.topic_table(topics.rows, scores), topics.scored.latest_period)
 
 
+@recorded_with(_newest_build_alike)
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
     """Stories per topic per week or month (columns topic_id, period, stories)."""
@@ -350,18 +365,21 @@ def topic_volume(db: str, build_id: str, freq: str = "month") -> pd.DataFrame:
     return frame
 
 
+@recorded_with(_newest_build_alike)
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_stories(db: str, build_id: str, topic_id: str | None, limit: int = 10) -> pd.DataFrame:
     """The stories closest to their topic's centre (see store.topics.topic_stories)."""
     return _read(db, lambda con: topic_queries.topic_stories(con, build_id, topic_id, limit))
 
 
+@recorded_with(_newest_build_alike)
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_lineage(db: str, build_id: str) -> pd.DataFrame:
     """Labelled lineage events over windows or builds (see store.topics.topic_lineage)."""
     return _read(db, lambda con: topic_queries.topic_lineage(con, build_id))
 
 
+@recorded_with(_newest_build_alike)
 @st.cache_data(ttl=TTL_S, max_entries=ENTRIES, show_spinner=False)
 def topic_map(db: str, build_id: str, limit: int = MAP_POINTS) -> TopicMap:
     """A deterministic sample of at most ``limit`` stories of a build, projected to 2-D."""

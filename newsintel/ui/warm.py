@@ -30,31 +30,46 @@ log = logging.getLogger(__name__)
 # The most recent distinct calls kept for replay: a page load makes a dozen.
 RECENT_CALLS = 128
 
-_recent: OrderedDict[Hashable, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
-_recent = OrderedDict()
+# A recorded call: the function, its arguments (less the database), and how to adapt
+# them to another snapshot (None: as they are).
+Rebind = Callable[[str, tuple[Any, ...]], tuple[Any, ...]]
+_Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Rebind | None]
+
+_recent: OrderedDict[Hashable, _Call] = OrderedDict()
 _lock = threading.Lock()
 
 
 def recorded(fn: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
     """Decorate a cached data function whose first argument is the database: its calls
     are remembered (without the database) for ``replay``."""
+    return recorded_with(None)(fn)
 
-    @functools.wraps(fn)
-    def wrapper(db: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            key: Hashable = (fn.__qualname__, args, tuple(sorted(kwargs.items())))
-            hash(key)
-        except TypeError:
-            pass  # an argument that cannot be a key: not replayed
-        else:
-            with _lock:
-                _recent[key] = (fn, args, dict(kwargs))
-                _recent.move_to_end(key)
-                while len(_recent) > RECENT_CALLS:
-                    _recent.popitem(last=False)
-        return fn(db, *args, **kwargs)
 
-    return wrapper
+def recorded_with(
+    rebind: Rebind | None,
+) -> Callable[[Callable[Concatenate[str, P], R]], Callable[Concatenate[str, P], R]]:
+    """``recorded``, with ``rebind(db, args)`` giving the arguments to replay on ``db``:
+    for calls whose arguments name something the new data replaces (a topic build)."""
+
+    def decorate(fn: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
+        @functools.wraps(fn)
+        def wrapper(db: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                key: Hashable = (fn.__qualname__, args, tuple(sorted(kwargs.items())))
+                hash(key)
+            except TypeError:
+                pass  # an argument that cannot be a key: not replayed
+            else:
+                with _lock:
+                    _recent[key] = (fn, args, dict(kwargs), rebind)
+                    _recent.move_to_end(key)
+                    while len(_recent) > RECENT_CALLS:
+                        _recent.popitem(last=False)
+            return fn(db, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def recent_calls() -> int:
@@ -71,9 +86,9 @@ def replay(db: str) -> int:
     with _lock:
         calls = list(reversed(_recent.values()))
     done = 0
-    for fn, args, kwargs in calls:
+    for fn, args, kwargs, rebind in calls:
         try:
-            fn(db, *args, **kwargs)
+            fn(db, *(rebind(db, args) if rebind is not None else args), **kwargs)
             done += 1
         except Exception:  # never fail the warm-up for one query
             log.warning("warming %s on %s failed", fn.__qualname__, db, exc_info=True)
