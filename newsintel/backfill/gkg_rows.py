@@ -102,6 +102,11 @@ def theme_filter(themes: Sequence[ThemeDefinition]) -> ThemeFilter:
     )
 
 
+def _longest_first(forms: Iterable[str]) -> list[str]:
+    # In an alternation the longer form must come first: "world models" before "world model".
+    return sorted(set(forms), key=len, reverse=True)
+
+
 def _escape(text: str) -> str:
     return "".join("\\" + c if c in _RE2_SPECIAL else c for c in text)
 
@@ -109,14 +114,14 @@ def _escape(text: str) -> str:
 def _literals(forms: Iterable[str]) -> str | None:
     """An RE2 pattern for any of ``forms`` anywhere, in any case: a superset of
     ``_words`` that RE2 runs at memchr speed (no word classes to compile)."""
-    ordered = sorted(set(forms), key=len, reverse=True)
+    ordered = _longest_first(forms)
     return f"(?i)(?:{'|'.join(map(_escape, ordered))})" if ordered else None
 
 
 def _ascii_words(forms: Iterable[str]) -> str | None:
     """An RE2 pattern for any of ``forms`` as whole words, in any case, exact on ASCII
     text (where Python's word characters are [A-Za-z0-9_])."""
-    ordered = sorted(set(forms), key=len, reverse=True)
+    ordered = _longest_first(forms)
     if not ordered:
         return None
     alternation = "|".join(map(_escape, ordered))
@@ -126,7 +131,7 @@ def _ascii_words(forms: Iterable[str]) -> str | None:
 def _python_words(forms: Iterable[str]) -> re.Pattern[str] | None:
     """The same as a Python pattern, for text beyond ASCII: there a word character is
     any letter or digit, which RE2 compiles into an automaton per call (2 ms a batch)."""
-    ordered = sorted(set(forms), key=len, reverse=True)
+    ordered = _longest_first(forms)
     if not ordered:
         return None
     return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, ordered))})(?!\w)", re.IGNORECASE)

@@ -129,13 +129,19 @@ def asyncio_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """
     transport = httpx.AsyncHTTPTransport(limits=limits)
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=AsyncioBackend(),
+        **_pool_settings(limits), network_backend=AsyncioBackend()
     )
     return transport
+
+
+def _pool_settings(limits: httpx.Limits) -> dict[str, typing.Any]:
+    """What httpx gives the connection pool it builds itself: verified TLS and ``limits``."""
+    return {
+        "ssl_context": httpx.create_ssl_context(),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
 
 
 class _LargeReads(httpcore.NetworkStream):
@@ -195,12 +201,7 @@ def bulk_transport() -> httpx.HTTPTransport:
     """httpx's transport with its defaults (verified TLS, HTTP/1.1, no retries), its
     connection pool on ``LargeReadBackend`` (replaced as in ``asyncio_transport``)."""
     transport = httpx.HTTPTransport()
-    limits = httpx.Limits()  # httpx's defaults
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=LargeReadBackend(),
+        **_pool_settings(httpx.Limits()), network_backend=LargeReadBackend()
     )
     return transport
