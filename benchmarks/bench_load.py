@@ -41,6 +41,7 @@ import hashlib
 import inspect
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -140,12 +141,17 @@ def _generate(db: str, articles: int) -> None:
     from benchmarks.bench_app import generate
     from newsintel.config import load_settings
     from newsintel.jobs import group_near_duplicates
+    from newsintel.jobs.topics import build_topics
 
     generate(db, articles)
     add_vectors(db)
     # The steady state a scheduled run meets: the stories grouped once already, so the
-    # writer folds in its new articles instead of grouping the whole history.
-    group_near_duplicates(load_settings(env={}, config_file=None, db=db), MODEL)
+    # writer folds in its new articles instead of grouping the whole history; and a
+    # topic build there already, so the Topics page has its queries before the writer
+    # replaces the build (on a first build the page has nothing to warm).
+    settings = load_settings(env={}, config_file=None, db=db)
+    group_near_duplicates(settings, MODEL)
+    build_topics(settings, window="all", seed=0)
 
 
 def _free_port() -> int:
@@ -161,6 +167,9 @@ class Tally:
     times: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     locked: int = 0
+    # Every timed load: (page, when it started in seconds since the phase began, seconds).
+    loads: list[tuple[str, float, float]] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
 
 
 async def _load_page(ws: ClientConnection, page: str, tally: Tally) -> None:
@@ -200,7 +209,9 @@ async def _load_page(ws: ClientConnection, page: str, tally: Tally) -> None:
         elif kind == "script_finished":
             if forward.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 continue
-            tally.times.append(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            tally.times.append(seconds)
+            tally.loads.append((page, started - tally.started, seconds))
             return
 
 
@@ -217,16 +228,18 @@ async def _session(
         url, subprotocols=[Subprotocol("streamlit")], max_size=1 << 30, ping_interval=None
     ) as ws:
         done = 0
+        # Each session its own seeded generator: the same pauses on every run, and no two
+        # sessions in step (a formula of the session number put every eleventh one in
+        # lock-step with another, so they asked for the same page at the same instant).
+        pauses = random.Random(seed)
         if think_s:
             # Readers arrive over a while, not all in the same instant: 0 to 1 x think_s.
-            await asyncio.sleep(think_s * (seed % 11) / 10)
+            await asyncio.sleep(pauses.uniform(0.0, think_s))
         while done < cycles or keep_going.is_set():
-            for n, page in enumerate(PAGES):
+            for page in PAGES:
                 await _load_page(ws, page, tally)
                 if think_s:
-                    # 0.5 to 1.5 times think_s, spread so that sessions do not march
-                    # in step; the same spread on every run.
-                    await asyncio.sleep(think_s * (0.5 + ((seed * 7 + n * 13 + done) % 11) / 10))
+                    await asyncio.sleep(pauses.uniform(0.5, 1.5) * think_s)
             done += 1
 
 
@@ -272,6 +285,24 @@ def _cpu_s(pid: int) -> float:
 
 def _p95(times: list[float]) -> float:
     return statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+
+
+def _by_page(tally: Tally) -> str:
+    """p95 page time of each page, as a note: which pages make the tail."""
+    times: dict[str, list[float]] = {}
+    for page, _, seconds in tally.loads:
+        times.setdefault(page, []).append(seconds)
+    return ", ".join(f"{page} {_p95(t):.3f} s" for page, t in times.items())
+
+
+def _slowest(tally: Tally, writer_s: float, count: int = 5) -> str:
+    """The slowest loads, each with when it started (and whether after the writer's
+    end, i.e. on the snapshot it published), as a note."""
+    slowest = sorted(tally.loads, key=lambda load: -load[2])[:count]
+    return ", ".join(
+        f"{page} {seconds:.2f} s at {at:.0f} s" + (" (writer done)" if at >= writer_s else "")
+        for page, at, seconds in slowest
+    )
 
 
 def _writer_command(db: str, feeds: int, folder: Path) -> list[str]:
@@ -459,6 +490,9 @@ def run(
         f"{floor_s / single_p95 if single_p95 else float('nan'):.1f}x the single-user p95, "
         "before the writer takes its share",
         f"app threads at nice {os.environ.get('NEWSINTEL_APP_NICE', '10 (default)')}",
+        f"p95 by page under load: {_by_page(loaded)}",
+        f"slowest loads under load (writer ended at {loaded_s:.0f} s): "
+        f"{_slowest(loaded, loaded_s)}",
     ] + [f"problem: {e}" for e in problems[:5]]
     params: dict[str, object] = {
         "articles": articles,
@@ -466,10 +500,17 @@ def run(
         "cycles": cycles,
         "feeds": feeds,
     }
-    if think_s:
+    if thinking is not None:
         params["think_s"] = think_s
         notes.append(
             f"thinking: each session pauses {think_s / 2:g} to {1.5 * think_s:g} s after "
-            "each page (a person reading it); a separate run of the writer on a fresh copy"
+            "each page (a person reading it; uniform, seeded per session); a separate run "
+            "of the writer on a fresh copy"
         )
+        tally, think_writer_s = thinking
+        notes += [
+            f"p95 by page, thinking: {_by_page(tally)}",
+            f"slowest loads, thinking (writer ended at {think_writer_s:.0f} s): "
+            f"{_slowest(tally, think_writer_s)}",
+        ]
     return BenchResult("load", params, tuple(figures), tuple(notes))
