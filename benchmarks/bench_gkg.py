@@ -112,9 +112,11 @@ def _paired_file(
     """
     import httpx
 
-    from newsintel.backfill.gkg import open_member, process_file, shard_path
+    from newsintel.backfill.gkg import keep_large_buffers, open_member, process_file, shard_path
     from newsintel.backfill.gkg_rows import read_gkg
     from newsintel.jobs.backfill_gkg import FILE_TIMEOUT_S
+
+    keep_large_buffers()  # process_file's allocator settings, for the bare reader too
 
     def bare() -> tuple[float, int]:
         data = httpx.get(entry.url, timeout=30).content

@@ -16,9 +16,12 @@ file fails as ``bad_columns``).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import re
+import sys
 import time
 import zipfile
 import zlib
@@ -54,6 +57,7 @@ __all__ = [
     "MasterList",
     "ThemeFilter",
     "download",
+    "keep_large_buffers",
     "open_member",
     "parse_master",
     "process_file",
@@ -128,6 +132,37 @@ def select_files(
 
 
 _CLIENT: httpx.Client | None = None
+_ALLOCATOR_TUNED = False
+# glibc's mallopt parameters (malloc.h) and the values set: the largest mmap threshold
+# glibc accepts on 64-bit, and a trim threshold that keeps a few files' buffers.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES, _TRIM_THRESHOLD_BYTES = 32 << 20, 256 << 20
+
+
+def keep_large_buffers() -> None:
+    """Tell glibc's malloc to serve and keep megabyte blocks on its heap (once per process).
+
+    A worker allocates megabytes per file (the download's pieces and h11's copies of
+    them, the zip member's chunks). glibc gives blocks above its mmap threshold (128
+    KiB at first) fresh pages from the system and hands memory back above its trim
+    threshold, so each file faulted in zeroed pages again: measured on 1.6 MB zips,
+    the download (md5 included) took 6.7 ms of CPU instead of 3.6, unzip and parse 24
+    ms instead of 17. Both thresholds are set high here. Nothing happens, and nothing
+    fails, with another C library or on another system.
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return
+    _ALLOCATOR_TUNED = True
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # musl and others: no mallopt
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
 
 
 def _client() -> httpx.Client:
@@ -230,6 +265,7 @@ def process_file(entry: MasterEntry, spec: ThemeFilter, out_dir: str, timeout: f
     A shard left by an interrupted run (written whole, then renamed) is used as it is,
     so each file is downloaded once. Bad input is a result, never an exception.
     """
+    keep_large_buffers()
     started = time.process_time()
     path = shard_path(Path(out_dir), entry)
     if path.exists():

@@ -5,7 +5,7 @@ record batches by ``pyarrow.csv.open_csv`` (no quoting: GDELT never quotes, and 
 may hold a lone ``"``), the columns newsintel uses as raw bytes, rows of another width
 counted and skipped. ``parse_gkg`` runs it and filters each batch with Arrow's compute
 kernels (RE2 regular expressions), so no Python code runs per row: a file's cost is
-the unzip and the parse, the filter adds a few percent (``make bench``, gkg).
+the unzip and the parse; the filter adds about a fifth (``make bench``, gkg).
 
 GDELT's known quirks, handled here: bytes that are not UTF-8 (decoded with
 replacement characters, never a failed file), ragged rows (counted as bad rows, the
@@ -60,7 +60,6 @@ SHARD_SCHEMA = pa.schema(
 )
 
 _RE2_SPECIAL = frozenset("\\.^$|?*+()[]{}-")
-_STAMP = "%Y%m%d%H%M%S"
 _NUMBER = r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
 
 
@@ -186,14 +185,18 @@ class RowMatcher:
         self.any_phrase = _literals(form for form, _ in spec.phrases)
         self.any_code = tuple(code for code, _ in spec.codes)
 
-    def candidates(self, text: pa.Array, themes: pa.Array, v2themes: pa.Array) -> pa.Array:
+    def candidates(
+        self, text: pa.Array, themes: pa.Array, v2themes: pa.Array
+    ) -> npt.NDArray[np.bool_]:
         """Rows that some theme may keep: a keyword or a code of any theme anywhere in
         the text or in Themes (V2Themes holds the same codes with offsets)."""
-        hit = pa.array(np.zeros(len(text), dtype=bool))
+        hit = np.zeros(len(text), dtype=bool)
         for code in self.any_code:
-            hit = pc.or_(hit, pc.fill_null(pc.match_substring(themes, code), False))
-            hit = pc.or_(hit, pc.fill_null(pc.match_substring(v2themes, code), False))
-        return hit if self.any_phrase is None else pc.or_(hit, _search(text, self.any_phrase))
+            hit |= _numpy(pc.fill_null(pc.match_substring(themes, code), False))
+            hit |= _numpy(pc.fill_null(pc.match_substring(v2themes, code), False))
+        if self.any_phrase is not None:
+            hit |= _numpy(_search(text, self.any_phrase))
+        return hit
 
     def themes(self, text: pa.Array, themes: pa.Array, v2themes: pa.Array) -> pa.Array:
         """Per row, the themes that keep it (in the filter's order; empty lists too)."""
@@ -326,17 +329,18 @@ def _kept_rows(batch: pa.RecordBatch, matcher: RowMatcher, file_name: str) -> tu
     """The shard rows of one batch, and how many of its rows are bad (a web page's row
     whose DATE is not a time)."""
     url = pc.utf8_trim_whitespace(_text(_column(batch, COL_URL)))
-    web = _web(url)
+    web = _numpy(_web(url))
     seen_at = _seen_at(_column(batch, COL_DATE))
-    dated = pc.is_valid(seen_at)
-    bad_dates = int(pc.sum(pc.and_(pc.invert(dated), web).cast(pa.int64())).as_py() or 0)
+    dated = _numpy(seen_at.is_valid())
+    bad_dates = int(np.count_nonzero(~dated & web))
 
     title = pc.utf8_trim_whitespace(_text(_page_title(_column(batch, COL_EXTRAS))))
     text = pc.binary_join_element_wise(title, _url_words(url), " ")
     themes, v2themes = _column(batch, COL_THEMES), _column(batch, COL_V2THEMES)
-    keep = pc.and_(pc.and_(dated, web), matcher.candidates(text, themes, v2themes))
-    if not pc.any(keep).as_py():
+    chosen = dated & web & matcher.candidates(text, themes, v2themes)
+    if not chosen.any():
         return SHARD_SCHEMA.empty_table(), bad_dates
+    keep = pa.array(chosen, pa.bool_())
 
     def kept(values: pa.Array) -> pa.Array:
         return pc.filter(values, keep)
@@ -360,19 +364,55 @@ def _kept_rows(batch: pa.RecordBatch, matcher: RowMatcher, file_name: str) -> tu
     return table.filter(pc.greater(pc.list_value_length(found), 0)), bad_dates
 
 
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_PLACES = 10 ** np.arange(13, -1, -1, dtype=np.int64)  # the weight of each of 14 digits
+
+
 def _seen_at(dates: pa.Array) -> pa.Array:
-    """GKG DATE (YYYYMMDDHHMMSS) as a time, null where it is not one. strptime rolls
-    30 February over to 1 March and second 60 to the next minute: a date is one whose
-    time reads back as the same digits."""
-    digits = _search(dates, r"^[0-9]{14}$")
-    stamps = pc.if_else(digits, dates, pa.scalar(None, pa.binary())).cast(pa.string())
-    parsed = pc.strptime(stamps, format=_STAMP, unit="s", error_is_null=True)
-    read_back = pc.year(parsed).cast(pa.int64())
-    for part, scale in ((pc.month, 100), (pc.day, 100), (pc.hour, 100), (pc.minute, 100)):
-        read_back = pc.add(pc.multiply(read_back, scale), part(parsed).cast(pa.int64()))
-    read_back = pc.add(pc.multiply(read_back, 100), pc.second(parsed).cast(pa.int64()))
-    same = pc.fill_null(pc.equal(read_back, stamps.cast(pa.int64())), False)
-    return pc.if_else(same, parsed, pa.scalar(None, parsed.type))
+    """GKG DATE (YYYYMMDDHHMMSS) as a time, null where it is not one: 14 digits naming
+    a day of the calendar (30 February is not one) and a time of day (second 60 is
+    not one). Read from the column's bytes with numpy: as Arrow kernels (a regular
+    expression, strptime and a read-back of its six parts) it cost 30 calls a batch,
+    more than the rest of the filter."""
+    rows = len(dates)
+    validity, offsets_buffer, data_buffer = dates.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[dates.offset : dates.offset + rows + 1]
+    fourteen = np.diff(offsets) == 14
+    if validity is not None:
+        fourteen &= dates.is_valid().to_numpy(zero_copy_only=False)
+    chosen = np.flatnonzero(fourteen)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or not len(chosen):
+        return pa.nulls(rows, pa.timestamp("s"))
+    digits = data[offsets[chosen, None] + np.arange(14)].astype(np.int64) - ord("0")
+    all_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    stamp = digits @ _PLACES
+    year, month, day = stamp // 10**10, stamp // 10**8 % 100, stamp // 10**6 % 100
+    hour, minute, second = stamp // 10**4 % 100, stamp // 100 % 100, stamp % 100
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    real_month = (month >= 1) & (month <= 12)
+    month_days = _DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
+    valid = (
+        all_digits
+        & real_month
+        & (day >= 1)
+        & (day <= month_days)
+        & (hour < 24)
+        & (minute < 60)
+        & (second < 60)
+    )
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    shifted_year = year - (month <= 2)
+    era = shifted_year // 400
+    year_of_era = shifted_year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146_097 + day_of_era - 719_468
+    seconds = np.zeros(rows, dtype=np.int64)
+    seconds[chosen] = days * 86_400 + hour * 3_600 + minute * 60 + second
+    is_date = np.zeros(rows, dtype=bool)
+    is_date[chosen] = valid
+    return pa.array(seconds, pa.timestamp("s"), mask=~is_date)
 
 
 _OPEN, _CLOSE = b"<PAGE_TITLE>", b"</PAGE_TITLE>"
@@ -420,21 +460,35 @@ def _text(values: pa.Array) -> pa.Array:
         return pa.array(decoded, pa.string())
 
 
+_NO_HOST = np.frombuffer(b"/?#\r\n\t", dtype=np.uint8)
+
+
 def _web(url: pa.Array) -> pa.Array:
     """Whether each URL is a web page's (http or https with a host). The usual
-    "https://host/..." is decided by kernels, the few others by ``is_http_url``."""
-    https = pc.fill_null(pc.starts_with(url, "https://"), False)
-    http = pc.fill_null(pc.starts_with(url, "http://"), False)
-    host_start = pc.if_else(
-        https, pc.utf8_slice_codeunits(url, 8, 9), pc.utf8_slice_codeunits(url, 7, 8)
-    )
-    no_host = pc.is_in(host_start, value_set=pa.array(["", "/", "?", "#", "\r", "\n", "\t"]))
-    fast = pc.fill_null(pc.and_(pc.or_(https, http), pc.invert(no_host)), False)
-    if pc.all(fast).as_py():
-        return fast
+    "https://host/..." is decided from the column's bytes, the few others by
+    ``is_http_url``."""
+    rows = len(url)
+    validity, offsets_buffer, data_buffer = url.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[url.offset : url.offset + rows + 1]
+    lengths = np.diff(offsets)
+    head = np.zeros((rows, 9), dtype=np.uint8)  # each URL's first 9 bytes, 0 past its end
+    if data_buffer is not None:
+        inside = np.arange(9) < lengths[:, None]
+        head[inside] = np.frombuffer(data_buffer, dtype=np.uint8)[
+            (offsets[:-1, None] + np.arange(9))[inside]
+        ]
+    https = (head[:, :8] == np.frombuffer(b"https://", dtype=np.uint8)).all(axis=1)
+    http = ~https & (head[:, :7] == np.frombuffer(b"http://", dtype=np.uint8)).all(axis=1)
+    host_at = np.where(https, 8, 7)
+    has_host = (lengths > host_at) & ~np.isin(head[np.arange(rows), host_at], _NO_HOST)
+    fast = (https | http) & has_host
+    if validity is not None:
+        fast &= url.is_valid().to_numpy(zero_copy_only=False)
+    if fast.all():
+        return pa.array(fast, pa.bool_())
     checked = [
         ok or (value is not None and _is_web_url(value))
-        for ok, value in zip(fast.to_pylist(), url.to_pylist(), strict=True)
+        for ok, value in zip(fast.tolist(), url.to_pylist(), strict=True)
     ]
     return pa.array(checked, pa.bool_())
 
