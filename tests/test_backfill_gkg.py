@@ -156,6 +156,35 @@ def test_gkg_rows_matched_by_keyword_or_code_with_gdelt_quirks() -> None:
         assert parse_gkg(member, spec, "empty.zip").rows == 0
 
 
+def test_gkg_dates_follow_the_calendar() -> None:
+    """DATE is read from the column's bytes: leap days only in leap years, every row's
+    own time, and a web page's row whose DATE is not a time counted as bad."""
+    spec = theme_filter([ThemeDefinition("lithium", "Lithium", "d", keywords=("lithium",))])
+    stamps = {
+        "a": b"20240229235959",  # a leap year
+        "b": b"20000229000000",  # divisible by 400: leap
+        "c": b"19000229000000",  # divisible by 100 only: no 29 February
+        "d": b"20231231240000",  # hour 24
+        "e": b"2024022912000",  # 13 digits
+        "f": b"19700101000001",
+        "g": b"2024-02-29 120",  # 14 bytes, not digits
+    }
+    rows = [
+        gkg_row(name, START, f"https://example.org/{name}", "Lithium").replace(
+            b"20240301000000", stamp
+        )
+        for name, stamp in stamps.items()
+    ]
+    parsed = parse_gkg(b"".join(rows), spec, "f.zip")
+    assert (parsed.rows, parsed.bad_rows) == (7, 4)
+    seen = {r["url"].rsplit("/", 1)[-1]: r["seen_at"] for r in parsed.kept.to_pylist()}
+    assert seen == {
+        "a": datetime(2024, 2, 29, 23, 59, 59),
+        "b": datetime(2000, 2, 29),
+        "f": datetime(1970, 1, 1, 0, 0, 1),
+    }
+
+
 def test_gkg_words_dates_and_codes_follow_python_rules_on_any_text() -> None:
     """The kernels (RE2 over whole batches) decide as Python's re would, row by row:
     a keyword is a whole word in any script, a date must exist, a code must be whole."""
