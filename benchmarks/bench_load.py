@@ -355,10 +355,14 @@ def run(
         env = {**os.environ, "NEWSINTEL_DB": db, "HF_HUB_OFFLINE": "1"}
         os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
 
+        def fresh_start() -> None:
+            # Every writer run starts from the base; the server reads its snapshot.
+            shutil.copy(base, db)
+            publish(db)
+
         shutil.copy(base, db)
         idle_s = _timed_writer(command)
-        shutil.copy(base, db)  # the same start for the loaded run
-        publish(db)
+        fresh_start()
 
         port = _free_port()
         server = subprocess.Popen(
@@ -385,15 +389,12 @@ def run(
             cpu_1 = _cpu_s(server.pid)
             loaded, loaded_s = asyncio.run(_phase(url, sessions, cycles, command))
             cpu_2 = _cpu_s(server.pid)
-            shutil.copy(base, db)  # the same start again; the server reads snapshots
-            publish(db)
+            fresh_start()
             alone, alone_writer_s = asyncio.run(_phase(url, 1, cycles, command))
             if think_s:
-                shutil.copy(base, db)  # the same start again; the server reads snapshots
-                publish(db)
+                fresh_start()
                 thinking = asyncio.run(_phase(url, sessions, cycles, command, think_s))
-                shutil.copy(base, db)
-                publish(db)
+                fresh_start()
                 paced = asyncio.run(_phase(url, 1, cycles, command, think_s / 10))
         finally:
             server.terminate()
@@ -540,6 +541,6 @@ def run(
             f"slowest loads, thinking (writer ended at {think_writer_s:.0f} s): "
             f"{_slowest(tally, think_writer_s)}",
         ]
-    if paced is not None:
-        notes.append(f"p95 by page, single user pausing: {_by_page(paced[0])}")
+        if paced is not None:
+            notes.append(f"p95 by page, single user pausing: {_by_page(paced[0])}")
     return BenchResult("load", params, tuple(figures), tuple(notes))

@@ -364,6 +364,26 @@ def _kept_rows(batch: pa.RecordBatch, matcher: RowMatcher, file_name: str) -> tu
     return table.filter(pc.greater(pc.list_value_length(found), 0)), bad_dates
 
 
+def _heads(values: pa.Array, width: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+    """Each value's first ``width`` bytes (0 past its end, and for nulls) and its length
+    in bytes (0 for nulls), read from a string or binary column's buffers."""
+    rows = len(values)
+    validity, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        values.offset : values.offset + rows + 1
+    ]
+    lengths = np.diff(offsets)
+    if validity is not None:
+        lengths[~values.is_valid().to_numpy(zero_copy_only=False)] = 0
+    head = np.zeros((rows, width), dtype=np.uint8)
+    if data_buffer is not None:
+        inside = np.arange(width) < lengths[:, None]
+        head[inside] = np.frombuffer(data_buffer, dtype=np.uint8)[
+            (offsets[:-1, None] + np.arange(width))[inside]
+        ]
+    return head, lengths
+
+
 _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _PLACES = 10 ** np.arange(13, -1, -1, dtype=np.int64)  # the weight of each of 14 digits
 
@@ -375,16 +395,11 @@ def _seen_at(dates: pa.Array) -> pa.Array:
     expression, strptime and a read-back of its six parts) it cost 30 calls a batch,
     more than the rest of the filter."""
     rows = len(dates)
-    validity, offsets_buffer, data_buffer = dates.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[dates.offset : dates.offset + rows + 1]
-    fourteen = np.diff(offsets) == 14
-    if validity is not None:
-        fourteen &= dates.is_valid().to_numpy(zero_copy_only=False)
-    chosen = np.flatnonzero(fourteen)
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
-    if data is None or not len(chosen):
+    head, lengths = _heads(dates, 14)
+    chosen = np.flatnonzero(lengths == 14)
+    if not len(chosen):
         return pa.nulls(rows, pa.timestamp("s"))
-    digits = data[offsets[chosen, None] + np.arange(14)].astype(np.int64) - ord("0")
+    digits = head[chosen].astype(np.int64) - ord("0")
     all_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
     stamp = digits @ _PLACES
     year, month, day = stamp // 10**10, stamp // 10**8 % 100, stamp // 10**6 % 100
@@ -468,22 +483,12 @@ def _web(url: pa.Array) -> pa.Array:
     "https://host/..." is decided from the column's bytes, the few others by
     ``is_http_url``."""
     rows = len(url)
-    validity, offsets_buffer, data_buffer = url.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[url.offset : url.offset + rows + 1]
-    lengths = np.diff(offsets)
-    head = np.zeros((rows, 9), dtype=np.uint8)  # each URL's first 9 bytes, 0 past its end
-    if data_buffer is not None:
-        inside = np.arange(9) < lengths[:, None]
-        head[inside] = np.frombuffer(data_buffer, dtype=np.uint8)[
-            (offsets[:-1, None] + np.arange(9))[inside]
-        ]
+    head, lengths = _heads(url, 9)  # nulls: length 0, so no host
     https = (head[:, :8] == np.frombuffer(b"https://", dtype=np.uint8)).all(axis=1)
     http = ~https & (head[:, :7] == np.frombuffer(b"http://", dtype=np.uint8)).all(axis=1)
     host_at = np.where(https, 8, 7)
     has_host = (lengths > host_at) & ~np.isin(head[np.arange(rows), host_at], _NO_HOST)
     fast = (https | http) & has_host
-    if validity is not None:
-        fast &= url.is_valid().to_numpy(zero_copy_only=False)
     if fast.all():
         return pa.array(fast, pa.bool_())
     checked = [
