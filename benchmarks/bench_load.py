@@ -104,6 +104,9 @@ def add_vectors(db: str) -> None:
         con.close()
 
 
+# What the writer reads (it runs in ROOT): the base is scored with the same.
+THEMES_FILE = ROOT / "data" / "themes.toml"
+CLASSIFIERS_FILE = ROOT / "data" / "theme_classifiers.json"
 CACHE_FROM = 100_000  # smaller databases are generated in seconds: not worth a file
 CACHE_DIR = Path(tempfile.gettempdir()) / "newsintel-bench-load"
 
@@ -116,6 +119,8 @@ def _generator_key(articles: int) -> str:
     digest.update(inspect.getsource(bench_app).encode())
     digest.update(inspect.getsource(add_vectors).encode())
     digest.update(inspect.getsource(_generate).encode())
+    for path in [THEMES_FILE, CLASSIFIERS_FILE]:
+        digest.update(path.read_bytes() if path.exists() else b"")
     for path in sorted((ROOT / "newsintel/store/migrations").glob("*.sql")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -147,17 +152,26 @@ def base_database(articles: int, folder: Path) -> tuple[Path, float, bool]:
 def _generate(db: str, articles: int) -> None:
     from benchmarks.bench_app import generate
     from newsintel.config import load_settings
-    from newsintel.jobs import group_near_duplicates
+    from newsintel.jobs import assign_themes, group_near_duplicates
     from newsintel.jobs.topics import build_topics
 
     generate(db, articles)
     add_vectors(db)
     # The steady state a scheduled run meets: the stories grouped once already, so the
-    # writer folds in its new articles instead of grouping the whole history; and a
-    # topic build there already, so the Topics page has its queries before the writer
-    # replaces the build (on a first build the page has nothing to warm).
-    settings = load_settings(env={}, config_file=None, db=db)
+    # writer folds in its new articles instead of grouping the whole history; every
+    # story scored against the themes of data/themes.toml, so the writer scores only
+    # its new ones; and a topic build there already, so the Topics page has its queries
+    # before the writer replaces the build (on a first build the page has nothing to
+    # warm).
+    settings = load_settings(
+        env={},
+        config_file=None,
+        db=db,
+        themes_file=str(THEMES_FILE),
+        theme_classifiers_file=str(CLASSIFIERS_FILE),
+    )
     group_near_duplicates(settings, MODEL)
+    assign_themes(settings)
     build_topics(settings, window="all", seed=0)
 
 
@@ -261,7 +275,7 @@ async def _phase(
         keep_going.set()
         started = time.perf_counter()
         proc = await asyncio.create_subprocess_exec(
-            *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT
         )
 
         async def wait_writer() -> None:
@@ -330,7 +344,7 @@ def _writer_command(db: str, feeds: int, folder: Path) -> list[str]:
 
 def _timed_writer(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
     return time.perf_counter() - started
 
 

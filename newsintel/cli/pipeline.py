@@ -74,7 +74,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if report.ingest is not None:
         print_ingest(report.ingest)
     if report.embed is not None and report.assign is not None:
-        print(f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}")
+        kept = f" (kept {report.assign.kept}: themes unchanged)" if report.assign.kept else ""
+        print(
+            f"embedded {report.embed.embedded} new articles; scored {report.assign.articles}{kept}"
+        )
     if analysis is not None:
         print(
             f"analysis run {analysis.run_id}: {analysis.pairs} pairs "

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 def cmd_themes_assign(args: argparse.Namespace, settings: Settings) -> int:
     from newsintel.jobs import assign_themes
 
-    report = assign_themes(settings, progress=progress(args))
+    report = assign_themes(settings, full=args.full, progress=progress(args))
     if args.json:
         emit_json(report)
         return 0
-    print(f"scored {report.articles} articles ({report.method})")
+    kept = f"; kept the scores of {report.kept} (themes unchanged)" if report.kept else ""
+    print(f"scored {report.articles} articles ({report.method}){kept}")
     for theme, count in report.members.items():
         print(f"  {theme:<22} {count:>7} articles")
     return 0
@@ -85,6 +86,12 @@ def add_themes(sub: Subparsers) -> None:
         "score articles against tracked themes",
         "newsintel themes assign",
         parents=[json_option("print a JSON report")],
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="score every article again (by default only articles without scores are "
+        "scored while themes, classifiers and model are unchanged)",
     )
     p = command(
         themes_sub,

@@ -25,7 +25,15 @@ from newsintel.store.embeddings import (
     texts_for,
 )
 from newsintel.store.snapshots import open_snapshot
-from newsintel.store.themes import has_theme_scores, save_theme_scores, save_themes
+from newsintel.store.themes import (
+    assignment_fingerprint,
+    forget_assignment,
+    has_theme_scores,
+    member_counts,
+    record_assignment,
+    save_theme_scores,
+    save_themes,
+)
 from newsintel.themes.classifier import (
     load_classifiers,
     read_labelled,
@@ -44,9 +52,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AssignReport:
+    """What an assignment did. ``articles``: articles scored by this run; ``kept``: those
+    whose stored scores were kept (same themes, classifiers and model); ``members``:
+    articles in each theme afterwards, over every stored score."""
+
     method: str
     articles: int
     members: dict[str, int] = field(default_factory=dict)
+    kept: int = 0
 
 
 def load_scorer(
@@ -71,12 +84,16 @@ def assign_themes(
     embedder: Embedder | None = None,
     themes_file: Path | None = None,
     batch_size: int = 50_000,
+    full: bool = False,
     progress: Progress | None = None,
 ) -> AssignReport:
-    """Score every embedded article against every tracked theme and store the scores.
+    """Score embedded articles against every tracked theme and store the scores.
 
     A theme with a trained classifier for the embedding model uses it; the others are
-    scored by similarity to their prototypes. Earlier assignments are replaced.
+    scored by similarity to their prototypes. When the stored scores were all computed
+    with the same themes, classifiers and model (the scorer's fingerprint, kept in
+    theme_assignment), only articles without scores are scored; otherwise, or with
+    ``full``, every article is, and earlier assignments are replaced.
 
     Vectors and texts stream from one query in batches; while one batch is scored, the
     previous ones are written by two writer threads (DuckDB works without holding the
@@ -89,14 +106,22 @@ def assign_themes(
     scorer = load_scorer(settings, embedder, themes_file)
     theme_ids = scorer.theme_ids
     methods = [scorer.method(t) for t in theme_ids]
-    members = np.zeros(len(theme_ids), dtype=np.int64)
+    fingerprint = scorer.fingerprint
+    model = embedder.model_name
     total = 0
     with open_db(settings.db) as con:
         migrate(con)
         save_themes(con, scorer.themes)
-        # Nothing stored yet: rows are appended without looking for old ones.
-        first = not has_theme_scores(con)
-        progress.start("assigning themes", embedding_count(con, embedder.model_name))
+        new_only = not full and assignment_fingerprint(con) == fingerprint
+        if not new_only:
+            # Until this run ends, stored scores come from two fingerprints: an
+            # interrupted run must be followed by a full one.
+            forget_assignment(con)
+        # Nothing stored yet, or only articles without scores: rows are appended
+        # without looking for old ones.
+        append = new_only or not has_theme_scores(con)
+        todo = embedding_count(con, model, unscored_only=new_only)
+        progress.start("assigning themes" + (" to new articles" if new_only else ""), todo)
         # Writers on their own connections (the reading one is busy with the stream).
         writers = [con.cursor() for _ in range(_ASSIGN_WRITERS)]
         try:
@@ -109,7 +134,7 @@ def assign_themes(
                 # At most one batch in flight per writer: memory stays bounded. The
                 # oldest write is awaited first, so writers[i % n] is free again.
                 pending: deque[Future[int]] = deque()
-                batches = iter_article_vectors(con, embedder.model_name, batch_size)
+                batches = iter_article_vectors(con, model, batch_size, unscored_only=new_only)
                 for i, batch in enumerate(batches):
                     matcher = scorer.phrase_matcher(article_texts(batch.titles, batch.texts))
                     scores = scorer.scores(batch.vectors, matcher=matcher)
@@ -119,10 +144,9 @@ def assign_themes(
                     pending.append(
                         pool.submit(
                             save_theme_scores, writers[i % len(writers)], batch.ids,
-                            theme_ids, methods, scores, member, replace=not first,
+                            theme_ids, methods, scores, member, replace=not append,
                         )
                     )  # fmt: skip
-                    members += np.count_nonzero(member, axis=0)
                     total += len(batch)
                     progress.advance(len(batch))
                 while pending:
@@ -130,9 +154,12 @@ def assign_themes(
         finally:
             for writer in writers:
                 writer.close()
+        embedded = embedding_count(con, model)
+        record_assignment(con, fingerprint, model, embedded)
+        counts = member_counts(con, theme_ids)
     progress.finish()
-    counts = {t: int(c) for t, c in zip(theme_ids, members, strict=True)}
-    return AssignReport(", ".join(sorted(set(methods))), total, counts)
+    kept = embedded - total if new_only else 0
+    return AssignReport(", ".join(sorted(set(methods))), total, counts, kept)
 
 
 @dataclass(frozen=True)

@@ -125,14 +125,19 @@ class ArticleVectors:
         return len(self.ids)
 
 
+# Articles with no stored theme score (a scored article has one row per theme).
+_UNSCORED = " AND NOT EXISTS (SELECT 1 FROM article_themes t WHERE t.article_id = e.article_id)"
+
+
 def iter_article_vectors(
-    con: Connection, model: str, batch_size: int = 50_000
+    con: Connection, model: str, batch_size: int = 50_000, *, unscored_only: bool = False
 ) -> Iterator[ArticleVectors]:
     """Stream every vector of ``model`` with its article's title and text, in batches.
 
     One query, read as Arrow record batches: no per-batch look-ups, no Python object per
-    row. Rows come in no particular order. Vectors without an article are skipped. The
-    connection must not run other statements until the iteration ends.
+    row. Rows come in no particular order. Vectors without an article are skipped;
+    ``unscored_only`` also skips articles that have theme scores. The connection must not
+    run other statements until the iteration ends.
     """
     dims = con.execute("SELECT DISTINCT dim FROM embeddings WHERE model = ?", [model]).fetchall()
     if not dims:
@@ -145,7 +150,8 @@ def iter_article_vectors(
     # as FLOAT[] with its offsets.
     relation = con.sql(
         f"SELECT e.article_id, e.vector::FLOAT[{dim}] AS vector, a.title, a.text "
-        "FROM embeddings e JOIN articles a USING (article_id) WHERE e.model = ?",
+        "FROM embeddings e JOIN articles a USING (article_id) WHERE e.model = ?"
+        + (_UNSCORED if unscored_only else ""),
         params=[model],
     )
     try:
@@ -159,10 +165,19 @@ def iter_article_vectors(
         raise StoreError(f"cannot read the vectors of model {model}: {exc}") from None
 
 
-def embedding_count(con: Connection, model: str | None = None) -> int:
-    """Number of stored vectors, for one model or all."""
+def embedding_count(
+    con: Connection, model: str | None = None, *, unscored_only: bool = False
+) -> int:
+    """Number of stored vectors, for one model or all; ``unscored_only``: of articles
+    without theme scores (what ``iter_article_vectors(..., unscored_only=True)`` yields)."""
     if model is None:
         row = con.execute("SELECT count(*) FROM embeddings").fetchone()
+    elif unscored_only:
+        row = con.execute(
+            "SELECT count(*) FROM embeddings e JOIN articles a USING (article_id) "
+            "WHERE e.model = ?" + _UNSCORED,
+            [model],
+        ).fetchone()
     else:
         row = con.execute("SELECT count(*) FROM embeddings WHERE model = ?", [model]).fetchone()
     return int(row[0]) if row else 0

@@ -127,6 +127,38 @@ def has_theme_scores(con: Connection) -> bool:
     return con.execute("SELECT EXISTS (SELECT 1 FROM article_themes)").fetchall() == [(True,)]
 
 
+def assignment_fingerprint(con: Connection) -> str | None:
+    """The fingerprint every stored score was computed with (None: unknown or mixed)."""
+    row = con.execute("SELECT fingerprint FROM theme_assignment").fetchone()
+    return str(row[0]) if row else None
+
+
+def forget_assignment(con: Connection) -> None:
+    """Say that the stored scores no longer share one fingerprint (a full run starts)."""
+    con.execute("DELETE FROM theme_assignment")
+
+
+def record_assignment(con: Connection, fingerprint: str, model: str, articles: int) -> None:
+    """Say that every embedded article's scores were computed with ``fingerprint``."""
+    with transaction(con):
+        con.execute("DELETE FROM theme_assignment")
+        con.execute(
+            "INSERT INTO theme_assignment (fingerprint, model, articles) VALUES (?, ?, ?)",
+            [fingerprint, model, articles],
+        )
+
+
+def member_counts(con: Connection, theme_ids: Sequence[str]) -> dict[str, int]:
+    """How many articles each theme holds (members by their stored scores)."""
+    rows = con.execute(
+        "SELECT theme_id, count(*) FILTER (WHERE is_member) FROM article_themes "
+        "WHERE theme_id IN (SELECT unnest(?)) GROUP BY theme_id",
+        [list(theme_ids)],
+    ).fetchall()
+    found = {str(theme): int(count) for theme, count in rows}
+    return {theme: found.get(theme, 0) for theme in theme_ids}
+
+
 def theme_summaries(con: Connection) -> list[ThemeSummary]:
     """Every theme with its story count, most stories first."""
     rows = con.execute(

@@ -13,6 +13,8 @@ occurs in it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +37,10 @@ __all__ = [
     "phrase_pattern",
     "prototype_texts",
 ]
+
+# Part of every fingerprint: raise it when a change to this module or to matching.py
+# changes scores or membership, so stored scores are recomputed rather than kept.
+SCORING_VERSION = 1
 
 # Rows converted to float64 at a time for the classifiers: small enough for the copy to
 # stay in cache, large enough for BLAS (a multiple of 8 rows, as its kernels block rows).
@@ -68,6 +74,41 @@ class ThemeScorer:
         """How a theme is scored: ``classifier:<model>`` or ``embedding:<model>``."""
         kind = "classifier" if theme_id in self.classifiers else "embedding"
         return f"{kind}:{self.model}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything a stored score depends on besides the article.
+
+        The model, each theme as scoring reads it (id, prototype texts, keywords,
+        exclusions, threshold; not its label or backfill queries), each classifier's
+        weights and threshold, and SCORING_VERSION. Scores stored under the same
+        fingerprint would be computed again the same, so they can be kept.
+        """
+        described = {
+            "version": SCORING_VERSION,
+            "model": self.model,
+            "themes": [
+                {
+                    "id": t.theme_id,
+                    "prototypes": prototype_texts(t),
+                    "keywords": list(t.keywords),
+                    "exclusions": list(t.exclusions),
+                    "threshold": t.threshold,
+                }
+                for t in self.themes
+            ],
+            "classifiers": {
+                theme_id: {
+                    "model": c.model,
+                    "weights": list(c.weights),
+                    "bias": c.bias,
+                    "threshold": c.threshold,
+                }
+                for theme_id, c in sorted(self.classifiers.items())
+            },
+        }
+        text = json.dumps(described, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
     def thresholds(self) -> np.ndarray:
