@@ -19,6 +19,8 @@ import pytest
 from newsintel.config import Settings
 from newsintel.feeds.dedupe import (
     StoryCandidate,
+    embedding_pairs,
+    embedding_pairs_of,
     merge_changed_stories,
     near_duplicate_stories,
 )
@@ -71,8 +73,24 @@ def _world(seed: int, n: int) -> tuple[list[StoryCandidate], np.ndarray]:
     return candidates, np.array(vectors)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_pairs_of_some_rows_are_the_pairs_with_an_end_among_them(seed: int) -> None:
+    candidates, vectors = _world(seed, 120)
+    order = sorted(range(len(candidates)), key=lambda i: candidates[i].published_at)
+    times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
+    ordered = vectors[order]
+    every = embedding_pairs(times, ordered, 0.92, WINDOW)
+    assert every  # the world has near-duplicates
+    rows = np.array(sorted(random.Random(seed).sample(range(len(order)), 17)))
+    chosen = set(rows.tolist())
+    want = sorted(p for p in every if p[0] in chosen or p[1] in chosen)
+    assert embedding_pairs_of(times, ordered, rows, 0.92, WINDOW) == want
+    assert embedding_pairs_of(times, ordered, np.arange(len(order)), 0.92, WINDOW) == sorted(every)
+
+
 @pytest.mark.parametrize("seed", range(12))
-def test_folding_in_batches_gives_the_full_grouping(seed: int) -> None:
+@pytest.mark.parametrize("only_changed", [False, True])
+def test_folding_in_batches_gives_the_full_grouping(seed: int, only_changed: bool) -> None:
     candidates, vectors = _world(seed, 90)
     everything = near_duplicate_stories(candidates, vectors, threshold=0.92, window=WINDOW)
     assert len(set(everything.values())) < len(candidates)  # the world has copies
@@ -90,6 +108,7 @@ def test_folding_in_batches_gives_the_full_grouping(seed: int) -> None:
             {s: times[s] for s in set(story.values())},
             threshold=0.92,
             window=WINDOW,
+            changed=new if only_changed else None,
         )
         story = {a: merged.get(s, s) for a, s in story.items()} | fresh
         seen = [candidates[i] for i in near]

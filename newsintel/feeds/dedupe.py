@@ -10,7 +10,7 @@ its earliest member, so the result depends only on the articles, never on their 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,6 +140,54 @@ def embedding_pairs(
     return pairs
 
 
+def embedding_pairs_of(
+    times: npt.NDArray[np.datetime64],
+    vectors: npt.NDArray[np.float32],
+    rows: npt.NDArray[np.intp],
+    threshold: float = DEFAULT_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+) -> list[tuple[int, int]]:
+    """The pairs of :func:`embedding_pairs` that have an end in ``rows``, (earlier, later).
+
+    Each of ``rows`` is compared with every row within ``window`` of it, before or
+    after: the cost is ``len(rows)`` times the rows of a window, not every row's window.
+    ``times`` must be sorted ascending.
+    """
+    if len(times) < 2 or not len(rows):
+        return []
+    span = np.timedelta64(int(window.total_seconds() * 1e6), "us")
+    stamps = times.astype("datetime64[us]")
+    rows = np.sort(np.asarray(rows, dtype=np.intp))
+    found: set[tuple[int, int]] = set()
+    for block in _nearby_blocks(stamps, rows, span):
+        begin = int(np.searchsorted(stamps, stamps[block[0]] - span, side="left"))
+        stop = int(np.searchsorted(stamps, stamps[block[-1]] + span, side="right"))
+        sims = vectors[block] @ vectors[begin:stop].T
+        close = np.abs(stamps[block, None] - stamps[None, begin:stop]) <= span
+        other = block[:, None] != np.arange(begin, stop)[None, :]
+        hits, cols = np.nonzero((sims >= threshold) & close & other)
+        for a, b in zip(block[hits].tolist(), (cols + begin).tolist(), strict=True):
+            found.add((a, b) if a < b else (b, a))
+    return sorted(found)
+
+
+def _nearby_blocks(
+    stamps: npt.NDArray[np.datetime64], rows: npt.NDArray[np.intp], span: np.timedelta64
+) -> list[npt.NDArray[np.intp]]:
+    """``rows`` (sorted) cut into blocks of at most _BLOCK rows lying within ``span`` of
+    the block's first row, so that a block's windows together span three windows at
+    most rather than the whole time range."""
+    blocks: list[npt.NDArray[np.intp]] = []
+    row_stamps = stamps[rows]
+    start = 0
+    while start < len(rows):
+        last = int(np.searchsorted(row_stamps, row_stamps[start] + span, side="right"))
+        stop = min(max(last, start + 1), start + _BLOCK)
+        blocks.append(rows[start:stop])
+        start = stop
+    return blocks
+
+
 def group_stories(
     candidates: Sequence[StoryCandidate],
     pairs: Sequence[tuple[int, int]],
@@ -165,14 +213,30 @@ def story_pairs(
     vectors: npt.NDArray[np.float32] | None,
     threshold: float,
     window: timedelta,
+    changed: Collection[str] | None = None,
 ) -> list[tuple[int, int]]:
     """Index pairs of one story by every signal: title keys, canonical URLs and, when
-    given, embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length)."""
+    given, embeddings (row i of ``vectors`` belongs to ``candidates[i]``, unit length).
+
+    With ``changed`` (article ids), only the pairs with a changed end: embeddings are
+    then compared for the changed articles alone.
+    """
     pairs = title_pairs(candidates, window) + url_pairs(candidates)
+    if changed is not None:
+        flags = [c.article_id in changed for c in candidates]
+        pairs = [(a, b) for a, b in pairs if flags[a] or flags[b]]
     if vectors is not None and len(candidates) > 1:
         order = _order(candidates)
         times = np.array([candidates[i].published_at for i in order], dtype="datetime64[us]")
-        sorted_pairs = embedding_pairs(times, vectors[order], threshold, window)
+        # Candidates read from the store come in time order already: no copy then.
+        ordered = vectors if order == list(range(len(order))) else vectors[order]
+        if changed is None:
+            sorted_pairs = embedding_pairs(times, ordered, threshold, window)
+        else:
+            rows = np.array(
+                [position for position, i in enumerate(order) if flags[i]], dtype=np.intp
+            )
+            sorted_pairs = embedding_pairs_of(times, ordered, rows, threshold, window)
         pairs += [(order[a], order[b]) for a, b in sorted_pairs]
     return pairs
 
@@ -197,6 +261,7 @@ def merge_changed_stories(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     window: timedelta = DEFAULT_WINDOW,
+    changed: Collection[str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Fold articles new to the grouping into the stories already grouped.
 
@@ -208,12 +273,15 @@ def merge_changed_stories(
     the last grouping has a changed end, so it is among the pairs of ``candidates``;
     pairs only merge groups, so uniting stored stories along them gives the components
     of the whole graph: the result of ``near_duplicate_stories`` over every article,
-    at the cost of the neighbourhood of what changed.
+    at the cost of the neighbourhood of what changed. ``changed`` names the changed
+    articles (None: all pairs of ``candidates`` are looked at): a pair without a changed
+    end joins articles that were grouped together already, so only the changed
+    articles' pairs are looked for.
 
     Returns (stored story id -> new story id, for stories merged into an earlier one;
     never-grouped article id -> its story id).
     """
-    pairs = story_pairs(candidates, vectors, threshold, window)
+    pairs = story_pairs(candidates, vectors, threshold, window, changed)
     # Nodes: one per stored story (named by its id) and one per never-grouped article.
     node_of: list[tuple[str, str]] = []
     for candidate in candidates:

@@ -180,6 +180,7 @@ def _fold_in(
         found.root_times,
         threshold=threshold,
         window=timedelta(days=window_days),
+        changed=found.changed_ids,
     )
     changed = save_changed_grouping(con, merged, fresh, model, threshold, window_days)
     articles, stories = story_counts(con)

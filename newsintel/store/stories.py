@@ -81,7 +81,7 @@ class ChangedCandidates:
 
     ``rows`` and ``vectors`` as in ``story_candidates`` but only for the neighbourhood;
     ``grouped_story`` maps each of those grouped before to its stored story id;
-    ``root_times`` gives each such story id's publication time; ``changed`` counts the
+    ``root_times`` gives each such story id's publication time; ``changed_ids`` are the
     articles new to the grouping (or newly embedded).
     """
 
@@ -89,7 +89,11 @@ class ChangedCandidates:
     vectors: npt.NDArray[np.float32]
     grouped_story: dict[str, str]
     root_times: dict[str, datetime]
-    changed: int
+    changed_ids: frozenset[str]
+
+    @property
+    def changed(self) -> int:
+        return len(self.changed_ids)
 
 
 def grouping_is_current(con: Connection, model: str, threshold: float, window_days: int) -> bool:
@@ -134,7 +138,9 @@ def changed_candidates(con: Connection, model: str, window_days: int) -> Changed
         WHERE NOT a.is_issue
         """
     )
-    changed = con.execute("SELECT count(*) FROM grouping_changed").fetchone()
+    changed = frozenset(
+        str(row[0]) for row in con.execute("SELECT article_id FROM grouping_changed").fetchall()
+    )
     rows = con.execute(
         "SELECT a.article_id, a.source_id, a.published_at, a.title, "
         "coalesce(a.origin, 'feed'), a.url_key, a.story_id, g.article_id IS NOT NULL "
@@ -163,7 +169,7 @@ def changed_candidates(con: Connection, model: str, window_days: int) -> Changed
         matrix,
         grouped_story,
         root_times,
-        int(changed[0]) if changed else 0,
+        changed,
     )
 
 
