@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from feedserver import FeedServer
+from interrupt import interrupt_on_call
 
 from newsintel.config import Settings
 from newsintel.errors import AnalysisError, SeriesError
@@ -146,7 +147,6 @@ def test_interrupted_assign_completes_on_the_next_run(  # type: ignore[no-untype
     settings: Settings, fake_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import newsintel.jobs.themes as themes_job
-    import newsintel.store.themes as store_themes
 
     def scores(settings: Settings) -> list[tuple[object, ...]]:
         with open_db(settings.db, read_only=True) as con:
@@ -161,17 +161,7 @@ def test_interrupted_assign_completes_on_the_next_run(  # type: ignore[no-untype
     shutil.copy(settings.db, clean.db)
     assign_themes(clean, embedder=fake_embedder, batch_size=7)
 
-    save = store_themes.save_theme_scores
-    calls = 0
-
-    def crash_on_third_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise KeyboardInterrupt
-        return save(*args, **kwargs)
-
-    monkeypatch.setattr(themes_job, "save_theme_scores", crash_on_third_batch)
+    interrupt_on_call(monkeypatch, themes_job, "save_theme_scores", call=3)
     with pytest.raises(KeyboardInterrupt):
         assign_themes(settings, embedder=fake_embedder, batch_size=7)
     monkeypatch.undo()

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from interrupt import interrupt_on_call
 
 from newsintel.config import Settings
 from newsintel.jobs import assign_themes, embed, ingest, sample_sources, train_themes
@@ -169,17 +170,7 @@ def test_a_run_after_an_interrupted_full_one_is_full(  # type: ignore[no-untyped
         Path(settings.themes_file), tmp_path / "themes.toml", "lithium_batteries", 0.95
     )
     changed = replace(settings, themes_file=str(stricter))
-    save = themes_job.save_theme_scores
-    calls = 0
-
-    def crash_on_third_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise KeyboardInterrupt
-        return save(*args, **kwargs)
-
-    monkeypatch.setattr(themes_job, "save_theme_scores", crash_on_third_batch)
+    interrupt_on_call(monkeypatch, themes_job, "save_theme_scores", call=3)
     with pytest.raises(KeyboardInterrupt):
         assign_themes(changed, embedder=fake_embedder, batch_size=5)
     monkeypatch.undo()
