@@ -53,10 +53,13 @@ with per_col:
         "Volume per", list(PER), key="per", default="month", format_func=PER.__getitem__
     )
 
+placed = (
+    f", and {build.placed} newer ones placed in the topic nearest to each" if build.placed else ""
+)
 st.caption(
     f"Build {build.build_id}, {build.created_at:%d %b %Y %H:%M}: {build.n_topics} topics "
     f"over {build.n_articles} stories, clustered from `{build.model}` vectors with seed "
-    f"{build.seed}. Topics are found, not defined: labels are each topic's most "
+    f"{build.seed}{placed}. Topics are found, not defined: labels are each topic's most "
     "distinctive words, and a topic keeps its id while it continues."
 )
 

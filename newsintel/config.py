@@ -211,6 +211,17 @@ class Settings:
         "Nice value (0-19) the web app's threads run at, so that the pipeline gets the "
         "CPU first when both are busy; 0 leaves the app's priority alone.",
     )
+    topic_rebuild_share: float = _setting(
+        0.05,
+        "`newsintel run` puts new stories in the nearest topic of the last build and "
+        "clusters every story again only once the stories so placed exceed this share "
+        "of those the build clustered (0: every run that embeds stories rebuilds).",
+    )
+    topic_rebuild_hours: float = _setting(
+        24.0,
+        "`newsintel run` also clusters every story again once the last build of all "
+        "stories is this many hours old: new subjects appear as topics only in a rebuild.",
+    )
 
     @property
     def vector_model(self) -> str:

@@ -24,6 +24,29 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
+# Three stories written for this test, published after every sample story.
+LATE_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel>
+<title>Late wire</title><link>https://late.example/</link><description>t</description>
+<item><title>Salta brine producer doubles its evaporation ponds as lithium prices recover</title>
+<link>https://late.example/salta-ponds</link><guid>late-1</guid>
+<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate>
+<description>The lithium carbonate plant adds two ponds and a second purification line.
+</description></item>
+<item><title>Battery makers sign a five-year spodumene supply deal in Western Australia</title>
+<link>https://late.example/spodumene-deal</link><guid>late-2</guid>
+<pubDate>Tue, 01 Dec 2026 08:00:00 GMT</pubDate>
+<description>The contract fixes volumes of lithium concentrate for cathode plants.
+</description></item>
+<item><title>A robot startup shows a humanoid that folds laundry from a world model</title>
+<link>https://late.example/humanoid-laundry</link><guid>late-3</guid>
+<pubDate>Wed, 02 Dec 2026 08:00:00 GMT</pubDate>
+<description>The company trained the robot's planner in simulation before the real tests.
+</description></item>
+</channel></rss>
+"""
+
+
 def newsintel(*args: str, db: Path) -> str:
     env = {**os.environ, "NEWSINTEL_DB": str(db), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(
@@ -140,7 +163,7 @@ def test_demo_database_answers_the_readme_query(demo_db) -> None:  # type: ignor
     assert "lithium_carbonate" in series and "gdelt_lithium_news" in series
 
 
-def test_run_rebuilds_topics_only_when_new_articles_arrive(tmp_path: Path) -> None:
+def test_run_builds_topics_places_new_stories_and_skips_when_nothing_is_new(tmp_path: Path) -> None:
     db = tmp_path / "run.duckdb"
     with sample_feeds(tmp_path) as feeds:
         first = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
@@ -149,9 +172,22 @@ def test_run_rebuilds_topics_only_when_new_articles_arrive(tmp_path: Path) -> No
         assert built is not None and built["window"] == "all" and built["n_topics"] >= 3
         assert built["n_articles"] > 0.9 * first["embedded"]
 
+        assert built["rebuild_reason"] == "no topic build of all stories for this model yet"
+
         again = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
         assert again["ingest"]["new_articles"] == 0 and again["embedded"] == 0
         assert again["topics"] is None
 
+        # Three new stories (under 5% of those clustered) join the build's topics.
+        served = feeds.read_text().split('url = "', 1)[1].split('"', 1)[0]
+        (tmp_path / "www" / "late.xml").write_text(LATE_FEED, "utf-8")
+        with feeds.open("a", encoding="utf-8") as handle:
+            late_url = served.rsplit("/", 1)[0] + "/late.xml"
+            handle.write(f'[[feeds]]\nname = "late"\nurl = "{late_url}"\n')
+        third = newsintel("run", "--feeds", str(feeds), db=db)
+        assert f"topics: placed 3 new stories in the {built['n_topics']} topics of build " in third
+        assert f"build {built['build_id']} (3 placed since it clustered " in third
+
     listed = json.loads(newsintel("topics", "list", "--json", db=db))
     assert listed["build_id"] == built["build_id"]
+    assert sum(t["size"] for t in listed["topics"]) == built["n_articles"] + 3

@@ -253,3 +253,52 @@ def test_volume_and_sample_on_a_database_without_a_build(tmp_path: Path) -> None
         assert tq.topic_lineage(con, "nope").empty
         sample = tq.map_sample(con, "nope")
     assert sample.total == 0 and sample.points.empty and sample.vectors.shape[0] == 0
+
+
+def _assigned_per_build(con: object) -> dict[str, int]:
+    rows = con.execute(  # type: ignore[attr-defined]
+        "SELECT build_id, count(*) FROM article_topics GROUP BY build_id"
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def test_a_build_removes_the_assignments_of_the_build_it_supersedes(
+    topics_db: Settings,
+) -> None:
+    stories = sum(SIZES.values())
+    with open_db(topics_db.db, read_only=True) as con:
+        every = tq.builds(con)
+        assigned = _assigned_per_build(con)
+        first_all = [b for b in every if b.window == "all"][-1]
+        old_topics = con.execute(
+            "SELECT count(*), sum(size) FROM topics WHERE build_id = ?", [first_all.build_id]
+        ).fetchone()
+    newest = _builds(topics_db)
+    # The newest build of each window kind keeps one row per story; the first ``all``
+    # build, superseded by the rebuild, keeps its row, topics and sizes but no rows here.
+    assert assigned == {newest["all"].build_id: stories, newest["month"].build_id: stories}
+    assert first_all.build_id not in assigned and first_all.n_articles == stories
+    assert old_topics is not None and old_topics[0] >= 2 and old_topics[1] == stories
+
+
+def test_migration_016_prunes_the_assignments_an_older_version_kept(tmp_path: Path) -> None:
+    settings = build_topics_db(tmp_path)
+    for window in ("all", "all", "month"):
+        build_topics(settings, window=window, seed=0)
+    newest = _builds(settings)
+    with open_db(settings.db) as con:
+        first_all = [b for b in tq.builds(con) if b.window == "all"][-1]
+        # What a database from before migration 016 holds: every build's assignments.
+        con.execute(
+            "INSERT INTO article_topics SELECT article_id, ?, topic_id, time_window, distance "
+            "FROM article_topics WHERE build_id = ?",
+            [first_all.build_id, newest["all"].build_id],
+        )
+        # ...and its schema: version 15, before topic_builds.placed (017).
+        con.execute("DELETE FROM schema_version WHERE version >= 16")
+        con.execute("ALTER TABLE topic_builds DROP COLUMN placed")
+        assert len(_assigned_per_build(con)) == 3
+        applied = migrate(con)
+        assigned = _assigned_per_build(con)
+    assert [m.version for m in applied] == [16, 17]
+    assert set(assigned) == {newest["all"].build_id, newest["month"].build_id}

@@ -14,6 +14,7 @@ from newsintel.config import Settings
 if TYPE_CHECKING:
     from newsintel.cli.common import Subparsers
     from newsintel.jobs.pipeline import DemoReport
+    from newsintel.jobs.topics import TopicBuildReport, TopicPlacementReport
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,16 +85,31 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"({analysis.not_analysable} not analysable)"
         )
     if report.topics is not None:
-        print(
-            f"topics build {report.topics.build_id}: {report.topics.n_topics} topics "
-            f"over {report.topics.n_articles} stories"
-        )
+        print(topics_line(report.topics))
     elif report.embed is not None and not report.embed.embedded:
         print("topics: no new articles, last build kept")
     for step, error in report.failures:
         print(f"error: step {step} failed: {error}", file=sys.stderr)
     # Every step ran; the exit status still says that one of them failed.
     return 0 if report.ok else 1
+
+
+def topics_line(topics: TopicBuildReport | TopicPlacementReport) -> str:
+    """What a run did to the topics, in one line."""
+    from newsintel.jobs.topics import TopicPlacementReport
+
+    if isinstance(topics, TopicPlacementReport):
+        return (
+            f"topics: placed {topics.placed} new stories in the {topics.n_topics} topics of "
+            f"build {topics.build_id} ({topics.placed_since_build} placed since it "
+            f"clustered {topics.n_articles}; rebuilt when the settings "
+            "NEWSINTEL_TOPIC_REBUILD_SHARE or NEWSINTEL_TOPIC_REBUILD_HOURS say so)"
+        )
+    why = f" (rebuilt: {topics.rebuild_reason})" if topics.rebuild_reason else ""
+    return (
+        f"topics build {topics.build_id}: {topics.n_topics} topics "
+        f"over {topics.n_articles} stories{why}"
+    )
 
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:

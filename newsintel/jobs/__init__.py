@@ -94,8 +94,10 @@ if TYPE_CHECKING:
         TopicBuildReport,
         TopicListing,
         TopicListReport,
+        TopicPlacementReport,
         build_topics,
         list_topics,
+        refresh_topics,
     )
 
     # The worker pool is private to the jobs, but jobs/mail.py, jobs/backfill_pages.py
@@ -168,8 +170,10 @@ _HOMES: dict[str, str] = {
     "TopicBuildReport": "topics",
     "TopicListReport": "topics",
     "TopicListing": "topics",
+    "TopicPlacementReport": "topics",
     "build_topics": "topics",
     "list_topics": "topics",
+    "refresh_topics": "topics",
 }
 
 
@@ -206,6 +210,7 @@ __all__ = [
     "TopicBuildReport",
     "TopicListReport",
     "TopicListing",
+    "TopicPlacementReport",
     "TrainReport",
     "add_feed_url",
     "add_feeds",
@@ -233,6 +238,7 @@ __all__ = [
     "make_embedder",
     "new_run_id",
     "pair_analysis",
+    "refresh_topics",
     "run",
     "run_digest",
     "run_sql",

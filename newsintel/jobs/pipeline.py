@@ -22,7 +22,12 @@ from newsintel.jobs.embedding import (
 from newsintel.jobs.ingestion import IngestReport, ingest
 from newsintel.jobs.publish import publishes
 from newsintel.jobs.themes import AssignReport, assign_themes
-from newsintel.jobs.topics import TopicBuildReport, build_topics
+from newsintel.jobs.topics import (
+    TopicBuildReport,
+    TopicPlacementReport,
+    build_topics,
+    refresh_topics,
+)
 from newsintel.schedule import (
     build_scheduler,
     local_today,
@@ -148,7 +153,9 @@ class RunReport:
     embed: EmbedReport | None
     assign: AssignReport | None
     analysis: AnalyzeAllReport | None
-    topics: TopicBuildReport | None = None  # None: nothing new was embedded, no rebuild
+    # A rebuild, or the new stories placed in the last build's topics; None: nothing new
+    # was embedded, the last build holds.
+    topics: TopicBuildReport | TopicPlacementReport | None = None
     # (step, error) of every step that failed; the later steps still ran.
     failures: tuple[tuple[str, str], ...] = ()
 
@@ -167,8 +174,10 @@ def run(
 ) -> RunReport:
     """The whole pipeline, in order: ingest, embed, assign themes, analyse, topics.
 
-    Topics are rebuilt (whole corpus, seed 0, so continuing topics keep their ids) only
-    when this run embedded new articles; otherwise the last build still holds. A step
+    Topics change only when this run embedded new articles: those join the nearest
+    topic of the last build, and every story is clustered again (seed 0, so continuing
+    topics keep their ids) once enough has been placed or the build is old
+    (``refresh_topics``); otherwise the last build still holds. A step
     that fails is recorded in ``failures`` and the next steps run on what the database
     holds (a scheduled run must not lose its topics to one bad analysis window); steps
     that need the embedding model are skipped when it cannot be loaded.
@@ -195,7 +204,7 @@ def run(
     analysis = step("analyse", lambda: analyze_all(settings, progress=progress))
     topics = None
     if embed_report is not None and embed_report.embedded:
-        topics = step("topics", lambda: build_topics(settings, window="all", seed=0))
+        topics = step("topics", lambda: refresh_topics(settings))
     return RunReport(ingest_report, embed_report, assign_report, analysis, topics, tuple(failures))
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from newsintel.config import Settings
@@ -13,19 +13,25 @@ from newsintel.jobs.common import new_run_id
 from newsintel.jobs.publish import publishes
 from newsintel.jobs.views import scored_topics
 from newsintel.store import migrate, open_db
+from newsintel.store.embeddings import load_embeddings
 from newsintel.store.snapshots import open_snapshot
 from newsintel.store.topics import (
+    build_centroids,
+    database_now,
     has_topics,
     known_topic_ids,
     latest_build,
     load_stories,
     save_build,
+    save_placement,
     topic_members,
+    unplaced_ids,
 )
 from newsintel.topics.build import WINDOWS, Corpus, previous_refs
 from newsintel.topics.build import build_topics as build
 from newsintel.topics.cluster import ClusterParams
 from newsintel.topics.emerging import listing_order
+from newsintel.topics.place import BuildState, RebuildPolicy, place, rebuild_reason
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,24 @@ class TopicBuildReport:
     outlier_share: float
     events: dict[str, int]  # lineage events by kind
     previous_build: str | None
+    seconds: float
+    rebuild_reason: str | None = None  # why `newsintel run` clustered again, not placed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class TopicPlacementReport:
+    """A run that put its new stories in the last build's topics instead of rebuilding."""
+
+    build_id: str  # the ``all`` build the stories joined
+    model: str
+    window: str  # always "all"
+    placed: int  # stories this run placed
+    placed_since_build: int  # stories placed since the build, this run's included
+    n_articles: int  # stories the build clustered
+    n_topics: int
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +119,53 @@ def build_topics(
         build_id, settings.vector_model, window, seed, len(result.article_ids),
         len({t.topic_id for t in result.topics}), result.outlier_share, events, from_build,
         seconds,
+    )  # fmt: skip
+
+
+def rebuild_policy(settings: Settings) -> RebuildPolicy:
+    """The settings' rule for when ``newsintel run`` clusters every story again."""
+    return RebuildPolicy(
+        share=settings.topic_rebuild_share,
+        max_age=timedelta(hours=settings.topic_rebuild_hours),
+    )
+
+
+@publishes
+def refresh_topics(settings: Settings) -> TopicBuildReport | TopicPlacementReport:
+    """Bring the ``all`` topics up to date with the embedded stories, as a run does.
+
+    New stories join the nearest topic of the last build; every story is clustered again
+    (``build_topics``, seed 0) when there is no build yet, when the stories placed since
+    would pass ``topic_rebuild_share`` of those it clustered, or when it is older than
+    ``topic_rebuild_hours`` (newsintel/topics/place.py).
+    """
+    started = time.perf_counter()
+    model = settings.vector_model
+    with open_db(settings.db) as con:
+        migrate(con)
+        build = latest_build(con, window="all", model=model)
+        new_ids = unplaced_ids(con, build.build_id, model) if build else []
+        state = BuildState(build.created_at, build.n_articles, build.placed) if build else None
+        reason = rebuild_reason(state, len(new_ids), database_now(con), rebuild_policy(settings))
+        if build is not None and reason is None:
+            topic_ids, centroids = build_centroids(con, build.build_id)
+            if not topic_ids:
+                reason = f"build {build.build_id} has no topics to place stories in"
+    if build is None or reason is not None:
+        return replace(build_topics(settings, window="all", seed=0), rebuild_reason=reason)
+    placed = 0
+    if new_ids:
+        with open_db(settings.db) as con:
+            loaded, vectors = load_embeddings(con, model, new_ids)
+            placement = place(loaded, vectors, topic_ids, centroids)
+            save_placement(
+                con, build.build_id, placement.article_ids, placement.topic_ids,
+                placement.distances,
+            )  # fmt: skip
+        placed = len(placement.article_ids)
+    return TopicPlacementReport(
+        build.build_id, model, "all", placed, build.placed + placed, build.n_articles,
+        build.n_topics, time.perf_counter() - started,
     )  # fmt: skip
 
 

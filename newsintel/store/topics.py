@@ -43,10 +43,11 @@ class StoredBuild:
     model: str
     seed: int
     window: str
-    n_articles: int
+    n_articles: int  # stories it clustered
     n_topics: int
     outlier_share: float
     params: dict[str, Any]
+    placed: int = 0  # stories placed into its topics since (nearest centroid)
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,13 @@ def load_stories(con: Connection, model: str) -> Stories:
 def _build(row: tuple[Any, ...]) -> StoredBuild:
     return StoredBuild(
         row[0], row[1], row[2], int(row[3]), row[4], int(row[5]), int(row[6]), float(row[7]),
-        json.loads(row[8]),
+        json.loads(row[8]), int(row[9] or 0),
     )  # fmt: skip
 
 
 _BUILD_COLUMNS = (
-    "build_id, created_at, model, seed, time_window, n_articles, n_topics, outlier_share, params"
+    "build_id, created_at, model, seed, time_window, n_articles, n_topics, outlier_share, params,"
+    " placed"
 )
 
 
@@ -133,6 +135,18 @@ def known_topic_ids(con: Connection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT topic_id FROM topics").fetchall()]
 
 
+# Story assignments are kept for the newest build of each window kind and model only:
+# what the app, v_article_topics and the next rebuild's lineage read. A scheduled run
+# rebuilds every time stories arrive, one row per story each time (migration 016).
+_PRUNE_SUPERSEDED_ASSIGNMENTS = """
+    DELETE FROM article_topics WHERE build_id NOT IN (
+        SELECT build_id FROM topic_builds
+        QUALIFY row_number() OVER (PARTITION BY time_window, model
+                                   ORDER BY created_at DESC, build_id DESC) = 1
+    )
+"""
+
+
 def save_build(
     con: Connection,
     build_id: str,
@@ -142,7 +156,11 @@ def save_build(
     from_build_id: str | None,
     seconds: float,
 ) -> None:
-    """Store one build: its row, topics, assignments and lineage, in one transaction."""
+    """Store one build: its row, topics, assignments and lineage, in one transaction.
+
+    The assignments of the build it supersedes (same window kind and model) are removed
+    in the same transaction; that build's row, topics and lineage stay.
+    """
     assignments = pa.table(
         {
             "article_id": pa.array(result.article_ids, type=pa.string()),
@@ -195,6 +213,7 @@ def save_build(
             [build_id],
         )
         con.unregister("incoming_topics")
+        con.execute(_PRUNE_SUPERSEDED_ASSIGNMENTS)
         if result.lineage:
             con.executemany(
                 "INSERT INTO topic_lineage (build_id, from_build_id, window_from, window_to,"
@@ -214,6 +233,88 @@ def save_build(
                     for row in result.lineage
                 ],
             )
+
+
+# --- between rebuilds: new stories join the nearest topic (newsintel/topics/place.py) ---
+
+
+def unplaced_ids(con: Connection, build_id: str, model: str) -> list[str]:
+    """Stories embedded with ``model`` that have no topic in ``build_id``, by article id."""
+    rows = con.execute(
+        """
+        SELECT a.article_id FROM articles a
+        WHERE NOT a.is_issue
+          AND EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = ?)
+          AND NOT EXISTS (SELECT 1 FROM article_topics m
+                          WHERE m.build_id = ? AND m.article_id = a.article_id)
+        ORDER BY a.article_id
+        """,
+        [model, build_id],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def build_centroids(con: Connection, build_id: str) -> tuple[list[str], np.ndarray]:
+    """(topic ids, unit centroid matrix) of an ``all`` build, in topic id order."""
+    rows = con.execute(
+        "SELECT topic_id, centroid FROM topics WHERE build_id = ? AND time_window = 'all' "
+        "ORDER BY topic_id",
+        [build_id],
+    ).fetchall()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.float32)
+
+
+def save_placement(
+    con: Connection,
+    build_id: str,
+    article_ids: Sequence[str],
+    topic_ids: Sequence[str],
+    distances: np.ndarray,
+) -> None:
+    """Add placed stories to an ``all`` build, in one transaction: their rows, their
+    topics' sizes and first and last dates, and the build's ``placed`` count."""
+    incoming = pa.table(
+        {
+            "article_id": pa.array(article_ids, type=pa.string()),
+            "topic_id": pa.array(topic_ids, type=pa.string()),
+            "distance": pa.array(np.asarray(distances, dtype=np.float64)),
+        }
+    )
+    with transaction(con):
+        con.register("incoming_placements", incoming)
+        con.execute(
+            "INSERT INTO article_topics (article_id, build_id, topic_id, time_window, distance)"
+            " SELECT article_id, ?, topic_id, 'all', distance FROM incoming_placements",
+            [build_id],
+        )
+        con.execute(
+            """
+            UPDATE topics SET size = topics.size + p.n,
+                first_seen = least(topics.first_seen, p.first_seen),
+                last_seen = greatest(topics.last_seen, p.last_seen)
+            FROM (SELECT i.topic_id, count(*) AS n, min(a.published_at) AS first_seen,
+                         max(a.published_at) AS last_seen
+                  FROM incoming_placements i JOIN articles a USING (article_id)
+                  GROUP BY i.topic_id) p
+            WHERE topics.build_id = ? AND topics.time_window = 'all'
+              AND topics.topic_id = p.topic_id
+            """,
+            [build_id],
+        )
+        con.unregister("incoming_placements")
+        con.execute(
+            "UPDATE topic_builds SET placed = coalesce(placed, 0) + ? WHERE build_id = ?",
+            [len(article_ids), build_id],
+        )
+
+
+def database_now(con: Connection) -> datetime:
+    """The database's clock, as ``topic_builds.created_at`` was stamped with it."""
+    row = con.execute("SELECT now()::TIMESTAMP").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
 
 
 def topic_rows(con: Connection, build_id: str) -> list[TopicRow]:

@@ -8,6 +8,7 @@ Pure code on plain values (matrices, id lists); the database side is
 - ``lineage``: Hungarian matching of new clusters to earlier topics; events
 - ``emerging``: each topic's latest month against its own baseline (Poisson)
 - ``build``: one build over time windows, tying the above together
+- ``place``: between rebuilds, new stories join the nearest topic; when to rebuild
 - ``projection``: a 2-D map of the embeddings (PCA by numpy SVD, fixed signs)
 """
 
