@@ -141,6 +141,9 @@ def refresh_topics(settings: Settings) -> TopicBuildReport | TopicPlacementRepor
     """
     started = time.perf_counter()
     model = settings.vector_model
+    placed = 0
+    # Decide and place under one write connection: no other writer can make a new
+    # build in between.
     with open_db(settings.db) as con:
         migrate(con)
         build = latest_build(con, window="all", model=model)
@@ -151,18 +154,16 @@ def refresh_topics(settings: Settings) -> TopicBuildReport | TopicPlacementRepor
             topic_ids, centroids = build_centroids(con, build.build_id)
             if not topic_ids:
                 reason = f"build {build.build_id} has no topics to place stories in"
+            elif new_ids:
+                loaded, vectors = load_embeddings(con, model, new_ids)
+                placement = place(loaded, vectors, topic_ids, centroids)
+                save_placement(
+                    con, build.build_id, placement.article_ids, placement.topic_ids,
+                    placement.distances,
+                )  # fmt: skip
+                placed = len(placement.article_ids)
     if build is None or reason is not None:
         return replace(build_topics(settings, window="all", seed=0), rebuild_reason=reason)
-    placed = 0
-    if new_ids:
-        with open_db(settings.db) as con:
-            loaded, vectors = load_embeddings(con, model, new_ids)
-            placement = place(loaded, vectors, topic_ids, centroids)
-            save_placement(
-                con, build.build_id, placement.article_ids, placement.topic_ids,
-                placement.distances,
-            )  # fmt: skip
-        placed = len(placement.article_ids)
     return TopicPlacementReport(
         build.build_id, model, "all", placed, build.placed + placed, build.n_articles,
         build.n_topics, time.perf_counter() - started,
