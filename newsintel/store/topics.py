@@ -65,15 +65,19 @@ class TopicRow:
     representative_titles: tuple[str, ...]
 
 
+# The stories topics are made of (`a`: articles): no newsletter issues, and a vector of
+# the model given as the parameter.
+_EMBEDDED_STORY = """
+    NOT a.is_issue
+    AND EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = ?)
+"""
+
+
 def load_stories(con: Connection, model: str) -> Stories:
     """Every story embedded with ``model``: ids, vectors, title + text, publication time."""
     rows = con.execute(
-        """
-        SELECT a.article_id, a.title, a.text, a.published_at FROM articles a
-        WHERE NOT a.is_issue AND EXISTS (
-            SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = ?)
-        ORDER BY a.article_id
-        """,
+        "SELECT a.article_id, a.title, a.text, a.published_at FROM articles a "
+        f"WHERE {_EMBEDDED_STORY} ORDER BY a.article_id",
         [model],
     ).fetchall()
     ids = [r[0] for r in rows]
@@ -110,17 +114,26 @@ def latest_build(
     return _build(row) if row else None
 
 
+def build_centroids(
+    con: Connection, build_id: str, time_window: str = "all"
+) -> tuple[list[str], np.ndarray]:
+    """(topic ids, unit centroid matrix) of one window of a build, in topic id order."""
+    rows = con.execute(
+        "SELECT topic_id, centroid FROM topics WHERE build_id = ? AND time_window = ? "
+        "ORDER BY topic_id",
+        [build_id, time_window],
+    ).fetchall()
+    if not rows:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.float32)
+
+
 def topic_members(
     con: Connection, build_id: str, time_window: str
 ) -> dict[str, tuple[np.ndarray, frozenset[str]]]:
     """{topic id: (centroid, member article ids)} of one window of a build."""
-    centroids = {
-        r[0]: np.asarray(r[1], dtype=np.float32)
-        for r in con.execute(
-            "SELECT topic_id, centroid FROM topics WHERE build_id = ? AND time_window = ?",
-            [build_id, time_window],
-        ).fetchall()
-    }
+    ids, matrix = build_centroids(con, build_id, time_window)
+    centroids = dict(zip(ids, matrix, strict=True))
     members: dict[str, set[str]] = {t: set() for t in centroids}
     for topic_id, article_id in con.execute(
         "SELECT topic_id, article_id FROM article_topics WHERE build_id = ? AND time_window = ?",
@@ -241,10 +254,9 @@ def save_build(
 def unplaced_ids(con: Connection, build_id: str, model: str) -> list[str]:
     """Stories embedded with ``model`` that have no topic in ``build_id``, by article id."""
     rows = con.execute(
-        """
+        f"""
         SELECT a.article_id FROM articles a
-        WHERE NOT a.is_issue
-          AND EXISTS (SELECT 1 FROM embeddings e WHERE e.article_id = a.article_id AND e.model = ?)
+        WHERE {_EMBEDDED_STORY}
           AND NOT EXISTS (SELECT 1 FROM article_topics m
                           WHERE m.build_id = ? AND m.article_id = a.article_id)
         ORDER BY a.article_id
@@ -252,18 +264,6 @@ def unplaced_ids(con: Connection, build_id: str, model: str) -> list[str]:
         [model, build_id],
     ).fetchall()
     return [r[0] for r in rows]
-
-
-def build_centroids(con: Connection, build_id: str) -> tuple[list[str], np.ndarray]:
-    """(topic ids, unit centroid matrix) of an ``all`` build, in topic id order."""
-    rows = con.execute(
-        "SELECT topic_id, centroid FROM topics WHERE build_id = ? AND time_window = 'all' "
-        "ORDER BY topic_id",
-        [build_id],
-    ).fetchall()
-    if not rows:
-        return [], np.zeros((0, 0), dtype=np.float32)
-    return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.float32)
 
 
 def save_placement(
