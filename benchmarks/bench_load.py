@@ -387,8 +387,8 @@ def run(
     """Generate, serve, and measure page times and the writer under ``sessions`` users.
 
     Every phase with the writer runs ``repeats`` times, each on a fresh copy; page times
-    are pooled and writer times compared by their medians (the idle writer also runs
-    ``repeats`` times, before and after the rest).
+    are pooled and writer times compared by their medians (the idle writer runs
+    ``repeats`` times, at least twice, before and after the rest).
     """
     from newsintel.store.snapshots import publish
 
