@@ -278,34 +278,92 @@ async def _session(
             done += 1
 
 
+@dataclass(frozen=True)
+class WriterRun:
+    """One timed run of the writer: its wall time, and its steps' as it reports them
+    (``run --json``'s step_seconds; empty for ``analyze --all``)."""
+
+    seconds: float
+    steps: dict[str, float]
+    # Seconds after the writer started at which the app served the snapshot the phase
+    # began with (its warm-up done, the older one gone); None: not by the writer's end,
+    # or no server.
+    served_after_s: float | None = None
+
+    @classmethod
+    def of(cls, seconds: float, stdout: bytes, served_after_s: float | None = None) -> WriterRun:
+        try:
+            report = json.loads(stdout)
+        except ValueError:
+            report = None
+        steps = report.get("step_seconds") if isinstance(report, dict) else None
+        parsed = {str(k): float(v) for k, v in (steps or {}).items()}
+        return cls(seconds, parsed, served_after_s)
+
+
+async def _served_after(db: str, started: float, until: asyncio.Event) -> float | None:
+    """Seconds from ``started`` until no snapshot older than ``db``'s current one is
+    left: the app has switched to it (it holds the one it serves until then)."""
+    from newsintel.store.snapshots import current, snapshot_dir
+
+    newest, folder = current(db), snapshot_dir(db)
+    if newest is None or folder is None:
+        return None
+    while until.is_set():
+        older = [p for p in folder.glob("*.duckdb") if p.name < newest.path.name]
+        if not any(not p.name.startswith(".") for p in older):
+            return time.perf_counter() - started
+        await asyncio.sleep(0.25)
+    return None
+
+
+def _medians(runs: list[WriterRun]) -> str:
+    """Each step's median over ``runs``, then the rest of the wall time (start-up,
+    imports, the snapshot's publish), as a note."""
+    names = list(dict.fromkeys(name for run in runs for name in run.steps))
+    parts = [f"{n} {statistics.median(r.steps.get(n, 0.0) for r in runs):.1f}" for n in names]
+    rest = statistics.median(r.seconds - sum(r.steps.values()) for r in runs)
+    return ", ".join([*parts, f"rest {rest:.1f}"])
+
+
 async def _phase(
-    url: str, sessions: int, cycles: int, writer: list[str] | None, think_s: float = 0.0
-) -> tuple[Tally, float]:
-    """Run ``sessions`` sessions (and the writer, timed, if given) to the end."""
+    url: str,
+    sessions: int,
+    cycles: int,
+    writer: list[str] | None,
+    think_s: float = 0.0,
+    db: str | None = None,
+) -> tuple[Tally, WriterRun | None]:
+    """Run ``sessions`` sessions (and the writer, timed, if given) to the end; with
+    ``db``, also when the app served the snapshot ``db`` had when the writer started."""
     tally = Tally()
     keep_going = asyncio.Event()
-    writer_s = 0.0
+    timed: WriterRun | None = None
     if writer is not None:
         keep_going.set()
         started = time.perf_counter()
+        switch = asyncio.create_task(
+            _served_after(db, started, keep_going) if db else asyncio.sleep(0, None)
+        )
         proc = await asyncio.create_subprocess_exec(
-            *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT
+            *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT
         )
 
         async def wait_writer() -> None:
-            nonlocal writer_s
-            out, _ = await proc.communicate()
-            writer_s = time.perf_counter() - started
+            nonlocal timed
+            out, err = await proc.communicate()
+            seconds = time.perf_counter() - started
             keep_going.clear()
+            timed = WriterRun.of(seconds, out, await switch)
             if proc.returncode != 0:
-                tally.errors.append(f"writer failed: {out.decode()[-500:]}")
+                tally.errors.append(f"writer failed: {(out + err).decode()[-500:]}")
 
         jobs = [wait_writer()]
     else:
         jobs = []
     jobs += [_session(url, cycles, tally, keep_going, think_s, i) for i in range(sessions)]
     await asyncio.gather(*jobs)
-    return tally, writer_s
+    return tally, timed
 
 
 def _cpu_s(pid: int) -> float:
@@ -330,12 +388,24 @@ def _by_page(tally: Tally) -> str:
     return ", ".join(f"{page} {_p95(t):.3f} s" for page, t in times.items())
 
 
-def _seconds(times: list[float]) -> str:
-    return ", ".join(f"{t:.1f}" for t in times) + " s"
+def _served(runs: list[WriterRun]) -> str:
+    return ", ".join(
+        "after the writer" if r.served_after_s is None else f"{r.served_after_s:.1f} s"
+        for r in runs
+    )
 
 
-def _span(times: list[float]) -> str:
-    return f"{min(times):.0f} s" if len(times) == 1 else f"{min(times):.0f}-{max(times):.0f} s"
+def _median_s(runs: list[WriterRun]) -> float:
+    return statistics.median(run.seconds for run in runs)
+
+
+def _seconds(runs: list[WriterRun]) -> str:
+    return ", ".join(f"{run.seconds:.1f}" for run in runs) + " s"
+
+
+def _span(runs: list[WriterRun]) -> str:
+    low, high = min(r.seconds for r in runs), max(r.seconds for r in runs)
+    return f"{low:.0f} s" if len(runs) == 1 else f"{low:.0f}-{high:.0f} s"
 
 
 def _slowest(tally: Tally, writer_s: float, count: int = 5) -> str:
@@ -367,13 +437,14 @@ def _writer_command(db: str, feeds: int, folder: Path) -> list[str]:
     return [
         "env", f"{REBUILD_HOURS_ENV}={REBUILD_HOURS}",
         sys.executable, "-m", "newsintel", "--db", db, "run", "--feeds", str(feeds_file),
+        "--json",
     ]  # fmt: skip
 
 
-def _timed_writer(command: list[str]) -> float:
+def _timed_writer(command: list[str]) -> WriterRun:
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    return time.perf_counter() - started
+    done = subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return WriterRun.of(time.perf_counter() - started, done.stdout)
 
 
 def run(
@@ -393,8 +464,8 @@ def run(
     from newsintel.store.snapshots import publish
 
     at_size = articles >= ARTICLES and sessions >= SESSIONS
-    thinking: tuple[Tally, list[float]] | None = None
-    paced: tuple[Tally, list[float]] | None = None
+    thinking: tuple[Tally, list[WriterRun]] | None = None
+    paced: tuple[Tally, list[WriterRun]] | None = None
     with tempfile.TemporaryDirectory(prefix="newsintel-bench-load-") as tmp:
         folder = Path(tmp)
         base_path, gen_s, cached = base_database(articles, folder)
@@ -415,7 +486,7 @@ def run(
         # The idle writer is timed before and after the loaded phases, ``repeats`` times
         # in all (at least twice), and the phases are compared by medians: single runs
         # spread by 15% or more here.
-        idle_runs: list[float] = []
+        idle_runs: list[WriterRun] = []
         for _ in range(max(1, repeats - 1)):
             fresh_start()
             idle_runs.append(_timed_writer(command))
@@ -441,14 +512,14 @@ def run(
                     time.sleep(0.3)
             url = f"ws://127.0.0.1:{port}/_stcore/stream"
 
-            def with_writer(count: int, pause_s: float = 0.0) -> tuple[Tally, list[float]]:
-                pooled, writer_times = Tally(), list[float]()
+            def with_writer(count: int, pause_s: float = 0.0) -> tuple[Tally, list[WriterRun]]:
+                pooled, writer_runs = Tally(), list[WriterRun]()
                 for _ in range(repeats):
                     fresh_start()
-                    tally, writer_s = asyncio.run(_phase(url, count, cycles, command, pause_s))
+                    tally, timed = asyncio.run(_phase(url, count, cycles, command, pause_s, db))
                     pooled.add(tally)
-                    writer_times.append(writer_s)
-                return pooled, writer_times
+                    writer_runs.append(timed or WriterRun(float("nan"), {}))
+                return pooled, writer_runs
 
             asyncio.run(_phase(url, 1, 1, None))  # warm-up: imports, first caches
             cpu_0 = _cpu_s(server.pid)
@@ -470,8 +541,8 @@ def run(
                 server.wait(timeout=30)
         fresh_start()
         idle_runs.append(_timed_writer(command))
-        idle_s = statistics.median(idle_runs)
-        loaded_s, alone_writer_s = statistics.median(loaded_runs), statistics.median(alone_runs)
+        idle_s = _median_s(idle_runs)
+        loaded_s, alone_writer_s = _median_s(loaded_runs), _median_s(alone_runs)
 
     single_p95, loaded_p95 = _p95(single.times), _p95(loaded.times)
     # The target's baseline: one user in the same conditions as the 25, the writer
@@ -542,7 +613,7 @@ def run(
     ]
     if thinking is not None and paced is not None:
         tally, think_runs = thinking
-        think_writer_s = statistics.median(think_runs)
+        think_writer_s = _median_s(think_runs)
         think_p95, think_slowdown = _p95(tally.times), think_writer_s / idle_s - 1.0
         paced_p95 = _p95(paced[0].times)
         figures += [
@@ -585,6 +656,12 @@ def run(
         f"writer runs (medians compared): idle {_seconds(idle_runs)}; "
         f"under load {_seconds(loaded_runs)}; one user {_seconds(alone_runs)}"
         + (f"; thinking {_seconds(thinking[1])}" if thinking else ""),
+        f"writer steps, median s: idle: {_medians(idle_runs)}; under load: "
+        f"{_medians(loaded_runs)}; one user: {_medians(alone_runs)}"
+        + (f"; thinking: {_medians(thinking[1])}" if thinking else ""),
+        "the app served each run's starting snapshot (its warm-up done, while the writer "
+        f"ran) at: under load {_served(loaded_runs)}; one user {_served(alone_runs)}"
+        + (f"; thinking {_served(thinking[1])}" if thinking else ""),
         f"CPU bound: {sessions} sessions without think time keep {sessions} page loads in "
         f"flight at {page_cpu:.2f} s of server CPU each on {cores} cores, so a page under "
         f"load takes at least {floor_s:.1f} s on average, "
@@ -593,7 +670,7 @@ def run(
         f"app threads at nice {os.environ.get('NEWSINTEL_APP_NICE', '10 (default)')}",
         f"p95 by page under load: {_by_page(loaded)}",
         f"slowest loads under load (writers ended at {_span(loaded_runs)}): "
-        f"{_slowest(loaded, max(loaded_runs))}",
+        f"{_slowest(loaded, max(r.seconds for r in loaded_runs))}",
     ] + [f"problem: {e}" for e in problems[:5]]
     params: dict[str, object] = {
         "articles": articles,
@@ -614,7 +691,7 @@ def run(
         notes += [
             f"p95 by page, thinking: {_by_page(tally)}",
             f"slowest loads, thinking (writers ended at {_span(think_runs)}): "
-            f"{_slowest(tally, max(think_runs))}",
+            f"{_slowest(tally, max(r.seconds for r in think_runs))}",
         ]
         if paced is not None:
             notes.append(f"p95 by page, single user pausing: {_by_page(paced[0])}")

@@ -173,10 +173,16 @@ def test_run_builds_topics_places_new_stories_and_skips_when_nothing_is_new(tmp_
         assert built["n_articles"] > 0.9 * first["embedded"]
 
         assert built["rebuild_reason"] == "no topic build of all stories for this model yet"
+        steps = ["ingest", "load the embedding model", "embed", "group near-duplicates"]
+        steps += ["assign themes", "analyse"]
+        timed = first["step_seconds"]
+        assert list(timed) == steps + ["topics"] and timed["embed"] > 0
+        assert all(seconds >= 0 for seconds in timed.values())
 
         again = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
         assert again["ingest"]["new_articles"] == 0 and again["embedded"] == 0
         assert again["topics"] is None
+        assert list(again["step_seconds"]) == steps  # nothing embedded: no topics step
 
         # Three new stories (under 5% of those clustered) join the build's topics.
         served = feeds.read_text().split('url = "', 1)[1].split('"', 1)[0]
@@ -187,6 +193,8 @@ def test_run_builds_topics_places_new_stories_and_skips_when_nothing_is_new(tmp_
         third = newsintel("run", "--feeds", str(feeds), db=db)
         assert f"topics: placed 3 new stories in the {built['n_topics']} topics of build " in third
         assert f"build {built['build_id']} (3 placed since it clustered " in third
+        took = next(line for line in third.splitlines() if line.startswith("steps took "))
+        assert ": ingest " in took and took.endswith(" s") and ", topics " in took
 
     listed = json.loads(newsintel("topics", "list", "--json", db=db))
     assert listed["build_id"] == built["build_id"]

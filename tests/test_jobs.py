@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from newsintel.jobs import (
     import_series,
     ingest,
     sample_sources,
+    scheduled_actions,
 )
 from newsintel.store import open_db
 
@@ -228,3 +230,19 @@ def test_repeated_texts_are_encoded_once_and_share_their_vector(fake_embedder) -
     assert np.array_equal(vectors, fake_embedder.encode(texts))
     assert np.array_equal(vectors[0], vectors[2])
     assert _encode_once_each(fake_embedder, []).shape == (0, fake_embedder.dimension)
+
+
+def test_scheduled_run_summary_counts_and_times_its_steps(  # type: ignore[no-untyped-def]
+    settings: Settings, served_samples: FeedServer, tmp_path: Path, fake_embedder
+) -> None:
+    feeds = write_feeds(
+        tmp_path / "feeds.toml", {"Tech": served_samples.url("/sample_tech_daily.xml")}
+    )
+    # The settings name the embedder's model: the topics step reads vectors by name.
+    scheduled = replace(settings, feeds_file=str(feeds), model=fake_embedder.model_name)
+    actions = scheduled_actions(scheduled, embedder=fake_embedder)
+    summary = actions["run"]()
+    new = count(settings, "SELECT count(*) FROM articles")
+    assert new > 0
+    assert summary.startswith(f"{new} new articles, 0 feeds failed, {new} embedded, analysis run ")
+    assert re.search(r", steps took \d+ s$", summary), summary

@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 "pairs": analysis.pairs if analysis else None,
                 "topics": report.topics,
                 "failures": [{"step": s, "error": e} for s, e in report.failures],
+                "step_seconds": {s: round(t, 3) for s, t in report.step_seconds},
             }
         )
         return 0 if report.ok else 1
@@ -88,10 +89,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(topics_line(report.topics))
     elif report.embed is not None and not report.embed.embedded:
         print("topics: no new articles, last build kept")
+    print(step_times_line(report.step_seconds))
     for step, error in report.failures:
         print(f"error: step {step} failed: {error}", file=sys.stderr)
     # Every step ran; the exit status still says that one of them failed.
     return 0 if report.ok else 1
+
+
+def step_times_line(step_seconds: tuple[tuple[str, float], ...]) -> str:
+    """'steps took 50.8 s: ingest 0.5 s, embed 7.1 s, ...' (the snapshot's publish follows)."""
+    total = sum(seconds for _, seconds in step_seconds)
+    each = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in step_seconds)
+    return f"steps took {total:.1f} s: {each}"
 
 
 def topics_line(topics: TopicBuildReport | TopicPlacementReport) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,9 @@ class RunReport:
     topics: TopicBuildReport | TopicPlacementReport | None = None
     # (step, error) of every step that failed; the later steps still ran.
     failures: tuple[tuple[str, str], ...] = ()
+    # (step, wall seconds) of every step that ran, in order, failed ones included: where
+    # a scheduled run's time goes. The snapshot published after the run is not a step.
+    step_seconds: tuple[tuple[str, float], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -183,14 +187,18 @@ def run(
     that need the embedding model are skipped when it cannot be loaded.
     """
     failures: list[tuple[str, str]] = []
+    timings: list[tuple[str, float]] = []
 
     def step(name: str, call: Callable[[], T]) -> T | None:
+        started = time.perf_counter()
         try:
             return call()
         except Exception as exc:  # reported, and the run goes on
             text = str(exc) if isinstance(exc, NewsintelError) else f"{type(exc).__name__}: {exc}"
             failures.append((name, text))
             return None
+        finally:
+            timings.append((name, time.perf_counter() - started))
 
     ingest_report = step("ingest", lambda: ingest(settings, feeds_file, progress=progress))
     model = embedder or step("load the embedding model", lambda: make_embedder(settings))
@@ -205,7 +213,10 @@ def run(
     topics = None
     if embed_report is not None and embed_report.embedded:
         topics = step("topics", lambda: refresh_topics(settings))
-    return RunReport(ingest_report, embed_report, assign_report, analysis, topics, tuple(failures))
+    return RunReport(
+        ingest_report, embed_report, assign_report, analysis, topics, tuple(failures),
+        tuple(timings),
+    )  # fmt: skip
 
 
 def scheduled_actions(
@@ -232,6 +243,7 @@ def scheduled_actions(
             parts.append(f"{report.embed.embedded} embedded")
         if report.analysis is not None:
             parts.append(f"analysis run {report.analysis.run_id}")
+        parts.append(f"steps took {sum(s for _, s in report.step_seconds):.0f} s")
         summary = ", ".join(parts)
         if report.failures:
             # Raised after every step ran, so the scheduler logs the run as failed.
