@@ -176,7 +176,7 @@ def test_run_builds_topics_places_new_stories_and_skips_when_nothing_is_new(tmp_
         steps = ["ingest", "load the embedding model", "embed", "group near-duplicates"]
         steps += ["assign themes", "analyse"]
         timed = first["step_seconds"]
-        assert list(timed) == steps + ["topics"] and timed["embed"] > 0
+        assert list(timed) == [*steps, "topics"] and timed["embed"] > 0
         assert all(seconds >= 0 for seconds in timed.values())
 
         again = json.loads(newsintel("run", "--feeds", str(feeds), "--json", db=db))
