@@ -27,11 +27,15 @@ that a worker's first file (lazy imports) and other jobs on the machine do not c
 and Ray's wall time at most 1.3x the local engine's. The load stage has no target: it
 is reported per file. Figures are per core, so runs on other machines compare.
 
-The files of the tests' topic mix keep half of their rows (the themes are two of its
-four subjects), which makes every kept-row cost (theme lists, codes, the shard) count
-fifty times what GDELT, where one theme is a sliver of the world's news, asks. The
-scan stage and the bare reader are therefore run a second time over files whose rows
-are 96% local politics and sport (``off_share``; about 2% kept) and reported beside.
+The per-file target is checked on GDELT-like files: files of GDELT's size (1,363 rows
+of about 12 KB, 4 KB zipped, as a whole day of English GKG measured by a third party)
+whose rows are 96% local politics and sport (``off_share``; about 2% kept), where one
+theme is a sliver of the world's news. The tests' files (rows a quarter of that size,
+half of them kept: the themes are two of four subjects) are measured too and reported
+without a target: their per-row costs (the theme filter, the shard) weigh about four
+times more against the per-byte floor, and their kept-row costs fifty times more,
+than GDELT's files ask. The md5 check and the download scale with the zipped bytes,
+as unzip and parse do, so they stay a fixed share on any file size.
 """
 
 from __future__ import annotations
@@ -77,11 +81,14 @@ GDELT_LIKE_OFF_SHARE = 0.96
 
 
 @contextmanager
-def gkg_server(files: int, rows: int, off_share: float = 0.0) -> Iterator[str]:
+def gkg_server(
+    files: int, rows: int, off_share: float = 0.0, gcam_entries: int | None = None
+) -> Iterator[str]:
     """tests/gkgserver.py in a child process; yields its master list URL."""
     argv = [sys.executable, str(ROOT / "tests" / "gkgserver.py"), str(SEED), str(files)]
+    sizing = [] if gcam_entries is None else [str(gcam_entries)]
     child = subprocess.Popen(
-        [*argv, str(rows), str(off_share)],
+        [*argv, str(rows), str(off_share), *sizing],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -191,12 +198,15 @@ def _scan_vs_bare(
 def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
     """Time the bare reader, the scan and load stages, the local and the Ray engine."""
     sys.path.insert(0, str(ROOT / "tests"))
+    from gkgserver import GDELT_GCAM_ENTRIES, GDELT_ROWS_PER_FILE
+
     from newsintel.backfill.gkg import theme_filter
     from newsintel.config import load_settings
     from newsintel.jobs.backfill_gkg import backfill_gkg
     from newsintel.themes.definitions import load_themes
 
     at_size = (files, rows) == (FILES, ROWS)
+    gdelt_rows = GDELT_ROWS_PER_FILE if at_size else rows  # smaller runs stay small
     cores = os.cpu_count() or 1
     day = "2024-03-01"
     until = "2024-03-03"  # up to 192 files of 15 minutes
@@ -244,9 +254,10 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
                 ray.shutdown()
     with (
         tempfile.TemporaryDirectory() as folder,
-        gkg_server(files, rows, GDELT_LIKE_OFF_SHARE) as master_url,
+        gkg_server(files, gdelt_rows, GDELT_LIKE_OFF_SHARE, GDELT_GCAM_ENTRIES) as url,
     ):
-        sparse, sparse_scanned, _ = _scan_vs_bare(master_url, spec, Path(folder), cores)
+        sparse, sparse_scanned, _ = _scan_vs_bare(url, spec, Path(folder), cores)
+        sparse_md5 = statistics.median(_md5_seconds(url))
     sparse_bare_file = statistics.median(b for _, b, _ in sparse)
     sparse_scan_file = statistics.median(s for s, _, _ in sparse)
     sparse_ratio = statistics.median(s / b for s, b, _ in sparse)
@@ -264,14 +275,7 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         Figure("  rows/s (1 core, all files)", bare_rows / sum(bare), "rows/s"),
         Figure("scan stage (process_file), CPU ms per file (median)", scan_file * 1e3, "ms"),
         Figure("  of which the md5 check alone (median)", md5_file * 1e3, "ms"),
-        check(
-            "scan stage / bare, CPU per file",
-            ratio,
-            "x",
-            f"<= {PER_FILE_MAX}",
-            ratio <= PER_FILE_MAX,
-            at_target_size=at_size,
-        ),
+        Figure("scan stage / bare, CPU per file, the tests' files (no target)", ratio, "x"),
         Figure(
             "  engine's worker CPU ms per file (mean, first files' imports in)",
             1e3 * sum(r.cpu_seconds for r in scanned) / files,
@@ -279,10 +283,13 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         ),
         Figure("  wall x cores per file (pool start in)", scan_s * cores / files * 1e3, "ms"),
         Figure("  rows kept of rows read", 100 * kept / max(bare_rows, 1), "%"),
-        Figure(
-            "scan stage / bare, GDELT-like files (no target)",
+        check(
+            "scan stage / bare, CPU per file, GDELT-like files",
             sparse_ratio,
             "x",
+            f"<= {PER_FILE_MAX}",
+            sparse_ratio <= PER_FILE_MAX,
+            at_target_size=at_size,
         ),
         Figure(
             "  rows kept of rows read",
@@ -291,6 +298,7 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         ),
         Figure("  bare, CPU ms per file (median)", sparse_bare_file * 1e3, "ms"),
         Figure("  scan stage, CPU ms per file (median)", sparse_scan_file * 1e3, "ms"),
+        Figure("  of which the md5 check alone (median)", sparse_md5 * 1e3, "ms"),
         Figure(
             "load stage (shards -> DuckDB), driver CPU ms per file", load_cpu / files * 1e3, "ms"
         ),
@@ -341,11 +349,17 @@ def run(files: int = FILES, rows: int = ROWS) -> BenchResult:
         "scan stage / bare: the median over files of the CPU seconds of process_file "
         "(download, md5, unzip, parse, filter, shard) over those of unzip + parse alone "
         "(the same reader), both taken in turn in the same spawned worker (a pool of one "
-        "per core); the target applies to this ratio",
+        "per core); the target applies to the GDELT-like files' ratio",
         "load stage: the driver's CPU (DuckDB threads included) storing the scan's shards "
         "(reused, no download); no target. The whole run's wall x cores per file is "
         "reported beside it, not checked",
-        f"GDELT-like files: the same count and size, {GDELT_LIKE_OFF_SHARE:.0%} of rows on "
-        "local politics and sport (tests/gkgserver.py off_share); bare and scan as above",
+        f"GDELT-like files: {files} zips of GDELT's size, {gdelt_rows:,} rows of "
+        f"GCAM {GDELT_GCAM_ENTRIES:,} entries long (about 12.2 KB a row unzipped, 4.1 KB "
+        "zipped; a third-party count of a whole day of English GKG, 2025-01-27, gives "
+        f"1,363 rows, 12.6 KB and 4.1 KB), {GDELT_LIKE_OFF_SHARE:.0%} of rows on local "
+        "politics and sport (tests/gkgserver.py off_share); bare and scan as above. The "
+        "tests' files have rows a quarter of that size, half of them kept: there the "
+        "per-row costs (the theme filter, the shard) weigh four times more against the "
+        "per-byte floor than on GDELT's files",
     )
     return BenchResult("gkg", {"files": files, "rows": rows}, figures, notes)
