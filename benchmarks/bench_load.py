@@ -322,17 +322,12 @@ class WriterRun:
 def _settle(url: str, db: str, timeout_s: float = 600.0) -> float:
     """Load pages with one session until the app serves ``db``'s newest snapshot (warm,
     the older one gone); the seconds it took."""
-    from newsintel.store.snapshots import current, snapshot_dir
+    from newsintel.store.snapshots import superseded
 
     started = time.perf_counter()
-    newest, folder = current(db), snapshot_dir(db)
-    if newest is None or folder is None:
-        return 0.0
-    while any(
-        p.name < newest.path.name and not p.name.startswith(".") for p in folder.glob("*.duckdb")
-    ):
+    while superseded(db):
         if time.perf_counter() - started > timeout_s:
-            raise RuntimeError(f"the app did not switch to {newest.path} in {timeout_s:.0f} s")
+            raise RuntimeError(f"the app did not switch to {db}'s newest snapshot")
         asyncio.run(_phase(url, 1, 1, None))
     return time.perf_counter() - started
 
@@ -340,14 +335,10 @@ def _settle(url: str, db: str, timeout_s: float = 600.0) -> float:
 async def _served_after(db: str, started: float, until: asyncio.Event) -> float | None:
     """Seconds from ``started`` until no snapshot older than ``db``'s current one is
     left: the app has switched to it (it holds the one it serves until then)."""
-    from newsintel.store.snapshots import current, snapshot_dir
+    from newsintel.store.snapshots import superseded
 
-    newest, folder = current(db), snapshot_dir(db)
-    if newest is None or folder is None:
-        return None
     while until.is_set():
-        older = [p for p in folder.glob("*.duckdb") if p.name < newest.path.name]
-        if not any(not p.name.startswith(".") for p in older):
+        if not superseded(db):
             return time.perf_counter() - started
         await asyncio.sleep(0.25)
     return None
@@ -378,9 +369,7 @@ async def _phase(
     if writer is not None:
         keep_going.set()
         started = time.perf_counter()
-        switch = asyncio.create_task(
-            _served_after(db, started, keep_going) if db else asyncio.sleep(0, None)
-        )
+        switch = asyncio.create_task(_served_after(db, started, keep_going)) if db else None
         proc = await asyncio.create_subprocess_exec(
             *writer, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT
         )
@@ -390,7 +379,7 @@ async def _phase(
             out, err = await proc.communicate()
             seconds = time.perf_counter() - started
             keep_going.clear()
-            timed = WriterRun.of(seconds, out, await switch)
+            timed = WriterRun.of(seconds, out, await switch if switch else None)
             if proc.returncode != 0:
                 tally.errors.append(f"writer failed: {(out + err).decode()[-500:]}")
 

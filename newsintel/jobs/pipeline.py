@@ -167,6 +167,11 @@ class RunReport:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def steps_total_s(self) -> float:
+        """Wall seconds of all steps together."""
+        return sum(seconds for _, seconds in self.step_seconds)
+
 
 @publishes
 def run(
@@ -243,7 +248,7 @@ def scheduled_actions(
             parts.append(f"{report.embed.embedded} embedded")
         if report.analysis is not None:
             parts.append(f"analysis run {report.analysis.run_id}")
-        parts.append(f"steps took {sum(s for _, s in report.step_seconds):.0f} s")
+        parts.append(f"steps took {report.steps_total_s:.0f} s")
         summary = ", ".join(parts)
         if report.failures:
             # Raised after every step ran, so the scheduler logs the run as failed.

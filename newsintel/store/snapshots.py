@@ -164,20 +164,26 @@ def _remove_leftovers(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def remove_unused(db: str) -> list[Path]:
-    """Delete superseded snapshots no reader holds; return the deleted paths.
-
-    Only snapshots older than the current one are candidates: a newer file may be a
-    publish between its rename and its pointer switch. Never blocks.
-    """
+def superseded(db: str) -> list[Path]:
+    """The snapshots of ``db`` older than the current one, oldest first (none while
+    nothing is published). A newer file than the current one is not among them: it may
+    be a publish between its rename and its pointer switch; nor are temporary files."""
     folder = snapshot_dir(db)
     newest = current(db)
     if folder is None or newest is None:
         return []
+    return [
+        path
+        for path in sorted(folder.glob(f"*{_SUFFIX}"))
+        if not path.name.startswith(_TMP) and path.name < newest.path.name
+    ]
+
+
+def remove_unused(db: str) -> list[Path]:
+    """Delete superseded snapshots no reader holds; return the deleted paths. Never
+    blocks."""
     removed = []
-    for path in sorted(folder.glob(f"*{_SUFFIX}")):
-        if path.name.startswith(_TMP) or path.name >= newest.path.name:
-            continue
+    for path in superseded(db):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
